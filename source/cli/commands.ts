@@ -1,0 +1,49 @@
+import type {CommandSpec} from './args.js';
+
+const kernelOptions = {
+	'--kernel-src': 'dir: a Linux source tree to build instead of Debian\'s linux-source-6.1 (also KERNEL_SRC)',
+	'--accel': 'tcg|kvm: force the accelerator instead of detecting it (also KERNELCRAFT_ACCEL)',
+};
+
+export const commands: CommandSpec[] = [
+	{
+		name: 'tui',
+		summary: 'The expedition in your terminal: milestones, the VM\'s console, the virtqueue panel and the lesson.',
+		usage: 'kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages\n\nRun `kernelcraft <command> --help` for a command\'s options.',
+		flags: {'--version': 'print the version'},
+		options: kernelOptions,
+		positionals: [],
+	},
+	{
+		name: 'run',
+		summary: 'Runs a milestone\'s steps without the screen, with live progress. Exit 0 only when every step was verified.',
+		usage: 'kernelcraft run <milestone> [--json] [options]',
+		flags: {'--json': 'one JSON object per event per line; the last line is the summary'},
+		options: kernelOptions,
+		positionals: [{name: 'milestone', required: true}],
+	},
+	{
+		name: 'status',
+		summary: 'Prints the milestone checklist: what is verified, what is next, what is coming.',
+		usage: 'kernelcraft status',
+		flags: {},
+		options: {},
+		positionals: [],
+	},
+	{
+		name: 'doctor',
+		summary: 'Lists every host prerequisite (found or missing, with its version) and the accelerator that will be used and why. Exit 1 when something required is missing.',
+		usage: 'kernelcraft doctor',
+		flags: {},
+		options: {},
+		positionals: [],
+	},
+	{
+		name: 'setup',
+		summary: 'Installs the missing Debian packages with apt-get (through sudo when not root), after asking.',
+		usage: 'kernelcraft setup [--yes]',
+		flags: {'--yes': 'do not ask', '--quiet': 'say nothing when everything is installed', '--bench': 'also install what `npm run bench` needs (Debian\'s distro kernel)'},
+		options: {},
+		positionals: [],
+	},
+];

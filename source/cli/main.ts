@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {milestones} from '../expedition/milestones.js';
+import {benchRequirements} from '../lab/host/requirements.js';
+import {toFailure} from '../lab/lab-error.js';
+import {cacheRoot, projectRoot, stateFile} from '../lab/paths.js';
+import {ProgressStore} from '../runner/progress-store.js';
+import {Workbench} from '../runner/workbench.js';
+import {helpText, parseArgs, UsageError, type Parsed} from './args.js';
+import {commands} from './commands.js';
+import {doctorCommand} from './doctor.js';
+import {runCommand} from './run.js';
+import {setupCommand} from './setup.js';
+import {statusText} from './status.js';
+
+export async function main(argv: string[]): Promise<number> {
+	let parsed: Parsed;
+	try {
+		parsed = parseArgs(argv, commands, 'tui');
+	} catch (error) {
+		if (error instanceof UsageError) {
+			process.stderr.write(`kernelcraft: ${error.message}\nRun \`kernelcraft ${error.command && error.command !== 'tui' ? `${error.command} ` : ''}--help\` for usage.\n`);
+			return 2;
+		}
+		throw error;
+	}
+	const spec = commands.find(command => command.name === parsed.command)!;
+	if (parsed.flags.has('--help')) {
+		process.stdout.write(helpText(spec));
+		return 0;
+	}
+	if (parsed.flags.has('--version')) {
+		process.stdout.write(`${JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version}\n`);
+		return 0;
+	}
+	try {
+		switch (parsed.command) {
+			case 'doctor':
+				return await doctorCommand(process.stdout);
+			case 'setup':
+				return await setupCommand({yes: parsed.flags.has('--yes'), quiet: parsed.flags.has('--quiet'), extra: parsed.flags.has('--bench') ? benchRequirements : []}, process.stdout);
+			case 'status': {
+				const store = new ProgressStore(stateFile());
+				if (store.warning) process.stderr.write(`kernelcraft: ${store.warning}\n`);
+				process.stdout.write(statusText(milestones, store.verified()));
+				return 0;
+			}
+			case 'run':
+				return await withWorkbench(parsed, false, workbench => runCommand(workbench, parsed.positionals[0]!, parsed.flags.has('--json'), process.stdout));
+			default:
+				return await withWorkbench(parsed, true, async workbench => {
+					const {startTui} = await import('./tui.js');
+					return startTui(workbench);
+				});
+		}
+	} catch (error) {
+		if (error instanceof UsageError) {
+			process.stderr.write(`kernelcraft: ${error.message}\n`);
+			return 2;
+		}
+		const failure = toFailure(error);
+		process.stderr.write(`kernelcraft: ${failure.what}\n${failure.hint ? `  try: ${failure.hint}\n` : ''}`);
+		if (!(error as {failure?: unknown}).failure && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+		return 1;
+	}
+}
+
+/**
+ * Owns the workbench for the command's lifetime: Ctrl-C, SIGTERM, SIGHUP and crashes all end in
+ * dispose(), which stops QEMU; the child reaper is the last line behind it.
+ */
+async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: Workbench) => Promise<number>): Promise<number> {
+	const workbench = new Workbench({
+		cacheDir: cacheRoot(),
+		stateFile: stateFile(),
+		kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,
+		accel: parsed.options.get('--accel') ?? process.env.KERNELCRAFT_ACCEL,
+		keepVm,
+	});
+	const accel = parsed.options.get('--accel');
+	if (accel && accel !== 'tcg' && accel !== 'kvm') throw new UsageError(`--accel takes tcg or kvm, not "${accel}".`, parsed.command);
+	const onSignal = (signal: NodeJS.Signals) => {
+		void workbench.dispose().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+	};
+	const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+	for (const signal of signals) process.on(signal, onSignal);
+	const onCrash = (error: unknown) => {
+		process.stderr.write(`kernelcraft: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+		void workbench.dispose().finally(() => process.exit(70));
+	};
+	process.on('uncaughtException', onCrash);
+	process.on('unhandledRejection', onCrash);
+	try {
+		return await use(workbench);
+	} finally {
+		await workbench.dispose();
+		for (const signal of signals) process.off(signal, onSignal);
+	}
+}

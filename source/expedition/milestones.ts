@@ -1,0 +1,19 @@
+import {bootMilestone} from './boot.js';
+import type {Milestone} from './types.js';
+
+function coming(id: string, title: string, summary: string): Milestone {
+	return {id, title, summary, available: false, steps: []};
+}
+
+/** The expedition, in order: each milestone builds on the ones before it. */
+export const milestones: Milestone[] = [
+	bootMilestone,
+	coming('hello-module', 'Your first kernel module', 'Write, build, load and unload a module; see it in dmesg and sysfs.'),
+	coming('virtio-blk', 'Watch a virtqueue move', 'Drive a virtio disk and watch its queues from the device and the driver side.'),
+	coming('virtio-hello', 'A virtio device of your own', 'A new virtio device in QEMU and its Linux driver, moving real data.'),
+	coming('tune', 'Make it fast', 'Batching and event index, measured against a production device.'),
+];
+
+export function findMilestone(id: string): Milestone | undefined {
+	return milestones.find(milestone => milestone.id === id);
+}

@@ -1,0 +1,16 @@
+import type {QemuVm} from '../lab/vm/qemu-vm.js';
+import type {StepContext} from './types.js';
+
+/** The prompt configs/rootfs/init sets; seeing it means the guest's shell reads the console. */
+export const shellPrompt = /kernelcraft:[^\n]*# $/;
+
+export function requireVm(ctx: StepContext): QemuVm {
+	const vm = ctx.session.vm;
+	if (!vm || !vm.running) throw new Error('This step needs the VM booted by an earlier step.');
+	return vm;
+}
+
+/** Runs a command in the guest's shell, framed so its output and status come back exactly. */
+export async function guest(ctx: StepContext, command: string, timeoutMs = 30_000): Promise<{output: string; status: number}> {
+	return requireVm(ctx).console.run(command, {timeoutMs, step: ctx.step, signal: ctx.signal});
+}

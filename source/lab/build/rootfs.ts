@@ -1,0 +1,84 @@
+import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {writeFileAtomic} from '../atomic-file.js';
+import {LabError} from '../lab-error.js';
+import {configsDir} from '../paths.js';
+import {hashInputs} from './content-hash.js';
+
+/** A file a milestone adds to the guest, e.g. a module under /lib/modules. */
+export interface GuestFile {
+	guestPath: string;
+	hostPath: string;
+	mode?: string;
+}
+
+export interface Rootfs {
+	/** An uncompressed newc cpio: the kernel unpacks it faster than a gzipped one under TCG. */
+	path: string;
+	key: string;
+	rebuilt: boolean;
+}
+
+export interface RootfsOptions {
+	/** The kernel build dir: its usr/gen_init_cpio packs the archive, no root needed. */
+	kernelBuildDir: string;
+	cacheDir: string;
+	extras?: GuestFile[];
+	busybox?: string;
+	init?: string;
+}
+
+export const defaultBusybox = '/bin/busybox';
+const baseDirs = ['/bin', '/sbin', '/dev', '/proc', '/sys', '/tmp', '/root', '/etc', '/etc/kernelcraft', '/etc/kernelcraft/init.d', '/mnt', '/lib', '/lib/modules', '/usr', '/usr/bin'];
+
+export function ensureRootfs(options: RootfsOptions): Rootfs {
+	const busybox = options.busybox ?? defaultBusybox;
+	const init = options.init ?? path.join(configsDir, 'rootfs', 'init');
+	checkBusybox(busybox);
+	const extras = options.extras ?? [];
+	for (const extra of extras) {
+		if (!fs.existsSync(extra.hostPath)) throw new LabError({what: `A file meant for the guest's ${extra.guestPath} is missing: ${extra.hostPath}.`});
+	}
+	const inputs: Record<string, string> = {format: 'rootfs-1', init: fs.readFileSync(init, 'utf8'), busybox: fileIdentity(busybox)};
+	for (const extra of extras) inputs[`extra:${extra.guestPath}`] = `${extra.mode ?? '644'}:${fileIdentity(extra.hostPath)}`;
+	const key = hashInputs(inputs);
+	const archive = path.join(options.cacheDir, 'rootfs', `${key}.cpio`);
+	if (fs.existsSync(archive)) return {path: archive, key, rebuilt: false};
+
+	const generator = path.join(options.kernelBuildDir, 'usr', 'gen_init_cpio');
+	if (!fs.existsSync(generator)) throw new LabError({what: `${generator} is missing: the kernel build should have made it.`, hint: 'Check that CONFIG_BLK_DEV_INITRD=y is in configs/kernel/, then build the kernel again.'});
+	const list = cpioList(busybox, init, extras);
+	const listFile = path.join(options.cacheDir, 'rootfs', `${key}.list`);
+	writeFileAtomic(listFile, list);
+	const packed = execFileSync(generator, ['-t', '0', listFile], {maxBuffer: 512 * 1024 * 1024});
+	writeFileAtomic(archive, packed);
+	return {path: archive, key, rebuilt: true};
+}
+
+/** gen_init_cpio's list format: one entry per line, parents before children. */
+export function cpioList(busybox: string, init: string, extras: GuestFile[]): string {
+	const dirs = new Set(baseDirs);
+	for (const extra of extras) {
+		for (let dir = path.posix.dirname(extra.guestPath); dir !== '/'; dir = path.posix.dirname(dir)) dirs.add(dir);
+	}
+	const lines = [...dirs].sort().map(dir => `dir ${dir} 755 0 0`);
+	lines.push('nod /dev/console 600 0 0 c 5 1');
+	lines.push(`file /bin/busybox ${busybox} 755 0 0`);
+	lines.push(`file /init ${init} 755 0 0`);
+	for (const extra of extras) lines.push(`file ${extra.guestPath} ${extra.hostPath} ${extra.mode ?? '644'} 0 0`);
+	return lines.join('\n') + '\n';
+}
+
+function checkBusybox(busybox: string): void {
+	if (!fs.existsSync(busybox)) throw new LabError({what: `${busybox} is missing.`, hint: 'Run `kernelcraft setup` (installs busybox-static).'});
+	const head = fs.readFileSync(busybox).subarray(0, 4096);
+	// A dynamically linked busybox would need the host's libc inside the initramfs: insist on static.
+	if (head.includes(Buffer.from('ld-linux'))) throw new LabError({what: `${busybox} is dynamically linked; the guest has no libc.`, hint: 'Install busybox-static (`kernelcraft setup`).'});
+}
+
+/** A file's identity for the cache key: its size and a hash of its content. */
+function fileIdentity(file: string): string {
+	const stat = fs.statSync(file);
+	return hashInputs({size: String(stat.size), content: fs.readFileSync(file).toString('base64')});
+}

@@ -1,0 +1,96 @@
+import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {LabError} from '../lab-error.js';
+
+export interface RunLoggedOptions {
+	cwd?: string;
+	env?: NodeJS.ProcessEnv;
+	/** Every line of stdout and stderr is appended here. */
+	logPath: string;
+	onLine?: (line: string) => void;
+	signal?: AbortSignal;
+	/** Names the job in errors, e.g. "the kernel build". */
+	what: string;
+	/** Picks the lines worth showing when the command fails (default: the last 15). */
+	pickErrorLines?: (lines: string[]) => string[];
+	hint?: string;
+}
+
+const keptLines = 400;
+
+/**
+ * Runs a command with its output streamed line by line to a callback and a log file. A failure
+ * becomes a LabError naming the job, the lines that matter and the log's path; an abort kills the
+ * whole process group (make and its compilers) before rejecting.
+ */
+export async function runLogged(command: string, args: string[], options: RunLoggedOptions): Promise<string[]> {
+	fs.mkdirSync(path.dirname(options.logPath), {recursive: true});
+	const log = fs.createWriteStream(options.logPath, {flags: 'a'});
+	log.write(`$ ${[command, ...args].join(' ')}\n`);
+	const recent: string[] = [];
+	return new Promise((resolve, reject) => {
+		if (options.signal?.aborted) {
+			log.end();
+			reject(abortError());
+			return;
+		}
+		const child = spawn(command, args, {cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']});
+		const onAbort = () => {
+			if (child.pid) {
+				try {
+					process.kill(-child.pid, 'SIGKILL');
+				} catch {}
+			}
+		};
+		options.signal?.addEventListener('abort', onAbort, {once: true});
+		let pending = {stdout: '', stderr: ''};
+		const take = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
+			log.write(chunk);
+			const text = pending[stream] + chunk.toString('utf8');
+			const parts = text.split('\n');
+			pending[stream] = parts.pop() ?? '';
+			for (const line of parts) emitLine(line);
+		};
+		const emitLine = (line: string) => {
+			recent.push(line);
+			if (recent.length > keptLines) recent.shift();
+			options.onLine?.(line);
+		};
+		child.stdout.on('data', (chunk: Buffer) => take('stdout', chunk));
+		child.stderr.on('data', (chunk: Buffer) => take('stderr', chunk));
+		child.on('error', (error: NodeJS.ErrnoException) => {
+			options.signal?.removeEventListener('abort', onAbort);
+			log.end();
+			reject(new LabError({what: `Could not start ${options.what}: ${command}: ${error.code === 'ENOENT' ? 'command not found' : error.message}`, hint: 'Run `kernelcraft doctor` to see what is missing, then `kernelcraft setup`.'}));
+		});
+		child.on('close', (code, signal) => {
+			options.signal?.removeEventListener('abort', onAbort);
+			for (const rest of [pending.stdout, pending.stderr]) if (rest) emitLine(rest);
+			log.end(`\n[exit ${code ?? signal}]\n`);
+			if (options.signal?.aborted) {
+				reject(abortError());
+			} else if (code === 0) {
+				resolve(recent);
+			} else {
+				const picked = options.pickErrorLines?.(recent) ?? [];
+				reject(new LabError({
+					what: `${capitalise(options.what)} failed (exit ${code ?? signal}).`,
+					lastSeen: picked.length > 0 ? picked : recent.slice(-15),
+					logPath: options.logPath,
+					hint: options.hint,
+				}));
+			}
+		});
+	});
+}
+
+export function abortError(): Error {
+	const error = new Error('Cancelled.');
+	error.name = 'AbortError';
+	return error;
+}
+
+function capitalise(text: string): string {
+	return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,22 @@
+import type {Failure} from '../runner/events.js';
+
+/**
+ * An error meant for a person: what failed, what was last seen, what to try. Everything in the
+ * lab throws these for expected failures so the UI and --json can show them without a stack.
+ */
+export class LabError extends Error {
+	readonly failure: Failure;
+
+	constructor(failure: Failure) {
+		super(failure.what);
+		this.name = 'LabError';
+		this.failure = failure;
+	}
+}
+
+export function toFailure(error: unknown): Failure {
+	if (error instanceof LabError) return error.failure;
+	if (error instanceof Error && error.name === 'AbortError') return {what: 'Cancelled.'};
+	const message = error instanceof Error ? error.message : String(error);
+	return {what: `Unexpected error: ${message}`, hint: 'This is a bug in kernelcraft; the stack trace is in the run log.'};
+}

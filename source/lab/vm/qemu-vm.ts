@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pty from 'node-pty';
+import type {AccelChoice, Emit} from '../../runner/events.js';
+import {ownChild} from '../host/child-reaper.js';
+import {LabError} from '../lab-error.js';
+import {SerialConsole} from './serial-console.js';
+
+export interface VmSpec {
+	qemu: string;
+	kernel: string;
+	initrd: string;
+	/** Kernel command line added after the console settings. */
+	append?: string;
+	accel: AccelChoice;
+	memoryMb?: number;
+	smp?: number;
+	/** -device/-drive/-chardev arguments a milestone adds. */
+	extraArgs?: string[];
+	/** Private run directory (made 0700): QMP socket, transcript, pidfile. */
+	runDir: string;
+	cols?: number;
+	rows?: number;
+}
+
+export interface VmExit {
+	exitCode: number | null;
+	signal: number | undefined;
+}
+
+/** The base command line: no default devices, serial console on stdio (the pty), QMP on a socket. */
+export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
+	const append = ['console=ttyS0', 'panic=-1', spec.append ?? ''].join(' ').trim();
+	return [
+		'-nodefaults', '-no-user-config', '-display', 'none',
+		'-machine', 'q35', '-accel', spec.accel.accel,
+		...(spec.accel.accel === 'kvm' ? ['-cpu', 'host'] : []),
+		'-m', String(spec.memoryMb ?? 256), '-smp', String(spec.smp ?? 1),
+		'-L', '/usr/share/qemu', '-L', '/usr/share/seabios',
+		'-kernel', spec.kernel, '-initrd', spec.initrd, '-append', append,
+		'-serial', 'stdio',
+		'-qmp', `unix:${qmpSocket},server=on,wait=off`,
+		'-pidfile', path.join(spec.runDir, 'qemu.pid'),
+		// `reboot -f` in the guest then ends QEMU instead of restarting the machine.
+		'-no-reboot',
+		...(spec.extraArgs ?? []),
+	];
+}
+
+/**
+ * One QEMU process inside a pseudo-terminal: its serial console is the pty, so the guest sees a
+ * real terminal and the learner can type into it. Owned by the reaper from the moment it starts.
+ */
+export class QemuVm {
+	readonly console: SerialConsole;
+	readonly qmpSocket: string;
+	readonly pid: number;
+	readonly startedAt: number;
+	readonly exited: Promise<VmExit>;
+	readonly commandLine: string[];
+	private readonly process: pty.IPty;
+	private exitInfo: VmExit | undefined;
+	private stopping = false;
+
+	private constructor(spec: VmSpec, emit: Emit) {
+		fs.mkdirSync(spec.runDir, {recursive: true, mode: 0o700});
+		fs.chmodSync(spec.runDir, 0o700);
+		for (const file of [spec.kernel, spec.initrd]) {
+			if (!fs.existsSync(file)) throw new LabError({what: `Cannot boot: ${file} is missing.`});
+		}
+		this.qmpSocket = path.join(spec.runDir, 'qmp.sock');
+		const args = qemuArgs(spec, this.qmpSocket);
+		this.commandLine = [spec.qemu, ...args];
+		fs.writeFileSync(path.join(spec.runDir, 'qemu-command.txt'), this.commandLine.map(arg => (/[\s']/.test(arg) ? `'${arg}'` : arg)).join(' ') + '\n');
+		const cols = spec.cols ?? 80;
+		const rows = spec.rows ?? 24;
+		this.startedAt = Date.now();
+		try {
+			this.process = pty.spawn(spec.qemu, args, {name: 'xterm-256color', cols, rows, cwd: spec.runDir, env: process.env as Record<string, string>});
+		} catch (error) {
+			throw new LabError({what: `Could not start QEMU (${spec.qemu}): ${(error as Error).message}`, hint: 'Run `kernelcraft doctor`.'});
+		}
+		this.pid = this.process.pid;
+		const disown = ownChild(this.pid, 'qemu');
+		this.console = new SerialConsole(emit, path.join(spec.runDir, 'console.log'), data => this.process.write(data), cols, rows);
+		this.process.onData(data => this.console.feed(data));
+		this.exited = new Promise(resolve => {
+			this.process.onExit(({exitCode, signal}) => {
+				disown();
+				this.exitInfo = {exitCode, signal};
+				const reason = this.stopping ? 'QEMU was stopped' : `QEMU exited (code ${exitCode}${signal ? `, signal ${signal}` : ''})`;
+				this.console.close(reason);
+				emit({type: 'vm-stopped', exitCode, reason});
+				resolve(this.exitInfo);
+			});
+		});
+		emit({type: 'vm-started', pid: this.pid, runDir: spec.runDir, accel: spec.accel.accel});
+	}
+
+	static start(spec: VmSpec, emit: Emit): QemuVm {
+		return new QemuVm(spec, emit);
+	}
+
+	get running(): boolean {
+		return this.exitInfo === undefined;
+	}
+
+	resize(cols: number, rows: number): void {
+		if (!this.running) return;
+		this.process.resize(cols, rows);
+		this.console.resize(cols, rows);
+	}
+
+	/** Asks the guest to power off (`reboot -f` + -no-reboot) and waits for QEMU to exit. */
+	async shutdownFromGuest(timeoutMs = 10_000): Promise<VmExit> {
+		this.console.type('reboot -f\r');
+		const exit = await Promise.race([this.exited, delay(timeoutMs).then(() => undefined)]);
+		if (!exit) {
+			await this.stop();
+			throw new LabError({what: `The guest did not power off within ${timeoutMs / 1000} s of \`reboot -f\`; QEMU was stopped.`, lastSeen: this.console.lastLines()});
+		}
+		return exit;
+	}
+
+	/** Stops QEMU from the host: SIGTERM (QEMU shuts down cleanly), then SIGKILL after 3 s. */
+	async stop(): Promise<void> {
+		if (!this.running) return;
+		this.stopping = true;
+		try {
+			process.kill(this.pid, 'SIGTERM');
+		} catch {}
+		const exit = await Promise.race([this.exited, delay(3000).then(() => undefined)]);
+		if (!exit) {
+			try {
+				process.kill(this.pid, 'SIGKILL');
+			} catch {}
+			await this.exited;
+		}
+	}
+}
+
+function delay(ms: number): Promise<void> {
+	return new Promise(resolve => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,120 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type {KernelBuild} from '../lab/build/kernel.js';
+import {ensureKernel, listFragments} from '../lab/build/kernel.js';
+import {resolveKernelSource} from '../lab/build/kernel-source.js';
+import {ensureRootfs, type GuestFile, type Rootfs} from '../lab/build/rootfs.js';
+import {chooseAccel} from '../lab/host/accel.js';
+import {configsDir} from '../lab/paths.js';
+import {QemuVm, type VmSpec} from '../lab/vm/qemu-vm.js';
+import type {AccelChoice, Emit} from './events.js';
+
+export interface SessionOptions {
+	cacheDir: string;
+	/** --kernel-src / KERNEL_SRC. */
+	kernelSrc?: string;
+	/** --accel / KERNELCRAFT_ACCEL: "tcg" or "kvm"; unset means decide. */
+	accel?: string;
+	qemu?: string;
+	/** Kernel config fragments dir (tests point this at a broken fragment set). */
+	kernelConfigDir?: string;
+	/** The console pane's size, so the guest's terminal matches what the learner sees. */
+	consoleSize?: {cols: number; rows: number};
+}
+
+/**
+ * What the steps of a run share: the builds done so far, the accelerator, the running VM and the
+ * run's private directory. Disposing it stops the VM, whatever state the run ended in.
+ */
+export class Session {
+	kernel: KernelBuild | undefined;
+	rootfs: Rootfs | undefined;
+	vm: QemuVm | undefined;
+	private accelChoice: AccelChoice | undefined;
+	private runDirectory: string | undefined;
+
+	constructor(readonly options: SessionOptions, readonly emit: Emit) {}
+
+	get cacheDir(): string {
+		return this.options.cacheDir;
+	}
+
+	get qemu(): string {
+		return this.options.qemu ?? '/usr/bin/qemu-system-x86_64';
+	}
+
+	/** Logs and transcripts of this run: <cache>/runs/<date>-<milestone>. Made on first use. */
+	runDir(milestone = 'run'): string {
+		if (!this.runDirectory) {
+			const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+			this.runDirectory = path.join(this.cacheDir, 'runs', `${stamp}-${milestone}`);
+			fs.mkdirSync(this.runDirectory, {recursive: true, mode: 0o700});
+		}
+		return this.runDirectory;
+	}
+
+	async accel(): Promise<AccelChoice> {
+		if (!this.accelChoice) {
+			this.accelChoice = await chooseAccel(this.qemu, this.options.accel);
+			this.emit({type: 'accel', choice: this.accelChoice});
+		}
+		return this.accelChoice;
+	}
+
+	get chosenAccel(): AccelChoice | undefined {
+		return this.accelChoice;
+	}
+
+	async buildKernel(step: string, signal: AbortSignal): Promise<KernelBuild> {
+		const source = await resolveKernelSource({
+			given: this.options.kernelSrc,
+			cacheDir: this.cacheDir,
+			signal,
+			onLine: line => this.emit({type: 'log', step, line}),
+		});
+		this.kernel = await ensureKernel({
+			source,
+			fragments: listFragments(this.options.kernelConfigDir ?? path.join(configsDir, 'kernel')),
+			cacheDir: this.cacheDir,
+			signal,
+			onLine: line => this.emit({type: 'log', step, line}),
+			onProgress: (fraction, label, estimated) => this.emit({type: 'progress', step, fraction, label, estimated}),
+		});
+		return this.kernel;
+	}
+
+	packRootfs(extras: GuestFile[] = []): Rootfs {
+		if (!this.kernel) throw new Error('packRootfs before buildKernel');
+		this.rootfs = ensureRootfs({kernelBuildDir: this.kernel.buildDir, cacheDir: this.cacheDir, extras});
+		return this.rootfs;
+	}
+
+	/** Boots the built kernel and rootfs; a VM still running from an earlier step is stopped first. */
+	async boot(extra: Partial<VmSpec> = {}): Promise<QemuVm> {
+		if (!this.kernel || !this.rootfs) throw new Error('boot before buildKernel/packRootfs');
+		await this.stopVm();
+		const accel = await this.accel();
+		const size = this.options.consoleSize;
+		this.vm = QemuVm.start({
+			qemu: this.qemu,
+			kernel: this.kernel.bzImage,
+			initrd: this.rootfs.path,
+			accel,
+			runDir: path.join(this.runDir(), `vm-${Date.now()}`),
+			cols: size?.cols,
+			rows: size?.rows,
+			...extra,
+		}, this.emit);
+		return this.vm;
+	}
+
+	async stopVm(): Promise<void> {
+		const vm = this.vm;
+		this.vm = undefined;
+		await vm?.stop();
+	}
+
+	async dispose(): Promise<void> {
+		await this.stopVm();
+	}
+}

@@ -1,0 +1,24 @@
+import type {MilestoneSummary, RunEvent} from './events.js';
+
+/**
+ * What the TUI may ask of the host side. The UI holds one of these and never spawns anything
+ * itself; tests of UI components pass a fake of this interface.
+ */
+export interface WorkbenchApi {
+	/** Every event of every run, in order. Returns an unsubscribe function. */
+	subscribe(listener: (event: RunEvent) => void): () => void;
+	/** Runs a milestone; the VM it boots stays up afterwards for the learner to use. */
+	run(milestone: string): Promise<MilestoneSummary>;
+	/** Cancels the run in progress (if any) and stops its VM. */
+	cancel(): Promise<void>;
+	/** Keys typed by the learner into the guest's serial console. */
+	sendToConsole(data: string): void;
+	/** The console pane's size changed: the headless terminal and the pty follow it. */
+	resizeConsole(cols: number, rows: number): void;
+	/** Milestones verified in earlier runs, from the state file. */
+	verifiedMilestones(): string[];
+	/** A problem with the state file found at start (it was set aside), to show once. */
+	stateWarning(): string | undefined;
+	/** Stops everything the workbench started. Safe to call twice. */
+	dispose(): Promise<void>;
+}
