@@ -1,0 +1,97 @@
+import type {MilestoneSummary, RunEvent} from '../../source/runner/events.js';
+import type {WorkbenchApi} from '../../source/runner/workbench-api.js';
+import type {MilestoneInfo} from '../../source/ui/milestone-info.js';
+
+/** A WorkbenchApi that records what the UI asked for and lets a test push events. UI tests only. */
+export class FakeWorkbench implements WorkbenchApi {
+	readonly runs: string[] = [];
+	readonly sent: string[] = [];
+	readonly resizes: Array<[number, number]> = [];
+	cancels = 0;
+	disposed = 0;
+	private readonly listeners = new Set<(event: RunEvent) => void>();
+
+	constructor(
+		private readonly verified: string[] = [],
+		private readonly warning?: string,
+	) {}
+
+	emit(...events: RunEvent[]): void {
+		for (const event of events) for (const listener of this.listeners) listener(event);
+	}
+
+	get listenerCount(): number {
+		return this.listeners.size;
+	}
+
+	subscribe(listener: (event: RunEvent) => void): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	async run(milestone: string): Promise<MilestoneSummary> {
+		this.runs.push(milestone);
+		return {milestone, ok: true, steps: []};
+	}
+
+	async cancel(): Promise<void> {
+		this.cancels++;
+	}
+
+	sendToConsole(data: string): void {
+		this.sent.push(data);
+	}
+
+	resizeConsole(cols: number, rows: number): void {
+		this.resizes.push([cols, rows]);
+	}
+
+	verifiedMilestones(): string[] {
+		return this.verified;
+	}
+
+	stateWarning(): string | undefined {
+		return this.warning;
+	}
+
+	async dispose(): Promise<void> {
+		this.disposed++;
+	}
+}
+
+export const MILESTONES: MilestoneInfo[] = [
+	{
+		id: 'boot',
+		title: 'Boot your kernel',
+		summary: 'Build a tiny kernel and boot it in QEMU.',
+		available: true,
+		steps: [
+			{id: 'build', title: 'Build the kernel', lesson: 'make tinyconfig gives the smallest kernel that boots.'},
+			{id: 'boot', title: 'Boot it', lesson: 'QEMU loads bzImage and the initramfs straight into memory.'},
+		],
+	},
+	{
+		id: 'modules',
+		title: 'Kernel modules',
+		summary: 'Load your own module.',
+		available: true,
+		steps: [{id: 'insmod', title: 'Load it', lesson: 'insmod links the module into the running kernel.'}],
+	},
+	{id: 'new-device', title: 'A new virtio device', summary: 'Later.', available: false, steps: []},
+];
+
+export const delay = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
+/**
+ * Polls until `check` holds (Ink re-renders asynchronously; a fixed sleep is either slow or
+ * flaky on a loaded machine). Returns whether it held, for the test to assert.
+ */
+export async function until(check: () => boolean, timeoutMs = 3000): Promise<boolean> {
+	const end = Date.now() + timeoutMs;
+	while (Date.now() < end) {
+		if (check()) return true;
+		await delay(10);
+	}
+
+	return check();
+}

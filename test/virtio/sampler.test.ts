@@ -1,0 +1,260 @@
+import test from 'ava';
+import type {DeviceView} from '../../source/runner/events.js';
+import {QmpClient, QmpClosedError, QmpError, type QmpLike} from '../../source/lab/vm/qmp.js';
+import type {VirtioQueueElement, VirtioStatus, VirtQueueStatus} from '../../source/lab/vm/qmp-types.js';
+import {
+	VirtioSampler,
+	decodeFeatures,
+	decodeStatus,
+	queueStep,
+	ringElementView,
+	type QueueTraceSource,
+} from '../../source/lab/virtio/sampler.js';
+import {startQemu} from '../qmp/qemu.js';
+
+// ---------- pure parts ----------
+
+test('queueStep: rate from used-idx deltas, across the 16-bit wrap', (t) => {
+	const ring = '0x29d9000';
+	t.deepEqual(queueStep(undefined, {usedIdx: 65530, ringAddr: ring, at: 0}), {requests: 0, rate: 0, reset: false});
+	t.deepEqual(queueStep({usedIdx: 65530, ringAddr: ring, at: 0}, {usedIdx: 4, ringAddr: ring, at: 250}), {requests: 10, rate: 40, reset: false});
+	t.deepEqual(queueStep({usedIdx: 100, ringAddr: ring, at: 1000}, {usedIdx: 100, ringAddr: ring, at: 1250}), {requests: 0, rate: 0, reset: false});
+	// same timestamp: no division by zero
+	t.is(queueStep({usedIdx: 1, ringAddr: ring, at: 5}, {usedIdx: 3, ringAddr: ring, at: 5}).rate, 0);
+});
+
+test('queueStep: a reset or a re-created ring restarts the count instead of reading as 65000 requests', (t) => {
+	// index went back: reset in place, 2 requests since
+	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 2, ringAddr: '0x1000', at: 500}), {requests: 2, rate: 4, reset: true});
+	// ring torn down (driver unloaded)
+	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 0, ringAddr: '0x0', at: 250}), {requests: 0, rate: 0, reset: true});
+	// ring re-created elsewhere and used 60 times already
+	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 60, ringAddr: '0x8000', at: 1000}), {requests: 60, rate: 60, reset: true});
+});
+
+test('decodeStatus and decodeFeatures turn QEMU 7.2 strings into bare names', (t) => {
+	const status: VirtioStatus['status'] = {
+		statuses: [
+			'VIRTIO_CONFIG_S_ACKNOWLEDGE: Valid virtio device found',
+			'VIRTIO_CONFIG_S_DRIVER: Guest OS compatible with device',
+			'VIRTIO_CONFIG_S_FEATURES_OK: Feature negotiation complete',
+			'VIRTIO_CONFIG_S_DRIVER_OK: Driver setup and ready',
+		],
+	};
+	t.deepEqual(decodeStatus(status), ['ACKNOWLEDGE', 'DRIVER', 'FEATURES_OK', 'DRIVER_OK']);
+	t.deepEqual(decodeStatus({statuses: []}), []);
+	t.deepEqual(decodeStatus(15), ['ACKNOWLEDGE', 'DRIVER', 'FEATURES_OK', 'DRIVER_OK']);
+	t.deepEqual(
+		decodeFeatures({
+			'unknown-dev-features': 1099511627776,
+			'dev-features': ['VIRTIO_BLK_F_FLUSH: Flush command supported', 'VIRTIO_BLK_F_SEG_MAX: Max segments in a request is seg_max'],
+			transports: ['VIRTIO_RING_F_EVENT_IDX: Used & avail. event fields enabled', 'VIRTIO_F_VERSION_1: Device compliant for v1 spec (legacy)'],
+		}),
+		['VIRTIO_RING_F_EVENT_IDX', 'VIRTIO_F_VERSION_1', 'VIRTIO_BLK_F_FLUSH', 'VIRTIO_BLK_F_SEG_MAX', 'UNKNOWN(0x10000000000)'],
+	);
+	t.deepEqual(decodeFeatures({transports: [], 'dev-features': []}), []);
+});
+
+const queueStatus = (over: Partial<VirtQueueStatus> = {}): VirtQueueStatus => ({
+	name: 'virtio-blk',
+	'queue-index': 0,
+	inuse: 0,
+	'vring-num': 256,
+	'vring-num-default': 256,
+	'vring-align': 4096,
+	'vring-desc': 43884544,
+	'vring-avail': 43888640,
+	'vring-used': 43889216,
+	'last-avail-idx': 53,
+	'shadow-avail-idx': 53,
+	'used-idx': 53,
+	'signalled-used': 53,
+	'signalled-used-valid': true,
+	...over,
+});
+
+test('ringElementView puts the chain head first and says whether the entry is pending', (t) => {
+	// the answer QEMU 7.2 gave for a virtio-blk read (tail listed first)
+	const element: VirtioQueueElement = {
+		index: 0,
+		name: 'virtio-blk',
+		descs: [
+			{flags: ['write'], len: 1, addr: 7146805113118295480n},
+			{flags: ['write', 'next'], len: 4096, addr: 213843968},
+			{flags: ['next'], len: 16, addr: 45895440},
+		],
+		avail: {idx: 53, flags: 0, ring: 0},
+		used: {idx: 53, flags: 0},
+	};
+	const idle = ringElementView('/p', 0, undefined, queueStatus(), element);
+	t.deepEqual(
+		idle.descriptors.map((d) => [d.len, d.flags.join('|'), d.addr]),
+		[
+			[16, 'next', '0x2bc4e10'],
+			[4096, 'write|next', '0xcbf0000'],
+			[1, 'write', '0x632e3b3c3d3e3fb8'],
+		],
+	);
+	t.is(idle.position, 53);
+	t.false(idle.pending);
+	const busy = ringElementView('/p', 0, undefined, queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}), element);
+	t.true(busy.pending);
+	t.false(ringElementView('/p', 0, 1, queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}), element).pending);
+	t.true(ringElementView('/p', 0, 0, queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}), element).pending);
+});
+
+// ---------- sampler with a scripted QMP ----------
+
+class ScriptedQmp implements QmpLike {
+	used = 0;
+	ringAddr = 4096;
+	delayMs = 0;
+	concurrent = 0;
+	maxConcurrent = 0;
+	closed = false;
+	async execute<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+		this.concurrent++;
+		this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
+		try {
+			if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+			if (this.closed) throw new QmpClosedError(`QEMU closed the QMP connection while waiting for '${command}' (last event: none)`, command, undefined, false);
+			switch (command) {
+				case 'x-query-virtio':
+					return [{name: 'virtio-blk', path: '/machine/peripheral-anon/device[0]/virtio-backend'}] as T;
+				case 'x-query-virtio-status':
+					return {name: 'virtio-blk', 'num-vqs': 1, status: {statuses: []}, 'guest-features': {transports: []}} as unknown as T;
+				case 'x-query-virtio-queue-status':
+					t_assert(args?.queue === 0);
+					return queueStatus({'used-idx': this.used & 0xffff, 'vring-desc': this.ringAddr}) as T;
+				default:
+					throw new QmpError(command, 'CommandNotFound', `The command ${command} has not been found`);
+			}
+		} finally {
+			this.concurrent--;
+		}
+	}
+}
+
+function t_assert(condition: boolean): void {
+	if (!condition) throw new Error('unexpected arguments');
+}
+
+test('sampler totals and history follow the used index across a wrap, with a bounded history', async (t) => {
+	const qmp = new ScriptedQmp();
+	let now = 0;
+	const sampler = new VirtioSampler(qmp, {now: () => now, historyLength: 3});
+	qmp.used = 65500;
+	let devices = await sampler.sample();
+	t.is(devices[0]!.queues[0]!.totals.requests, 0);
+	const steps = [36 + 36, 100, 0, 250]; // 65500 -> 36 (wrap) ...
+	const expectedRates = [72 * 4, 100 * 4, 0, 250 * 4];
+	let total = 0;
+	for (const [i, step] of steps.entries()) {
+		qmp.used += step;
+		now += 250;
+		devices = await sampler.sample();
+		total += step;
+		const q = devices[0]!.queues[0]!;
+		t.is(q.rates.requests, expectedRates[i]);
+		t.is(q.totals.requests, total);
+		t.is(q.usedIdx, qmp.used & 0xffff);
+	}
+	t.deepEqual(devices[0]!.queues[0]!.history, [400, 0, 1000]);
+	t.is(devices[0]!.queues[0]!.rates.kicks, undefined); // no trace given
+	t.is(sampler.samples, 5);
+});
+
+test('sampler never overlaps samples: slow answers make ticks skip', async (t) => {
+	const qmp = new ScriptedQmp();
+	qmp.delayMs = 60;
+	const sampler = new VirtioSampler(qmp, {intervalMs: 20});
+	const seen: number[] = [];
+	sampler.onSample((_devices, at) => seen.push(at));
+	sampler.start();
+	await new Promise((resolve) => setTimeout(resolve, 500));
+	await sampler.stop();
+	const count = seen.length;
+	t.true(count >= 2, `samples: ${count}`);
+	t.true(sampler.skippedTicks > 0);
+	// one device with one queue: a sample asks one query at a time, so 2 would mean overlapping samples
+	t.true(qmp.maxConcurrent <= 1, `max concurrent queries ${qmp.maxConcurrent}`);
+	t.false(sampler.running);
+	await new Promise((resolve) => setTimeout(resolve, 150));
+	t.is(seen.length, count, 'no sample after stop()');
+});
+
+test('sampler stops by itself when the QMP connection closes, reporting the error once', async (t) => {
+	const qmp = new ScriptedQmp();
+	const sampler = new VirtioSampler(qmp, {intervalMs: 20});
+	const errors: Error[] = [];
+	sampler.onError((e) => errors.push(e));
+	sampler.start();
+	await new Promise((resolve) => setTimeout(resolve, 60));
+	qmp.closed = true;
+	await new Promise((resolve) => setTimeout(resolve, 150));
+	t.false(sampler.running);
+	t.is(errors.length, 1);
+	t.true(errors[0] instanceof QmpClosedError);
+	await sampler.stop();
+});
+
+test('sampler feeds trace counts into kicks/interrupts rates and totals', async (t) => {
+	const qmp = new ScriptedQmp();
+	let now = 0;
+	const counts = {vq: '0x7f00', kicks: 40, interrupts: 30}; // before sampling started
+	const trace: QueueTraceSource = {
+		poll: async () => undefined,
+		correlate: () => undefined,
+		countsFor: (path, index) => (path.endsWith('device[0]/virtio-backend') && index === 0 ? {...counts} : undefined),
+		queues: () => [{...counts}],
+	};
+	const sampler = new VirtioSampler(qmp, {now: () => now, trace});
+	let q = (await sampler.sample())[0]!.queues[0]!;
+	t.deepEqual(q.totals, {requests: 0, kicks: 0, interrupts: 0});
+	t.deepEqual(q.rates, {requests: 0, kicks: 0, interrupts: 0});
+	now += 500;
+	qmp.used += 10;
+	counts.kicks += 10;
+	counts.interrupts += 5;
+	q = (await sampler.sample())[0]!.queues[0]!;
+	t.deepEqual(q.totals, {requests: 10, kicks: 10, interrupts: 5});
+	t.deepEqual(q.rates, {requests: 20, kicks: 20, interrupts: 10});
+});
+
+// ---------- sampler against a real, paused QEMU ----------
+
+test('sampler against a real QEMU -S: shape and all-zero queues', async (t) => {
+	const qemu = await startQemu(t);
+	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
+	t.teardown(() => qmp.close());
+	const sampler = new VirtioSampler(qmp, {intervalMs: 50, historyLength: 4});
+	t.teardown(() => sampler.stop());
+	const samples: DeviceView[][] = [];
+	sampler.onSample((devices) => samples.push(devices));
+	sampler.start();
+	while (samples.length < 6) await new Promise((resolve) => setTimeout(resolve, 20));
+	await sampler.stop();
+	const devices = samples.at(-1)!;
+	t.deepEqual(
+		devices.map((d) => d.name),
+		['virtio-rng', 'virtio-blk'],
+	);
+	for (const d of devices) {
+		t.regex(d.path, /^\/machine\/peripheral-anon\/device\[\d\]\/virtio-backend$/);
+		t.deepEqual(d.status, []); // no driver yet
+		t.deepEqual(d.features, []); // nothing negotiated
+		t.is(d.queues.length, 1);
+		const q = d.queues[0]!;
+		t.like(q, {index: 0, name: d.name, availIdx: 0, lastAvailIdx: 0, usedIdx: 0, signalledUsed: 0, inFlight: 0});
+		t.true(q.size > 0);
+		t.deepEqual(q.rates, {requests: 0});
+		t.deepEqual(q.totals, {requests: 0});
+		t.deepEqual(q.history, [0, 0, 0, 0]);
+	}
+	t.is(devices.find((d) => d.name === 'virtio-blk')!.queues[0]!.size, 256);
+	// the event is plain data
+	t.deepEqual(JSON.parse(JSON.stringify(devices)), devices);
+	// no ring yet: QEMU says so
+	const error = await t.throwsAsync(sampler.inspectRing(devices[0]!.path, 0), {instanceOf: QmpError});
+	t.is(error!.desc, 'Region caches not initialized');
+});
