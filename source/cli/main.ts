@@ -75,6 +75,7 @@ async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: W
 		stateFile: stateFile(),
 		kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,
 		accel: parsed.options.get('--accel') ?? process.env.KERNELCRAFT_ACCEL,
+		moduleSrc: parsed.options.get('--module-src'),
 		keepVm,
 	});
 	const accel = parsed.options.get('--accel');

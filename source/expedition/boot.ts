@@ -1,89 +1,96 @@
 import fs from 'node:fs';
 import {LabError} from '../lab/lab-error.js';
 import {guest, requireVm, shellPrompt} from './shell.js';
-import type {Milestone} from './types.js';
+import type {GuestFile} from '../lab/build/rootfs.js';
+import type {Milestone, Step, StepContext} from './types.js';
 
 const bootTimeoutMs = 60_000;
+
+export const kernelStep: Step = {
+	id: 'kernel',
+	title: 'Build the kernel',
+	lesson: [
+		'A kernel is configured before it is built. `make tinyconfig` turns almost everything off;',
+		'the fragments in configs/kernel/*.config turn back on only what this expedition needs: a',
+		'serial console (8250), an initramfs, proc/sys/devtmpfs, PCI and virtio, loadable modules.',
+		'merge_config.sh folds them in and olddefconfig fills in the rest; then every option asked',
+		'for is checked, because Kconfig silently drops an option whose dependencies are missing.',
+		'The build is out of tree (make O=...), cached by the source version and fragment content.',
+		'Open: configs/kernel/00-base.config, then the build dir\'s .config to see the result.',
+	].join('\n'),
+	async run(ctx) {
+		const started = Date.now();
+		const kernel = await ctx.session.buildKernel(ctx.step, ctx.signal);
+		const size = (fs.statSync(kernel.bzImage).size / 1024 / 1024).toFixed(1);
+		ctx.figures.kernelRelease = kernel.release;
+		ctx.figures.kernelRebuilt = kernel.rebuilt;
+		if (kernel.rebuilt) ctx.figures.kernelBuildMs = Date.now() - started;
+		return `${kernel.release}: bzImage ${size} MB, ${kernel.rebuilt ? 'built now' : 'from the cache (inputs unchanged)'} in ${kernel.buildDir}`;
+	},
+};
+
+/** Packs the initramfs; a milestone adds its own files (modules, clients) through `extras`. */
+export function rootfsStep(extras: (ctx: StepContext) => GuestFile[] = () => []): Step {
+	return {
+		id: 'rootfs',
+		title: 'Pack the root filesystem',
+		lesson: [
+			'The first program the kernel runs is /init from the initramfs: a cpio archive the kernel',
+			'unpacks into RAM at boot. Ours holds one static busybox (every command is a link to it)',
+			'and configs/rootfs/init, a shell script that mounts /proc, /sys and /dev and starts a shell',
+			'on the serial line. It is packed by the kernel\'s own usr/gen_init_cpio, so no root is needed.',
+			'Open: configs/rootfs/init.',
+		].join('\n'),
+		async run(ctx) {
+			const rootfs = ctx.session.packRootfs(extras(ctx));
+			const size = (fs.statSync(rootfs.path).size / 1024 / 1024).toFixed(1);
+			return `initramfs ${size} MB (${rootfs.rebuilt ? 'packed now' : 'unchanged, from the cache'}): ${rootfs.path}`;
+		},
+	};
+}
+
+export const bootStep: Step = {
+	id: 'boot',
+	title: 'Boot it in QEMU',
+	lesson: [
+		'QEMU emulates a PC (q35) and loads the kernel and initramfs itself (-kernel/-initrd), so no',
+		'bootloader or disk is needed. The guest\'s first serial port is wired to a pseudo-terminal:',
+		'that is the console beside this text, and console=ttyS0 tells the kernel to print there.',
+		'QMP, QEMU\'s control protocol, listens on a private socket: the virtqueue panel reads it.',
+		'The header shows the accelerator: KVM runs guest code on the CPU, TCG translates it.',
+		'Watch the boot log: the PCI scan, the virtio devices, then the unpacking of the initramfs.',
+	].join('\n'),
+	async run(ctx) {
+		const vm = await ctx.session.boot();
+		const match = await vm.console.expect(shellPrompt, {what: 'the shell prompt on ttyS0', timeoutMs: bootTimeoutMs, since: 0, step: ctx.step, signal: ctx.signal});
+		const bootMs = Date.now() - vm.startedAt;
+		ctx.figures.bootMs = bootMs;
+		return `prompt "${match[0].trim()}" after ${(bootMs / 1000).toFixed(2)} s (QEMU start to prompt, ${ctx.session.chosenAccel?.accel.toUpperCase()})`;
+	},
+};
+
+export const unameStep: Step = {
+	id: 'uname',
+	title: 'Talk to the guest',
+	lesson: [
+		'The prompt alone could be anyone\'s kernel. `uname -r` asks the running kernel for its',
+		'release string, which was fixed when it was built: it must match the build just made.',
+		'Press Tab to type into the guest yourself: try `dmesg | head`, `cat /proc/cpuinfo`, `ls /sys/bus/pci/devices`.',
+	].join('\n'),
+	async run(ctx) {
+		const expected = ctx.session.kernel?.release;
+		const {output, status} = await guest(ctx, 'uname -r');
+		if (status !== 0 || output.trim() !== expected) {
+			throw new LabError({what: `The guest runs kernel "${output.trim()}" (status ${status}), not the one just built (${expected}).`, lastSeen: requireVm(ctx).console.lastLines()});
+		}
+		return `uname -r in the guest says ${output.trim()}: the kernel just built`;
+	},
+};
 
 export const bootMilestone: Milestone = {
 	id: 'boot',
 	title: 'Boot a kernel you built',
 	summary: 'Build Linux from source, pack a tiny root filesystem, boot both in QEMU and reach a shell on the serial console.',
 	available: true,
-	steps: [
-		{
-			id: 'kernel',
-			title: 'Build the kernel',
-			lesson: [
-				'A kernel is configured before it is built. `make tinyconfig` turns almost everything off;',
-				'the fragments in configs/kernel/*.config turn back on only what this expedition needs: a',
-				'serial console (8250), an initramfs, proc/sys/devtmpfs, PCI and virtio, loadable modules.',
-				'merge_config.sh folds them in and olddefconfig fills in the rest; then every option asked',
-				'for is checked, because Kconfig silently drops an option whose dependencies are missing.',
-				'The build is out of tree (make O=...), cached by the source version and fragment content.',
-				'Open: configs/kernel/00-base.config, then the build dir\'s .config to see the result.',
-			].join('\n'),
-			async run(ctx) {
-				const started = Date.now();
-				const kernel = await ctx.session.buildKernel(ctx.step, ctx.signal);
-				const size = (fs.statSync(kernel.bzImage).size / 1024 / 1024).toFixed(1);
-				ctx.figures.kernelRelease = kernel.release;
-				ctx.figures.kernelRebuilt = kernel.rebuilt;
-				if (kernel.rebuilt) ctx.figures.kernelBuildMs = Date.now() - started;
-				return `${kernel.release}: bzImage ${size} MB, ${kernel.rebuilt ? 'built now' : 'from the cache (inputs unchanged)'} in ${kernel.buildDir}`;
-			},
-		},
-		{
-			id: 'rootfs',
-			title: 'Pack the root filesystem',
-			lesson: [
-				'The first program the kernel runs is /init from the initramfs: a cpio archive the kernel',
-				'unpacks into RAM at boot. Ours holds one static busybox (every command is a link to it)',
-				'and configs/rootfs/init, a shell script that mounts /proc, /sys and /dev and starts a shell',
-				'on the serial line. It is packed by the kernel\'s own usr/gen_init_cpio, so no root is needed.',
-				'Open: configs/rootfs/init.',
-			].join('\n'),
-			async run(ctx) {
-				const rootfs = ctx.session.packRootfs();
-				const size = (fs.statSync(rootfs.path).size / 1024 / 1024).toFixed(1);
-				return `initramfs ${size} MB (${rootfs.rebuilt ? 'packed now' : 'unchanged, from the cache'}): ${rootfs.path}`;
-			},
-		},
-		{
-			id: 'boot',
-			title: 'Boot it in QEMU',
-			lesson: [
-				'QEMU emulates a PC (q35) and loads the kernel and initramfs itself (-kernel/-initrd), so no',
-				'bootloader or disk is needed. The guest\'s first serial port is wired to a pseudo-terminal:',
-				'that is the console beside this text, and console=ttyS0 tells the kernel to print there.',
-				'QMP, QEMU\'s control protocol, listens on a private socket: the virtqueue panel reads it.',
-				'The header shows the accelerator: KVM runs guest code on the CPU, TCG translates it.',
-				'Watch the boot log: the PCI scan, the virtio devices, then the unpacking of the initramfs.',
-			].join('\n'),
-			async run(ctx) {
-				const vm = await ctx.session.boot();
-				const match = await vm.console.expect(shellPrompt, {what: 'the shell prompt on ttyS0', timeoutMs: bootTimeoutMs, since: 0, step: ctx.step, signal: ctx.signal});
-				const bootMs = Date.now() - vm.startedAt;
-				ctx.figures.bootMs = bootMs;
-				return `prompt "${match[0].trim()}" after ${(bootMs / 1000).toFixed(2)} s (QEMU start to prompt, ${ctx.session.chosenAccel?.accel.toUpperCase()})`;
-			},
-		},
-		{
-			id: 'uname',
-			title: 'Talk to the guest',
-			lesson: [
-				'The prompt alone could be anyone\'s kernel. `uname -r` asks the running kernel for its',
-				'release string, which was fixed when it was built: it must match the build just made.',
-				'Press Tab to type into the guest yourself: try `dmesg | head`, `cat /proc/cpuinfo`, `ls /sys/bus/pci/devices`.',
-			].join('\n'),
-			async run(ctx) {
-				const expected = ctx.session.kernel?.release;
-				const {output, status} = await guest(ctx, 'uname -r');
-				if (status !== 0 || output.trim() !== expected) {
-					throw new LabError({what: `The guest runs kernel "${output.trim()}" (status ${status}), not the one just built (${expected}).`, lastSeen: requireVm(ctx).console.lastLines()});
-				}
-				return `uname -r in the guest says ${output.trim()}: the kernel just built`;
-			},
-		},
-	],
+	steps: [kernelStep, rootfsStep(), bootStep, unameStep],
 };

@@ -1,4 +1,5 @@
 import {bootMilestone} from './boot.js';
+import {helloModuleMilestone} from './hello-module.js';
 import type {Milestone} from './types.js';
 
 function coming(id: string, title: string, summary: string): Milestone {
@@ -8,7 +9,7 @@ function coming(id: string, title: string, summary: string): Milestone {
 /** The expedition, in order: each milestone builds on the ones before it. */
 export const milestones: Milestone[] = [
 	bootMilestone,
-	coming('hello-module', 'Your first kernel module', 'Write, build, load and unload a module; see it in dmesg and sysfs.'),
+	helloModuleMilestone,
 	coming('virtio-blk', 'Watch a virtqueue move', 'Drive a virtio disk and watch its queues from the device and the driver side.'),
 	coming('virtio-hello', 'A virtio device of your own', 'A new virtio device in QEMU and its Linux driver, moving real data.'),
 	coming('tune', 'Make it fast', 'Batching and event index, measured against a production device.'),

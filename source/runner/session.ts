@@ -18,6 +18,8 @@ export interface SessionOptions {
 	qemu?: string;
 	/** Kernel config fragments dir (tests point this at a broken fragment set). */
 	kernelConfigDir?: string;
+	/** A module folder to build instead of drivers/hello (--module-src). */
+	moduleSrc?: string;
 	/** The console pane's size, so the guest's terminal matches what the learner sees. */
 	consoleSize?: {cols: number; rows: number};
 }
@@ -30,6 +32,8 @@ export class Session {
 	kernel: KernelBuild | undefined;
 	rootfs: Rootfs | undefined;
 	vm: QemuVm | undefined;
+	/** Built .ko files by module name, for the steps that pack and load them. */
+	readonly modules: Record<string, string> = {};
 	private accelChoice: AccelChoice | undefined;
 	private runDirectory: string | undefined;
 

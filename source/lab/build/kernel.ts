@@ -4,6 +4,7 @@ import path from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
 import {LabError} from '../lab-error.js';
 import {runLogged} from '../host/run-logged.js';
+import {withBuildLock} from './build-lock.js';
 import {hashInputs} from './content-hash.js';
 import {describeMismatch, findUnhonoured, kconfigDependsOn, parseConfig, type ConfigRequest} from './kernel-config.js';
 import type {KernelSource} from './kernel-source.js';
@@ -47,9 +48,13 @@ export function listFragments(dir: string): string[] {
 }
 
 export async function ensureKernel(options: KernelBuildOptions): Promise<KernelBuild> {
-	const {source} = options;
-	const key = kernelBuildKey(source, options.fragments);
+	const key = kernelBuildKey(options.source, options.fragments);
 	const buildDir = path.join(options.cacheDir, 'kernel', key);
+	return withBuildLock(buildDir, owner => options.onLine?.(`waiting for another kernelcraft process (pid ${owner}) that is building this kernel`), options.signal, () => buildLocked(options, key, buildDir));
+}
+
+async function buildLocked(options: KernelBuildOptions, key: string, buildDir: string): Promise<KernelBuild> {
+	const {source} = options;
 	const logPath = path.join(buildDir, 'build.log');
 	const stampPath = path.join(buildDir, stampName);
 	const bzImage = path.join(buildDir, 'arch/x86/boot/bzImage');

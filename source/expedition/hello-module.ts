@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {buildKernelModule, writeModulesDep} from '../lab/build/kernel-module.js';
+import {LabError} from '../lab/lab-error.js';
+import {driversDir} from '../lab/paths.js';
+import {bootStep, kernelStep, rootfsStep} from './boot.js';
+import {guest, requireVm} from './shell.js';
+import type {Milestone, StepContext} from './types.js';
+
+/** The name the module greets: passed as a parameter, then read back from sysfs. */
+export const greeted = 'Ada';
+const greetTimes = 2;
+
+export function helloSourceDir(ctx: StepContext): string {
+	return ctx.session.options.moduleSrc ?? path.join(driversDir, 'hello');
+}
+
+function guestModulePath(ctx: StepContext): string {
+	return `/lib/modules/${ctx.session.kernel!.release}/extra/hello.ko`;
+}
+
+/** The module's vermagic, read from its .modinfo section: what insmod compares with the kernel. */
+export function readVermagic(ko: string): string | undefined {
+	const bytes = fs.readFileSync(ko);
+	const at = bytes.indexOf('vermagic=');
+	if (at === -1) return undefined;
+	const end = bytes.indexOf(0, at);
+	return bytes.subarray(at + 'vermagic='.length, end).toString('utf8');
+}
+
+/** On a failed guest command, the dmesg lines that say why (the kernel explains refusals there). */
+async function dmesgTail(ctx: StepContext, lines = 8): Promise<string[]> {
+	const {output} = await guest(ctx, `dmesg | tail -n ${lines}`);
+	return output.split('\n');
+}
+
+export const helloModuleMilestone: Milestone = {
+	id: 'hello-module',
+	title: 'Your first kernel module',
+	summary: 'Write, build, load and unload a module; see it in dmesg and sysfs.',
+	available: true,
+	steps: [
+		kernelStep,
+		{
+			id: 'module',
+			title: 'Build the module',
+			lesson: [
+				'drivers/hello/hello.c is a loadable module: code that joins the running kernel with insmod',
+				'and leaves with rmmod. (The original expedition built its hello into the kernel image; a',
+				'module needs no kernel rebuild and no reboot to change.) It is built out of tree with',
+				'`make -C <kernel build> M=drivers/hello`: kbuild uses that exact build\'s config and headers,',
+				'and stamps the module with its vermagic, the release and options it was built for.',
+				'insmod refuses a module whose vermagic differs from the running kernel\'s.',
+				'Press e to edit hello.c: on save the module is rebuilt, booted and checked again.',
+			].join('\n'),
+			async run(ctx) {
+				const kernel = ctx.session.kernel!;
+				const build = await buildKernelModule({srcDir: helloSourceDir(ctx), kernel, cacheDir: ctx.session.cacheDir, signal: ctx.signal, onLine: line => ctx.emit({type: 'log', step: ctx.step, line})});
+				const ko = build.modules.hello;
+				if (!ko) throw new LabError({what: `The module folder ${helloSourceDir(ctx)} does not build a module named hello (obj-m := hello.o).`});
+				ctx.session.modules.hello = ko;
+				const vermagic = readVermagic(ko);
+				if (!vermagic?.startsWith(`${kernel.release} `)) throw new LabError({what: `hello.ko has vermagic "${vermagic}", which does not start with the kernel's release ${kernel.release}.`});
+				ctx.figures.vermagic = vermagic;
+				return `hello.ko ${build.rebuilt ? 'built' : 'unchanged'}; vermagic "${vermagic}" matches the kernel`;
+			},
+		},
+		rootfsStep(ctx => {
+			const release = ctx.session.kernel!.release;
+			return [
+				{guestPath: guestModulePath(ctx), hostPath: ctx.session.modules.hello!},
+				{guestPath: `/lib/modules/${release}/modules.dep`, hostPath: writeModulesDep(ctx.session.cacheDir, release, [guestModulePath(ctx)])},
+			];
+		}),
+		bootStep,
+		{
+			id: 'modinfo',
+			title: 'Read the module\'s label',
+			lesson: [
+				'modinfo reads the .modinfo section that MODULE_LICENSE, MODULE_DESCRIPTION and',
+				'MODULE_PARM_DESC put into hello.ko: the licence (GPL lets it use GPL-only symbols), the',
+				'parameters it takes, and the vermagic insmod will check.',
+			].join('\n'),
+			async run(ctx) {
+				const {output, status} = await guest(ctx, `modinfo ${guestModulePath(ctx)}`);
+				for (const line of output.split('\n')) ctx.emit({type: 'log', step: ctx.step, line});
+				if (status !== 0 || !/parm:\s+whom/.test(output)) throw new LabError({what: 'modinfo did not list the module\'s parameters.', lastSeen: output.split('\n')});
+				const parms = output.split('\n').filter(line => line.startsWith('parm:')).length;
+				return `modinfo: licence ${/license:\s+(\S+)/.exec(output)?.[1]}, ${parms} parameters, vermagic ${/vermagic:\s+(\S+)/.exec(output)?.[1]}`;
+			},
+		},
+		{
+			id: 'insmod',
+			title: 'Load it with a parameter',
+			lesson: [
+				`insmod hello.ko whom=${greeted} times=${greetTimes}: the loader links the module into the kernel,`,
+				'sets its parameters, then calls hello_init() (module_init). pr_info() writes to the kernel',
+				'log ring buffer, which dmesg reads. Try a bad value yourself: `insmod .../hello.ko times=99`',
+				'is refused by hello_init\'s own check, and dmesg says why.',
+			].join('\n'),
+			async run(ctx) {
+				const {output, status} = await guest(ctx, `insmod ${guestModulePath(ctx)} whom=${greeted} times=${greetTimes}`);
+				if (status !== 0) throw new LabError({what: `insmod failed (status ${status}): ${output.trim()}`, lastSeen: await dmesgTail(ctx), hint: 'The dmesg lines above say why the kernel refused the module.'});
+				const greetings = (await guest(ctx, `dmesg | grep -c 'hello: Hello, ${greeted}!'`)).output.trim();
+				if (Number(greetings) !== greetTimes) throw new LabError({what: `dmesg shows the greeting ${greetings} times, not ${greetTimes}.`, lastSeen: await dmesgTail(ctx)});
+				return `loaded; dmesg says "hello: Hello, ${greeted}!" ${greetTimes} times`;
+			},
+		},
+		{
+			id: 'sysfs',
+			title: 'Find it in sysfs',
+			lesson: [
+				'Every loaded module has /sys/module/<name>/. Parameters declared with a non-zero',
+				'permission appear under parameters/: whom is read-only (0444), times is writable (0644):',
+				'try `echo 3 > /sys/module/hello/parameters/times`. /proc/modules lists it too.',
+			].join('\n'),
+			async run(ctx) {
+				const whom = (await guest(ctx, 'cat /sys/module/hello/parameters/whom')).output.trim();
+				const times = (await guest(ctx, 'cat /sys/module/hello/parameters/times')).output.trim();
+				if (whom !== greeted || Number(times) !== greetTimes) throw new LabError({what: `sysfs shows whom="${whom}" times="${times}", not whom="${greeted}" times="${greetTimes}".`});
+				const listed = (await guest(ctx, 'grep -c "^hello " /proc/modules')).output.trim();
+				if (listed !== '1') throw new LabError({what: 'hello is not listed in /proc/modules.'});
+				return `/sys/module/hello/parameters: whom=${whom}, times=${times}; listed in /proc/modules`;
+			},
+		},
+		{
+			id: 'rmmod',
+			title: 'Unload it',
+			lesson: [
+				'rmmod asks the kernel to remove the module (the delete_module system call): it refuses',
+				'while something uses the module, else calls hello_exit() (module_exit) and frees its',
+				'memory. The farewell is the last thing the module\'s code ever does.',
+			].join('\n'),
+			async run(ctx) {
+				const {output, status} = await guest(ctx, 'rmmod hello');
+				if (status !== 0) throw new LabError({what: `rmmod failed (status ${status}): ${output.trim()}`, lastSeen: await dmesgTail(ctx)});
+				const farewell = (await guest(ctx, `dmesg | grep -c 'hello: Goodbye, ${greeted}.'`)).output.trim();
+				if (farewell !== '1') throw new LabError({what: 'The farewell is not in dmesg after rmmod.', lastSeen: await dmesgTail(ctx)});
+				const gone = (await guest(ctx, 'test -e /sys/module/hello && echo present || echo gone')).output.trim();
+				if (gone !== 'gone') throw new LabError({what: '/sys/module/hello is still there after rmmod.'});
+				requireVm(ctx);
+				return `unloaded; dmesg says "hello: Goodbye, ${greeted}." and /sys/module/hello is gone`;
+			},
+		},
+	],
+};

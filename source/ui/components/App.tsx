@@ -1,0 +1,185 @@
+import {useCallback, useEffect} from 'react';
+import {Box, useApp} from 'ink';
+import type {WorkbenchApi} from '../../runner/workbench-api.js';
+import type {MilestoneInfo} from '../milestone-info.js';
+import {computeLayout, MIN_COLUMNS, MIN_ROWS} from '../layout.js';
+import {initialUiState, isRunning, selectedMilestone, type UiState} from '../state.js';
+import {useUiStore} from '../use-ui-store.js';
+import {appKeyFor, consoleKeys} from '../keys.js';
+import {useRawKeys} from '../use-raw-keys.js';
+import {useWorkbenchEvents} from '../use-workbench-events.js';
+import {useTerminalSize} from '../use-terminal-size.js';
+import {Checklist} from './Checklist.js';
+import {ConsolePane} from './ConsolePane.js';
+import {VirtqueuePanel} from './VirtqueuePanel.js';
+import {StepLog} from './StepLog.js';
+import {Lesson} from './Lesson.js';
+import {Help} from './Help.js';
+import {TooSmall} from './TooSmall.js';
+import {Header} from './Header.js';
+import {Footer} from './Footer.js';
+
+export interface AppProps {
+	workbench: WorkbenchApi;
+	milestones: MilestoneInfo[];
+	/** Override the terminal size (tests; ink-testing-library has no real terminal). */
+	columns?: number;
+	rows?: number;
+	/** Called when the learner quits, before Ink exits; the caller disposes the workbench. */
+	onQuit?: () => void;
+	/** Minimum time between re-renders caused by host events (default ~15 fps). */
+	frameIntervalMs?: number;
+}
+
+/** The lesson pane follows the run: the step running (or last run), else the selected milestone. */
+function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title: string; text: string} {
+	const active = milestones.find(m => m.id === state.activeMilestone);
+	const step = active?.steps.find(s => s.id === state.currentStep);
+	if (active && step) return {title: `lesson — ${step.title}`, text: step.lesson};
+
+	const selected = milestones.find(m => m.id === selectedMilestone(state));
+	if (!selected) return {title: 'lesson', text: ''};
+	const steps = selected.steps.map((s, i) => `${i + 1}. ${s.title}`).join('\n');
+	const coming = selected.available ? '' : '\n\nThis milestone is coming: it is not built yet.';
+	return {title: `lesson — ${selected.title}`, text: `${selected.summary}\n\n${steps}${coming}`};
+}
+
+export function App({workbench, milestones, columns, rows, onQuit, frameIntervalMs}: AppProps) {
+	const {exit} = useApp();
+	const {state, dispatch, getState} = useUiStore(() => ({
+		...initialUiState(milestones, workbench.verifiedMilestones()),
+		notice: workbench.stateWarning(),
+	}));
+	useWorkbenchEvents(workbench, dispatch, frameIntervalMs);
+
+	const terminal = useTerminalSize();
+	const width = columns ?? terminal.columns;
+	const height = rows ?? terminal.rows;
+	const layout = computeLayout(width, height);
+
+	// The host's headless terminal and the guest's pty follow the pane, so programs in the guest
+	// (vi, top) draw for the size the learner actually sees.
+	const consoleCols = layout?.consoleCols;
+	const consoleRows = layout?.consoleRows;
+	useEffect(() => {
+		if (consoleCols !== undefined && consoleRows !== undefined) workbench.resizeConsole(consoleCols, consoleRows);
+	}, [workbench, consoleCols, consoleRows]);
+
+	const quit = useCallback(() => {
+		onQuit?.();
+		exit();
+	}, [onQuit, exit]);
+
+	const notice = (text: string) => dispatch({type: 'ui/notice', text});
+	const failed = (what: string) => (error: unknown) => notice(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+
+	const runSelected = () => {
+		const current = getState();
+		const id = selectedMilestone(current);
+		if (!id) return;
+		if (!current.available[id]) return notice('that milestone is coming: it is not built yet');
+		if (isRunning(current)) return notice('a milestone is already running (c cancels it)');
+		dispatch({type: 'ui/notice', text: undefined});
+		// Progress and the outcome arrive as events; a rejection means the run never started.
+		workbench.run(id).catch(failed(`could not run ${id}`));
+	};
+
+	// Every key goes through here, once. Decisions read getState(), never the render's `state`.
+	useRawKeys(data => {
+		const current = getState();
+		if (current.focus === 'console' && layout && !current.helpShown) {
+			const {send, leave} = consoleKeys(data);
+			if (send) workbench.sendToConsole(send);
+			if (leave) dispatch({type: 'ui/focus', focus: 'list'});
+			return;
+		}
+
+		const key = appKeyFor(data);
+		if (key === 'quit') return quit();
+		if (!layout) return;
+		if (current.helpShown) {
+			if (key === 'help' || key === 'escape') dispatch({type: 'ui/toggle-help'});
+			return;
+		}
+
+		switch (key) {
+			case 'up':
+				return dispatch({type: 'ui/move', delta: -1});
+			case 'down':
+				return dispatch({type: 'ui/move', delta: 1});
+			case 'enter':
+				return runSelected();
+			case 'tab':
+				if (current.vm.running) return dispatch({type: 'ui/focus', focus: 'console'});
+				return notice('no VM running: run a milestone first');
+			case 'cancel':
+				if (isRunning(current)) return void workbench.cancel().catch(failed('cancel failed'));
+				return notice('nothing is running');
+			case 'inside':
+				return dispatch({type: 'ui/toggle-look-inside'});
+			case 'help':
+				return dispatch({type: 'ui/toggle-help'});
+			default:
+				return;
+		}
+	});
+
+	const consoleFocused = state.focus === 'console' && !state.helpShown;
+
+	if (!layout) return <TooSmall columns={width} rows={height} minColumns={MIN_COLUMNS} minRows={MIN_ROWS} />;
+
+	const active = milestones.find(m => m.id === state.activeMilestone);
+	const lesson = lessonFor(state, milestones);
+
+	return (
+		<Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
+			<Header width={layout.width} accel={state.accel} vm={state.vm} notice={state.notice} />
+			{state.helpShown ? (
+				<Help width={layout.width} height={layout.middleHeight + layout.bottomHeight} />
+			) : (
+				<>
+					<Box height={layout.middleHeight} overflow="hidden">
+						<Checklist
+							milestones={milestones}
+							statuses={state.milestones}
+							selected={state.selected}
+							focused={!consoleFocused}
+							width={layout.checklistWidth}
+							height={layout.middleHeight}
+						/>
+						<ConsolePane
+							screen={state.console}
+							focused={consoleFocused}
+							vmRunning={state.vm.running}
+							width={layout.consoleWidth}
+							height={layout.middleHeight}
+							cols={layout.consoleCols}
+							rows={layout.consoleRows}
+						/>
+						<VirtqueuePanel
+							devices={state.devices}
+							guest={state.guest}
+							vmRunning={state.vm.running}
+							lookInside={state.lookInside}
+							width={layout.panelWidth}
+							height={layout.middleHeight}
+						/>
+					</Box>
+					<Box height={layout.bottomHeight} overflow="hidden">
+						<StepLog
+							title={active?.title}
+							steps={state.steps}
+							progress={state.progress}
+							waiting={state.waiting}
+							log={state.log}
+							width={layout.stepLogWidth}
+							height={layout.bottomHeight}
+						/>
+						<Lesson title={lesson.title} text={lesson.text} width={layout.lessonWidth} height={layout.bottomHeight} />
+					</Box>
+				</>
+			)}
+			<Footer width={layout.width} consoleFocused={consoleFocused} running={isRunning(state)} />
+		</Box>
+	);
+}

@@ -1,0 +1,58 @@
+import {Box, Text} from 'ink';
+import type {MilestoneInfo} from '../milestone-info.js';
+import type {MilestoneStatus} from '../state.js';
+import {clip} from '../format.js';
+
+export interface ChecklistProps {
+	milestones: readonly MilestoneInfo[];
+	statuses: Readonly<Record<string, MilestoneStatus>>;
+	selected: number;
+	/** Dim the selection while the keyboard belongs to the guest console. */
+	focused: boolean;
+	width: number;
+	height: number;
+}
+
+const MARK: Record<MilestoneStatus, string> = {
+	idle: ' ',
+	running: '▸',
+	verified: '✔',
+	failed: '✗',
+};
+
+const COLOR: Record<MilestoneStatus, string | undefined> = {
+	idle: undefined,
+	running: 'yellow',
+	verified: 'green',
+	failed: 'red',
+};
+
+/**
+ * The expedition's milestones, in order. Arrow keys are handled by App (one place decides where
+ * a key goes, so nothing here listens to the keyboard while the console has focus).
+ */
+export function Checklist({milestones, statuses, selected, focused, width, height}: ChecklistProps) {
+	const inner = width - 4;
+	return (
+		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} overflow="hidden">
+			<Text bold>milestones</Text>
+			{milestones.map((m, index) => {
+				const status = statuses[m.id] ?? 'idle';
+				const isSelected = index === selected;
+				return (
+					<Box key={m.id} flexDirection="column">
+						<Box>
+							<Text color={isSelected && focused ? 'cyan' : undefined}>{isSelected ? '›' : ' '}</Text>
+							<Text color={COLOR[status]}>{m.available ? MARK[status] : '·'} </Text>
+							<Text wrap="truncate" dimColor={!m.available} inverse={isSelected && focused} bold={isSelected}>
+								{clip(m.title, inner - 1)}
+							</Text>
+						</Box>
+						{/* On its own line so a long title can never push the word out of the pane. */}
+						{m.available ? null : <Text dimColor>{'   (coming)'}</Text>}
+					</Box>
+				);
+			})}
+		</Box>
+	);
+}

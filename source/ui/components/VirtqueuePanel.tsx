@@ -1,0 +1,86 @@
+import {Box, Text} from 'ink';
+import type {DeviceView, GuestView, QueueView} from '../../runner/events.js';
+import {clip, formatRate, ringDistance, shortFeature, shortStatus, sparkline} from '../format.js';
+
+export interface VirtqueuePanelProps {
+	devices: readonly DeviceView[];
+	guest?: GuestView;
+	vmRunning: boolean;
+	/** `i`: explain what the indices mean right now, and show totals and the guest's in-flight. */
+	lookInside: boolean;
+	width: number;
+	height: number;
+}
+
+function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] {
+	const lines = [
+		`q${q.index}${q.name ? ` ${q.name}` : ''}  size ${q.size}`,
+		` avail ${q.availIdx}  last ${q.lastAvailIdx}  used ${q.usedIdx}`,
+		` in-flight ${q.inFlight}  signalled ${q.signalledUsed}`,
+		` req/s ${formatRate(q.rates.requests)} kick/s ${formatRate(q.rates.kicks)} irq/s ${formatRate(q.rates.interrupts)}`,
+		` ${sparkline(q.history, inner - 1)}`,
+	];
+	if (lookInside) {
+		// The three indices tell the whole story of a request: the driver publishes it (avail),
+		// the device pops it (last-avail), the device returns it (used).
+		lines.push(
+			` ${ringDistance(q.lastAvailIdx, q.availIdx)} posted, not yet popped`,
+			` ${ringDistance(q.usedIdx, q.lastAvailIdx)} popped, not yet used`,
+			` ${ringDistance(q.signalledUsed, q.usedIdx)} used, guest not yet told`,
+			` total req ${q.totals.requests} kick ${q.totals.kicks ?? '–'} irq ${q.totals.interrupts ?? '–'}`,
+		);
+	}
+
+	return lines;
+}
+
+function deviceLines(d: DeviceView, lookInside: boolean, inner: number): string[] {
+	const features = d.features.map(shortFeature).join(' ');
+	return [
+		`${d.name}  ${d.status.map(shortStatus).join(' ')}`,
+		`feat ${features || '(none yet)'}`,
+		...d.queues.flatMap(q => queueLines(q, lookInside, inner)),
+	];
+}
+
+function guestLines(guest: GuestView, lookInside: boolean): string[] {
+	const lines = ['guest /proc/interrupts'];
+	const entries = Object.entries(guest.interrupts);
+	if (entries.length === 0) lines.push(' (no virtio lines)');
+	for (const [name, count] of entries) lines.push(` ${name} ${count}`);
+	if (lookInside && guest.inflight) {
+		for (const [dev, {reads, writes}] of Object.entries(guest.inflight)) {
+			lines.push(` ${dev} in flight: r ${reads} w ${writes}`);
+		}
+	}
+
+	return lines;
+}
+
+/**
+ * The virtqueues as QEMU sees them (host view) next to what the guest counts (its interrupts):
+ * the point of the expedition is to watch both sides of the ring move.
+ */
+export function VirtqueuePanel({devices, guest, vmRunning, lookInside, width, height}: VirtqueuePanelProps) {
+	const inner = width - 2;
+	let lines: string[];
+	if (!vmRunning) lines = ['no VM running'];
+	else if (devices.length === 0) lines = ['no virtio devices sampled yet'];
+	else {
+		lines = devices.flatMap(d => deviceLines(d, lookInside, inner));
+		if (guest) lines.push(...guestLines(guest, lookInside));
+	}
+
+	return (
+		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="gray" overflow="hidden">
+			<Text bold wrap="truncate">
+				virtqueues{lookInside ? ' (inside the ring)' : ''}
+			</Text>
+			{lines.slice(0, height - 3).map((line, index) => (
+				<Text key={index} wrap="truncate" dimColor={!vmRunning}>
+					{clip(line, inner)}
+				</Text>
+			))}
+		</Box>
+	);
+}

@@ -1,0 +1,38 @@
+// Raw key sequences, as Ink's input parser splits them, to the app's own commands.
+
+/** Ctrl-] leaves the console, as in telnet: Tab and Esc are needed inside the guest's shell and vi. */
+export const LEAVE_CONSOLE = '\x1d';
+
+export type AppKey = 'up' | 'down' | 'enter' | 'tab' | 'quit' | 'cancel' | 'inside' | 'help' | 'escape';
+
+const APP_KEYS: Record<string, AppKey> = {
+	'\x1b[A': 'up',
+	'\x1bOA': 'up',
+	k: 'up',
+	'\x1b[B': 'down',
+	'\x1bOB': 'down',
+	j: 'down',
+	'\r': 'enter',
+	'\n': 'enter',
+	'\t': 'tab',
+	q: 'quit',
+	'\x03': 'quit',
+	c: 'cancel',
+	i: 'inside',
+	'?': 'help',
+	'\x1b': 'escape',
+};
+
+/** The command a key means while the milestone list has focus, if any. */
+export function appKeyFor(data: string): AppKey | undefined {
+	return Object.hasOwn(APP_KEYS, data) ? APP_KEYS[data] : undefined;
+}
+
+/**
+ * While the console has focus: what to send to the guest, and whether to leave the console.
+ * A paste that contains Ctrl-] delivers what came before it and drops the rest.
+ */
+export function consoleKeys(data: string): {send: string; leave: boolean} {
+	const at = data.indexOf(LEAVE_CONSOLE);
+	return at === -1 ? {send: data, leave: false} : {send: data.slice(0, at), leave: true};
+}

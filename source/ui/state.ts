@@ -1,0 +1,255 @@
+import type {
+	AccelChoice,
+	Accel,
+	DeviceView,
+	Failure,
+	GuestView,
+	MilestoneSummary,
+	RunEvent,
+} from '../runner/events.js';
+
+// Everything the screen shows, derived from the RunEvent stream plus a few UI-only choices.
+// Pure: no I/O, no timers, so it can be tested event by event and replayed.
+
+export type MilestoneStatus = 'idle' | 'running' | 'verified' | 'failed';
+export type StepStatus = 'pending' | 'running' | 'verified' | 'failed';
+export type Focus = 'list' | 'console';
+
+export interface StepState {
+	name: string;
+	title: string;
+	status: StepStatus;
+	ms?: number;
+	/** The one-line proof a verified step resolved with. */
+	detail?: string;
+	failure?: Failure;
+}
+
+export interface ProgressState {
+	step: string;
+	fraction: number;
+	label: string;
+	/** True when the fraction is a guess (e.g. from the last build's duration): shown as such. */
+	estimated: boolean;
+}
+
+export interface WaitingState {
+	step: string;
+	what: string;
+	elapsedMs: number;
+	timeoutMs: number;
+}
+
+export interface ConsoleScreen {
+	rows: string[];
+	cursor: {x: number; y: number};
+}
+
+export interface VmState {
+	running: boolean;
+	pid?: number;
+	accel?: Accel;
+	/** Why the last VM stopped, shown until the next one starts. */
+	stoppedReason?: string;
+}
+
+export interface UiState {
+	/** Milestone ids in list order; the selection is an index into this. */
+	order: string[];
+	/** Which milestones can be run (false = "coming"). */
+	available: Record<string, boolean>;
+	milestones: Record<string, MilestoneStatus>;
+	/** The milestone running now, or the last one that ran: the step log belongs to it. */
+	activeMilestone?: string;
+	steps: StepState[];
+	currentStep?: string;
+	progress?: ProgressState;
+	waiting?: WaitingState;
+	log: string[];
+	console: ConsoleScreen;
+	devices: DeviceView[];
+	guest?: GuestView;
+	accel?: AccelChoice;
+	vm: VmState;
+	lastSummary?: MilestoneSummary;
+	// UI-only
+	focus: Focus;
+	helpShown: boolean;
+	lookInside: boolean;
+	selected: number;
+	/** One line for the learner (a state-file warning, "already running", ...). */
+	notice?: string;
+}
+
+/** Actions that come from the learner, not from the host. Prefixed so they never clash with RunEvent types. */
+export type UiAction =
+	| {type: 'ui/focus'; focus: Focus}
+	| {type: 'ui/toggle-help'}
+	| {type: 'ui/toggle-look-inside'}
+	| {type: 'ui/move'; delta: number}
+	| {type: 'ui/notice'; text: string | undefined}
+	/** Several host events reduced in one go: the event hook batches them to cap re-renders. */
+	| {type: 'ui/batch'; events: RunEvent[]};
+
+export type UiInput = RunEvent | UiAction;
+
+/** Enough to keep a long kernel build's tail on screen without growing without bound. */
+export const LOG_LIMIT = 200;
+
+export function initialUiState(
+	milestones: ReadonlyArray<{id: string; available: boolean}>,
+	verified: readonly string[] = [],
+): UiState {
+	const statuses: Record<string, MilestoneStatus> = {};
+	const available: Record<string, boolean> = {};
+	for (const m of milestones) {
+		statuses[m.id] = verified.includes(m.id) ? 'verified' : 'idle';
+		available[m.id] = m.available;
+	}
+
+	return {
+		order: milestones.map(m => m.id),
+		available,
+		milestones: statuses,
+		steps: [],
+		log: [],
+		console: {rows: [], cursor: {x: 0, y: 0}},
+		devices: [],
+		vm: {running: false},
+		focus: 'list',
+		helpShown: false,
+		lookInside: false,
+		selected: 0,
+	};
+}
+
+function appendLog(log: string[], ...lines: string[]): string[] {
+	const next = log.concat(lines);
+	return next.length > LOG_LIMIT ? next.slice(next.length - LOG_LIMIT) : next;
+}
+
+function updateStep(steps: StepState[], name: string, change: Partial<StepState>, title?: string): StepState[] {
+	const index = steps.findIndex(s => s.name === name);
+	if (index === -1) {
+		// A step the milestone-started list did not announce: show it anyway rather than lose it.
+		return [...steps, {name, title: title ?? name, status: 'pending', ...change}];
+	}
+
+	return steps.map((s, i) => (i === index ? {...s, ...change} : s));
+}
+
+/** Is any milestone running now? Used to refuse a second run and to enable cancel. */
+export function isRunning(state: UiState): boolean {
+	return Object.values(state.milestones).includes('running');
+}
+
+export function selectedMilestone(state: UiState): string | undefined {
+	return state.order[state.selected];
+}
+
+function reduceEvent(state: UiState, event: RunEvent): UiState {
+	switch (event.type) {
+		case 'milestone-started':
+			return {
+				...state,
+				milestones: {...state.milestones, [event.milestone]: 'running'},
+				activeMilestone: event.milestone,
+				steps: event.steps.map(s => ({name: s.name, title: s.title, status: 'pending'})),
+				currentStep: undefined,
+				progress: undefined,
+				waiting: undefined,
+				lastSummary: undefined,
+				log: appendLog(state.log, `── ${event.title} ──`),
+			};
+		case 'accel':
+			return {...state, accel: event.choice};
+		case 'step-started':
+			return {
+				...state,
+				steps: updateStep(state.steps, event.step, {status: 'running'}, event.title),
+				currentStep: event.step,
+				progress: undefined,
+				waiting: undefined,
+			};
+		case 'progress':
+			return {
+				...state,
+				progress: {step: event.step, fraction: event.fraction, label: event.label, estimated: event.estimated},
+			};
+		case 'log':
+			return {...state, log: appendLog(state.log, event.line)};
+		case 'waiting':
+			return {
+				...state,
+				waiting: {step: event.step, what: event.what, elapsedMs: event.elapsedMs, timeoutMs: event.timeoutMs},
+			};
+		case 'verified':
+			return {
+				...state,
+				steps: updateStep(state.steps, event.step, {status: 'verified', ms: event.ms, detail: event.detail}),
+				progress: state.progress?.step === event.step ? undefined : state.progress,
+				waiting: state.waiting?.step === event.step ? undefined : state.waiting,
+			};
+		case 'failed':
+			return {
+				...state,
+				steps: updateStep(state.steps, event.step, {status: 'failed', ms: event.ms, failure: event.failure}),
+				progress: state.progress?.step === event.step ? undefined : state.progress,
+				waiting: state.waiting?.step === event.step ? undefined : state.waiting,
+				log: appendLog(state.log, `✗ ${event.failure.what}`),
+			};
+		case 'vm-started':
+			return {...state, vm: {running: true, pid: event.pid, accel: event.accel}};
+		case 'vm-stopped':
+			return {
+				...state,
+				vm: {running: false, accel: state.vm.accel, stoppedReason: event.reason},
+				// The ring figures of a dead VM would mislead; the last console screen stays readable.
+				devices: [],
+				guest: undefined,
+				// Nothing left to type into.
+				focus: 'list',
+			};
+		case 'console-line':
+			// The pane draws console-screen; finished lines are for logs and --json.
+			return state;
+		case 'console-screen':
+			return {...state, console: {rows: event.rows, cursor: event.cursor}};
+		case 'virtio':
+			return {...state, devices: event.devices, guest: event.guest};
+		case 'milestone-finished': {
+			const {summary} = event;
+			return {
+				...state,
+				milestones: {...state.milestones, [summary.milestone]: summary.ok ? 'verified' : 'failed'},
+				// A step still "running" when the milestone ends was interrupted (cancel, crash).
+				steps: state.steps.map(s => (s.status === 'running' ? {...s, status: summary.ok ? 'verified' : 'failed'} : s)),
+				progress: undefined,
+				waiting: undefined,
+				lastSummary: summary,
+			};
+		}
+	}
+}
+
+export function reduceUi(state: UiState, input: UiInput): UiState {
+	switch (input.type) {
+		case 'ui/focus':
+			return state.focus === input.focus ? state : {...state, focus: input.focus};
+		case 'ui/toggle-help':
+			return {...state, helpShown: !state.helpShown};
+		case 'ui/toggle-look-inside':
+			return {...state, lookInside: !state.lookInside};
+		case 'ui/move': {
+			if (state.order.length === 0) return state;
+			const selected = Math.min(state.order.length - 1, Math.max(0, state.selected + input.delta));
+			return selected === state.selected ? state : {...state, selected};
+		}
+		case 'ui/notice':
+			return state.notice === input.text ? state : {...state, notice: input.text};
+		case 'ui/batch':
+			return input.events.reduce(reduceEvent, state);
+		default:
+			return reduceEvent(state, input);
+	}
+}
