@@ -15,6 +15,8 @@ export interface WorkbenchApi {
 	sendToConsole(data: string): void;
 	/** The console pane's size changed: the headless terminal and the pty follow it. */
 	resizeConsole(cols: number, rows: number): void;
+	/** The source file the learner edits for this milestone (the edit loop), if it has one. */
+	editableFile(milestone: string): string | undefined;
 	/** Milestones verified in earlier runs, from the state file. */
 	verifiedMilestones(): string[];
 	/** A problem with the state file found at start (it was set aside), to show once. */

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import {findMilestone} from '../expedition/milestones.js';
+import {driversDir} from '../lab/paths.js';
 import {LabError} from '../lab/lab-error.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
 import {ProgressStore} from './progress-store.js';
@@ -63,6 +65,11 @@ export class Workbench implements WorkbenchApi {
 	resizeConsole(cols: number, rows: number): void {
 		this.session.options.consoleSize = {cols, rows};
 		this.session.vm?.resize(cols, rows);
+	}
+
+	editableFile(milestone: string): string | undefined {
+		if (milestone !== 'hello-module') return undefined;
+		return path.join(this.options.moduleSrc ?? path.join(driversDir, 'hello'), 'hello.c');
 	}
 
 	verifiedMilestones(): string[] {

@@ -10,11 +10,16 @@ export const NOT_A_TTY_MESSAGE =
  * Shows the TUI until the learner quits. Throws before drawing anything when stdin cannot be put
  * in raw mode (Ink would throw from inside a render otherwise). The caller disposes the workbench.
  */
-export async function renderApp(workbench: WorkbenchApi, milestones: MilestoneInfo[]): Promise<void> {
+export interface RenderOptions {
+	onEdit?: (milestone: string) => void;
+	autoRun?: string;
+}
+
+export async function renderApp(workbench: WorkbenchApi, milestones: MilestoneInfo[], options: RenderOptions = {}): Promise<void> {
 	const stdin = process.stdin;
 	if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') throw new Error(NOT_A_TTY_MESSAGE);
 
-	const instance = render(<App workbench={workbench} milestones={milestones} />, {
+	const instance = render(<App workbench={workbench} milestones={milestones} onEdit={options.onEdit} autoRun={options.autoRun} />, {
 		// Ctrl-C belongs to the guest while the console has focus; App quits on it otherwise.
 		exitOnCtrlC: false,
 		// Console output of our own would tear the frame; the host side logs to files.

@@ -46,6 +46,10 @@ export class FakeWorkbench implements WorkbenchApi {
 		this.resizes.push([cols, rows]);
 	}
 
+	editableFile(milestone: string): string | undefined {
+		return milestone === 'hello-module' ? '/src/drivers/hello/hello.c' : undefined;
+	}
+
 	verifiedMilestones(): string[] {
 		return this.verified;
 	}

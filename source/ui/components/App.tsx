@@ -29,6 +29,10 @@ export interface AppProps {
 	onQuit?: () => void;
 	/** Minimum time between re-renders caused by host events (default ~15 fps). */
 	frameIntervalMs?: number;
+	/** The learner asked to edit a milestone's source: the caller leaves the screen, runs the editor, comes back. */
+	onEdit?: (milestone: string) => void;
+	/** A milestone to run as soon as the screen is up (after an edit). */
+	autoRun?: string;
 }
 
 /** The lesson pane follows the run: the step running (or last run), else the selected milestone. */
@@ -44,7 +48,7 @@ function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title
 	return {title: `lesson — ${selected.title}`, text: `${selected.summary}\n\n${steps}${coming}`};
 }
 
-export function App({workbench, milestones, columns, rows, onQuit, frameIntervalMs}: AppProps) {
+export function App({workbench, milestones, columns, rows, onQuit, frameIntervalMs, onEdit, autoRun}: AppProps) {
 	const {exit} = useApp();
 	const {state, dispatch, getState} = useUiStore(() => ({
 		...initialUiState(milestones, workbench.verifiedMilestones()),
@@ -84,6 +88,21 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 		workbench.run(id).catch(failed(`could not run ${id}`));
 	};
 
+	useEffect(() => {
+		if (autoRun) workbench.run(autoRun).catch(failed(`could not run ${autoRun}`));
+		// Once per mount: the edit loop mounts a fresh App for each round.
+		// eslint-disable-next-line react-hooks/exhaustive-deps
+	}, []);
+
+	const editSelected = () => {
+		const current = getState();
+		const id = selectedMilestone(current);
+		if (!id || !onEdit || !workbench.editableFile(id)) return notice('this milestone has no source to edit (try hello-module)');
+		if (isRunning(current)) return notice('wait for the run to finish (or c to cancel) before editing');
+		onEdit(id);
+		exit();
+	};
+
 	// Every key goes through here, once. Decisions read getState(), never the render's `state`.
 	useRawKeys(data => {
 		const current = getState();
@@ -117,6 +136,8 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 				return notice('nothing is running');
 			case 'inside':
 				return dispatch({type: 'ui/toggle-look-inside'});
+			case 'edit':
+				return editSelected();
 			case 'help':
 				return dispatch({type: 'ui/toggle-help'});
 			default:

@@ -10,7 +10,7 @@ export interface FooterProps {
 export function Footer({width, consoleFocused, running}: FooterProps) {
 	const keys = consoleFocused
 		? 'keys go to the guest  ·  Ctrl-] back to the list'
-		: `↑↓ pick  Enter run  Tab console${running ? '  c cancel' : ''}  i inside the ring  ? help  q quit`;
+		: `↑↓ pick  Enter run  Tab console${running ? '  c cancel' : ''}  e edit  i inside the ring  ? help  q quit`;
 	return (
 		<Box width={width} height={1} overflow="hidden">
 			<Text wrap="truncate" inverse={consoleFocused} dimColor={!consoleFocused}>
