@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import {LabError} from '../lab/lab-error.js';
 import {guest, requireVm, shellPrompt} from './shell.js';
 import type {GuestFile} from '../lab/build/rootfs.js';
+import type {VmSpec} from '../lab/vm/qemu-vm.js';
 import type {Milestone, Step, StepContext} from './types.js';
 
 const bootTimeoutMs = 60_000;
@@ -49,25 +50,30 @@ export function rootfsStep(extras: (ctx: StepContext) => GuestFile[] = () => [])
 	};
 }
 
-export const bootStep: Step = {
-	id: 'boot',
-	title: 'Boot it in QEMU',
-	lesson: [
-		'QEMU emulates a PC (q35) and loads the kernel and initramfs itself (-kernel/-initrd), so no',
-		'bootloader or disk is needed. The guest\'s first serial port is wired to a pseudo-terminal:',
-		'that is the console beside this text, and console=ttyS0 tells the kernel to print there.',
-		'QMP, QEMU\'s control protocol, listens on a private socket: the virtqueue panel reads it.',
-		'The header shows the accelerator: KVM runs guest code on the CPU, TCG translates it.',
-		'Watch the boot log: the PCI scan, the virtio devices, then the unpacking of the initramfs.',
-	].join('\n'),
-	async run(ctx) {
-		const vm = await ctx.session.boot();
-		const match = await vm.console.expect(shellPrompt, {what: 'the shell prompt on ttyS0', timeoutMs: bootTimeoutMs, since: 0, step: ctx.step, signal: ctx.signal});
-		const bootMs = Date.now() - vm.startedAt;
-		ctx.figures.bootMs = bootMs;
-		return `prompt "${match[0].trim()}" after ${(bootMs / 1000).toFixed(2)} s (QEMU start to prompt, ${ctx.session.chosenAccel?.accel.toUpperCase()})`;
-	},
-};
+/** Boots the session's kernel and rootfs; a milestone adds devices through `vm`. */
+export function bootStepWith(vmSpec: (ctx: StepContext) => Partial<VmSpec> = () => ({}), lesson?: string): Step {
+	return {
+		id: 'boot',
+		title: 'Boot it in QEMU',
+		lesson: [
+			'QEMU emulates a PC (q35) and loads the kernel and initramfs itself (-kernel/-initrd), so no',
+			'bootloader or disk is needed. The guest\'s first serial port is wired to a pseudo-terminal:',
+			'that is the console beside this text, and console=ttyS0 tells the kernel to print there.',
+			'QMP, QEMU\'s control protocol, listens on a private socket: the virtqueue panel reads it.',
+			'The header shows the accelerator: KVM runs guest code on the CPU, TCG translates it.',
+			'Watch the boot log: the PCI scan, the virtio devices, then the unpacking of the initramfs.',
+		].join('\n') + (lesson ? `\n${lesson}` : ''),
+		async run(ctx) {
+			const vm = await ctx.session.boot(vmSpec(ctx));
+			const match = await vm.console.expect(shellPrompt, {what: 'the shell prompt on ttyS0', timeoutMs: bootTimeoutMs, since: 0, step: ctx.step, signal: ctx.signal});
+			const bootMs = Date.now() - vm.startedAt;
+			ctx.figures.bootMs = bootMs;
+			return `prompt "${match[0].trim()}" after ${(bootMs / 1000).toFixed(2)} s (QEMU start to prompt, ${ctx.session.chosenAccel?.accel.toUpperCase()})`;
+		},
+	};
+}
+
+export const bootStep = bootStepWith();
 
 export const unameStep: Step = {
 	id: 'uname',

@@ -1,5 +1,6 @@
 import {bootMilestone} from './boot.js';
 import {helloModuleMilestone} from './hello-module.js';
+import {virtioBlkMilestone} from './virtio-blk.js';
 import type {Milestone} from './types.js';
 
 function coming(id: string, title: string, summary: string): Milestone {
@@ -10,7 +11,7 @@ function coming(id: string, title: string, summary: string): Milestone {
 export const milestones: Milestone[] = [
 	bootMilestone,
 	helloModuleMilestone,
-	coming('virtio-blk', 'Watch a virtqueue move', 'Drive a virtio disk and watch its queues from the device and the driver side.'),
+	virtioBlkMilestone,
 	coming('virtio-hello', 'A virtio device of your own', 'A new virtio device in QEMU and its Linux driver, moving real data.'),
 	coming('tune', 'Make it fast', 'Batching and event index, measured against a production device.'),
 ];

@@ -7,6 +7,8 @@ import {ensureRootfs, type GuestFile, type Rootfs} from '../lab/build/rootfs.js'
 import {chooseAccel} from '../lab/host/accel.js';
 import {configsDir} from '../lab/paths.js';
 import {QemuVm, type VmSpec} from '../lab/vm/qemu-vm.js';
+import {PanelFeed} from '../lab/virtio/panel-feed.js';
+import {qemuTraceArgs} from '../lab/virtio/trace-counter.js';
 import type {AccelChoice, Emit} from './events.js';
 
 export interface SessionOptions {
@@ -20,6 +22,10 @@ export interface SessionOptions {
 	kernelConfigDir?: string;
 	/** A module folder to build instead of drivers/hello (--module-src). */
 	moduleSrc?: string;
+	/** Sample the virtqueue panel (QMP, trace, guest side channel); on unless false. */
+	panel?: boolean;
+	/** Panel sampling interval; 250 ms (4 Hz) by default. */
+	panelIntervalMs?: number;
 	/** The console pane's size, so the guest's terminal matches what the learner sees. */
 	consoleSize?: {cols: number; rows: number};
 }
@@ -32,9 +38,13 @@ export class Session {
 	kernel: KernelBuild | undefined;
 	rootfs: Rootfs | undefined;
 	vm: QemuVm | undefined;
+	panel: PanelFeed | undefined;
+	/** The run's copy of the virtio-blk disk image. */
+	disk: string | undefined;
 	/** Built .ko files by module name, for the steps that pack and load them. */
 	readonly modules: Record<string, string> = {};
 	private accelChoice: AccelChoice | undefined;
+	private readonly panelAbort = new AbortController();
 	private runDirectory: string | undefined;
 
 	constructor(readonly options: SessionOptions, readonly emit: Emit) {}
@@ -99,26 +109,42 @@ export class Session {
 		await this.stopVm();
 		const accel = await this.accel();
 		const size = this.options.consoleSize;
-		this.vm = QemuVm.start({
+		const runDir = path.join(this.runDir(), `vm-${Date.now()}`);
+		const panelOn = this.options.panel !== false;
+		const traceLog = path.join(runDir, 'virtio-trace.log');
+		const sideSocket = path.join(runDir, 'side.sock');
+		const panelArgs = panelOn ? [...qemuTraceArgs(traceLog), '-chardev', `socket,id=side,path=${sideSocket},server=on,wait=off`, '-serial', 'chardev:side'] : [];
+		const vm = QemuVm.start({
 			qemu: this.qemu,
 			kernel: this.kernel.bzImage,
 			initrd: this.rootfs.path,
 			accel,
-			runDir: path.join(this.runDir(), `vm-${Date.now()}`),
+			runDir,
 			cols: size?.cols,
 			rows: size?.rows,
 			...extra,
+			extraArgs: [...panelArgs, ...(extra.extraArgs ?? [])],
 		}, this.emit);
-		return this.vm;
+		this.vm = vm;
+		if (panelOn) {
+			const panel = new PanelFeed({qmpSocket: vm.qmpSocket, traceLog, sideSocket, intervalMs: this.options.panelIntervalMs ?? 250, emit: this.emit, signal: this.panelAbort.signal});
+			this.panel = panel;
+			void vm.exited.then(() => panel.stop());
+		}
+		return vm;
 	}
 
 	async stopVm(): Promise<void> {
 		const vm = this.vm;
+		const panel = this.panel;
 		this.vm = undefined;
+		this.panel = undefined;
+		await panel?.stop();
 		await vm?.stop();
 	}
 
 	async dispose(): Promise<void> {
+		this.panelAbort.abort();
 		await this.stopVm();
 	}
 }

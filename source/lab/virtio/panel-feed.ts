@@ -1,0 +1,85 @@
+import net from 'node:net';
+import type {Emit, GuestView} from '../../runner/events.js';
+import {QmpClient} from '../vm/qmp.js';
+import {GuestFrameReader} from './guest-stats.js';
+import {VirtioSampler, type RingElementView} from './sampler.js';
+import {TraceCounter} from './trace-counter.js';
+
+export interface PanelFeedOptions {
+	qmpSocket: string;
+	traceLog: string;
+	sideSocket: string;
+	intervalMs: number;
+	emit: Emit;
+	signal: AbortSignal;
+}
+
+/**
+ * Everything the virtqueue panel shows, while one VM runs: QMP samples (host view), trace
+ * counts (kicks, interrupts) and the guest's frames from its side channel (guest view).
+ * Failures here never fail a step: the panel goes quiet and the step log says why.
+ */
+export class PanelFeed {
+	private qmp: QmpClient | undefined;
+	private sampler: VirtioSampler | undefined;
+	private side: net.Socket | undefined;
+	private guest: GuestView | undefined;
+	private stopped = false;
+	readonly ready: Promise<void>;
+
+	constructor(private readonly options: PanelFeedOptions) {
+		this.ready = this.start();
+	}
+
+	/** The latest counters, for a milestone's checks and its summary. */
+	async sampleNow() {
+		await this.ready;
+		return this.sampler ? this.sampler.sample() : [];
+	}
+
+	get latestGuest(): GuestView | undefined {
+		return this.guest;
+	}
+
+	async inspectRing(path: string, queue: number): Promise<RingElementView | undefined> {
+		await this.ready;
+		return this.sampler?.inspectRing(path, queue);
+	}
+
+	async stop(): Promise<void> {
+		this.stopped = true;
+		await this.ready.catch(() => undefined);
+		await this.sampler?.stop();
+		this.side?.destroy();
+		await this.qmp?.close().catch(() => undefined);
+	}
+
+	private async start(): Promise<void> {
+		const {emit, signal} = this.options;
+		try {
+			this.qmp = await QmpClient.connect({socketPath: this.options.qmpSocket, timeoutMs: 15_000, signal});
+		} catch (error) {
+			if (!this.stopped) emit({type: 'log', step: '', line: `virtqueue panel: no QMP connection (${(error as Error).message})`});
+			return;
+		}
+		if (this.stopped) return;
+		const trace = new TraceCounter(this.options.traceLog);
+		this.sampler = new VirtioSampler(this.qmp, {intervalMs: this.options.intervalMs, trace});
+		this.sampler.onSample((devices, at) => emit({type: 'virtio', devices, guest: this.guest, at}));
+		this.sampler.start();
+		this.connectSide();
+	}
+
+	private connectSide(attempt = 0): void {
+		if (this.stopped) return;
+		const reader = new GuestFrameReader(view => (this.guest = view));
+		const socket = net.connect(this.options.sideSocket);
+		socket.setEncoding('utf8');
+		socket.on('data', (data: string) => reader.push(data));
+		socket.on('error', () => {
+			// QEMU creates the socket as it starts: retry briefly, then live without the guest view.
+			if (attempt < 50) setTimeout(() => this.connectSide(attempt + 1), 100).unref();
+		});
+		this.side = socket;
+	}
+}
