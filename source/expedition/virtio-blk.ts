@@ -87,7 +87,9 @@ export const virtioBlkMilestone: Milestone = {
 				'-drive', `file=${ctx.session.disk},format=raw,if=none,id=disk0,cache=writeback`,
 				// ioeventfd=off: every guest kick goes through QEMU's notify handler, so the panel
 				// counts kicks exactly (with it on they are batched by QEMU's main loop).
-				'-device', 'virtio-blk-pci,drive=disk0,id=vblk0,ioeventfd=off',
+				// indirect_desc=off: each chain sits in the main descriptor table, where "look inside
+				// the ring" can read it after completion (an indirect table is freed by the driver).
+				'-device', 'virtio-blk-pci,drive=disk0,id=vblk0,ioeventfd=off,indirect_desc=off',
 			],
 		}), 'This time QEMU also has -device virtio-blk-pci: watch for "virtio_blk virtio0: [vda]" in the boot log.'),
 		{
@@ -121,7 +123,9 @@ export const virtioBlkMilestone: Milestone = {
 			'Now 8 reads of 64 KiB: sixteen times the bytes per read. How many requests this time?',
 			'A request is not a block: one chain can carry many data descriptors (or one indirect',
 			'descriptor table), up to the seg_max and size_max the device announced in its config.',
-			'Press i for the look inside the ring: the descriptors of the latest chain.',
+			'Press i to look inside the ring: the descriptors of the latest chain. (This disk runs with',
+			'indirect_desc=off so chains stay in the main table; with INDIRECT_DESC a chain is one',
+			'descriptor pointing at a separate table.)',
 		].join('\n')),
 		{
 			id: 'read-file',

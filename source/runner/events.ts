@@ -54,6 +54,18 @@ export interface QueueView {
 	totals: {requests: number; kicks?: number; interrupts?: number};
 	/** Recent request rates, oldest first, for a sparkline. */
 	history: number[];
+	/** "Look inside the ring": the newest descriptor chain, fetched only while the learner looks. */
+	ring?: RingChain;
+}
+
+export interface RingChain {
+	/** Avail ring position of the chain. */
+	position: number;
+	/** Descriptor-table index of its head. */
+	head: number;
+	/** Still waiting for the device (true) or already completed (false). */
+	pending: boolean;
+	descriptors: {addr: string; len: number; flags: string[]}[];
 }
 
 export interface DeviceView {

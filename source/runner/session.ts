@@ -45,6 +45,7 @@ export class Session {
 	readonly modules: Record<string, string> = {};
 	private accelChoice: AccelChoice | undefined;
 	private readonly panelAbort = new AbortController();
+	private lookInside = false;
 	private runDirectory: string | undefined;
 
 	constructor(readonly options: SessionOptions, readonly emit: Emit) {}
@@ -128,10 +129,17 @@ export class Session {
 		this.vm = vm;
 		if (panelOn) {
 			const panel = new PanelFeed({qmpSocket: vm.qmpSocket, traceLog, sideSocket, intervalMs: this.options.panelIntervalMs ?? 250, emit: this.emit, signal: this.panelAbort.signal});
+			panel.lookInside = this.lookInside;
 			this.panel = panel;
 			void vm.exited.then(() => panel.stop());
 		}
 		return vm;
+	}
+
+	/** Carried over to every VM booted later, so the learner's choice survives a reboot. */
+	setLookInside(on: boolean): void {
+		this.lookInside = on;
+		if (this.panel) this.panel.lookInside = on;
 	}
 
 	async stopVm(): Promise<void> {

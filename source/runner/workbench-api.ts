@@ -15,6 +15,8 @@ export interface WorkbenchApi {
 	sendToConsole(data: string): void;
 	/** The console pane's size changed: the headless terminal and the pty follow it. */
 	resizeConsole(cols: number, rows: number): void;
+	/** "Look inside the ring" on or off: the panel then also fetches descriptor chains. */
+	setLookInside(on: boolean): void;
 	/** The source file the learner edits for this milestone (the edit loop), if it has one. */
 	editableFile(milestone: string): string | undefined;
 	/** Milestones verified in earlier runs, from the state file. */

@@ -67,6 +67,10 @@ export class Workbench implements WorkbenchApi {
 		this.session.vm?.resize(cols, rows);
 	}
 
+	setLookInside(on: boolean): void {
+		this.session.setLookInside(on);
+	}
+
 	editableFile(milestone: string): string | undefined {
 		if (milestone !== 'hello-module') return undefined;
 		return path.join(this.options.moduleSrc ?? path.join(driversDir, 'hello'), 'hello.c');

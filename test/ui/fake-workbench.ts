@@ -46,6 +46,12 @@ export class FakeWorkbench implements WorkbenchApi {
 		this.resizes.push([cols, rows]);
 	}
 
+	lookInside: boolean[] = [];
+
+	setLookInside(on: boolean): void {
+		this.lookInside.push(on);
+	}
+
 	editableFile(milestone: string): string | undefined {
 		return milestone === 'hello-module' ? '/src/drivers/hello/hello.c' : undefined;
 	}

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type {Emit, GuestView} from '../../runner/events.js';
+import type {DeviceView, Emit, GuestView} from '../../runner/events.js';
 import {QmpClient} from '../vm/qmp.js';
 import {GuestFrameReader} from './guest-stats.js';
 import {VirtioSampler, type RingElementView} from './sampler.js';
@@ -46,6 +46,27 @@ export class PanelFeed {
 		return this.sampler?.inspectRing(path, queue);
 	}
 
+	/** While true, each sample also carries the newest descriptor chain of every queue. */
+	lookInside = false;
+
+	private async withRings(devices: DeviceView[]): Promise<DeviceView[]> {
+		return Promise.all(devices.map(async device => ({
+			...device,
+			queues: await Promise.all(device.queues.map(async queue => {
+				// The newest chain: the one at the head if the device has not popped it yet, else the
+				// last one it popped. Before the driver sets the ring up QEMU refuses: no ring then.
+				const pending = queue.availIdx !== queue.lastAvailIdx;
+				const position = pending ? queue.lastAvailIdx : (queue.lastAvailIdx + 0xffff) & 0xffff;
+				try {
+					const ring = await this.sampler!.inspectRing(device.path, queue.index, position);
+					return {...queue, ring: {position: ring.position, head: ring.head, pending: ring.pending, descriptors: ring.descriptors}};
+				} catch {
+					return queue;
+				}
+			})),
+		})));
+	}
+
 	async stop(): Promise<void> {
 		this.stopped = true;
 		await this.ready.catch(() => undefined);
@@ -65,7 +86,10 @@ export class PanelFeed {
 		if (this.stopped) return;
 		const trace = new TraceCounter(this.options.traceLog);
 		this.sampler = new VirtioSampler(this.qmp, {intervalMs: this.options.intervalMs, trace});
-		this.sampler.onSample((devices, at) => emit({type: 'virtio', devices, guest: this.guest, at}));
+		this.sampler.onSample((devices, at) => {
+			if (!this.lookInside) return emit({type: 'virtio', devices, guest: this.guest, at});
+			void this.withRings(devices).then(withRings => emit({type: 'virtio', devices: withRings, guest: this.guest, at}));
+		});
 		this.sampler.start();
 		this.connectSide();
 	}

@@ -135,6 +135,7 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 				if (isRunning(current)) return void workbench.cancel().catch(failed('cancel failed'));
 				return notice('nothing is running');
 			case 'inside':
+				workbench.setLookInside(!current.lookInside);
 				return dispatch({type: 'ui/toggle-look-inside'});
 			case 'edit':
 				return editSelected();

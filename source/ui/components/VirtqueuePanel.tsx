@@ -29,6 +29,10 @@ function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] 
 			` ${ringDistance(q.signalledUsed, q.usedIdx)} used, guest not yet told`,
 			` total req ${q.totals.requests} kick ${q.totals.kicks ?? '–'} irq ${q.totals.interrupts ?? '–'}`,
 		);
+		if (q.ring) {
+			lines.push(` chain @avail[${q.ring.position}] head d${q.ring.head}${q.ring.pending ? ' (pending)' : ' (done)'}`);
+			for (const d of q.ring.descriptors) lines.push(`  ${d.addr} ${d.len}B ${d.flags.join(',') || 'read'}`);
+		}
 	}
 
 	return lines;

@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import xterm from '@xterm/headless';
+import pty from 'node-pty';
+import {projectRoot} from '../../source/lab/paths.js';
+
+const {Terminal} = xterm;
+
+export const cliPath = path.join(projectRoot, 'dist', 'source', 'cli.js');
+
+export interface TuiPtyOptions {
+	cols?: number;
+	rows?: number;
+	/** Added to the environment (after CI is switched off). */
+	env?: Record<string, string>;
+	args?: string[];
+}
+
+export interface PtyExit {
+	exitCode: number;
+	signal: number | undefined;
+}
+
+/**
+ * The built TUI in a real pseudo-terminal, its output fed into a headless xterm so a test reads
+ * the screen as a person would (cells, not escape sequences).
+ */
+export class TuiPty {
+	readonly pid: number;
+	readonly exited: Promise<PtyExit>;
+	readonly cols: number;
+	readonly rows: number;
+	private readonly process: pty.IPty;
+	private readonly terminal: InstanceType<typeof Terminal>;
+	private exitInfo: PtyExit | undefined;
+	private bytes = 0;
+
+	constructor(options: TuiPtyOptions = {}) {
+		this.cols = options.cols ?? 120;
+		this.rows = options.rows ?? 36;
+		this.terminal = new Terminal({cols: this.cols, rows: this.rows, allowProposedApi: true, scrollback: 0});
+		const env: Record<string, string> = {};
+		for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+		// Ink prints only the last frame when it thinks it runs in CI.
+		env.CI = 'false';
+		env.CONTINUOUS_INTEGRATION = 'false';
+		env.TERM = 'xterm-256color';
+		Object.assign(env, options.env ?? {});
+		this.process = pty.spawn(process.execPath, [cliPath, ...(options.args ?? [])], {name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: projectRoot, env});
+		this.pid = this.process.pid;
+		this.process.onData(data => {
+			this.bytes += data.length;
+			this.terminal.write(data);
+		});
+		// Answers to the app's terminal queries (cursor position etc.) go back like a real terminal's.
+		this.terminal.onData(data => {
+			if (!this.exitInfo) this.process.write(data);
+		});
+		this.exited = new Promise(resolve => {
+			this.process.onExit(({exitCode, signal}) => {
+				this.exitInfo = {exitCode, signal};
+				resolve(this.exitInfo);
+			});
+		});
+	}
+
+	get running(): boolean {
+		return this.exitInfo === undefined;
+	}
+
+	/** Bytes the app has written to the terminal so far. */
+	get outputBytes(): number {
+		return this.bytes;
+	}
+
+	/** The visible screen, one string per row, trailing blanks trimmed. */
+	screenRows(): string[] {
+		const buffer = this.terminal.buffer.active;
+		const rows: string[] = [];
+		for (let y = 0; y < this.rows; y++) rows.push(buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '');
+		return rows;
+	}
+
+	screen(): string {
+		return this.screenRows().join('\n');
+	}
+
+	/** Lets the terminal parse everything received so far. */
+	flush(): Promise<void> {
+		return new Promise(resolve => this.terminal.write('', resolve));
+	}
+
+	write(data: string): void {
+		this.process.write(data);
+	}
+
+	/** Waits until the screen matches; rejects with the screen as it was when time ran out. */
+	async waitForScreen(pattern: RegExp, timeoutMs: number, what = String(pattern)): Promise<string> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			await this.flush();
+			const text = this.screen();
+			if (pattern.test(text)) return text;
+			if (!this.running) throw new Error(`The TUI exited (${JSON.stringify(this.exitInfo)}) before the screen showed ${what}. Last screen:\n${text}`);
+			if (Date.now() > deadline) throw new Error(`The screen did not show ${what} within ${Math.round(timeoutMs / 1000)} s. Last screen:\n${text}`);
+			await delay(100);
+		}
+	}
+
+	/** Resolves with the exit, or undefined if the app is still running after timeoutMs. */
+	async waitForExit(timeoutMs: number): Promise<PtyExit | undefined> {
+		return Promise.race([this.exited, delay(timeoutMs).then(() => undefined)]);
+	}
+
+	/** Last resort for a failed test: SIGKILL the app (its QEMU dies with the pty's hangup). */
+	kill(): void {
+		if (!this.running) return;
+		try {
+			process.kill(this.pid, 'SIGKILL');
+		} catch {}
+	}
+
+	dispose(): void {
+		this.kill();
+		this.terminal.dispose();
+	}
+}
+
+/**
+ * The QEMU the TUI started: a qemu-system child of the app's process, and its run dir (from the
+ * -pidfile argument, <runDir>/qemu.pid).
+ */
+export function qemuChildOf(parentPid: number): {pid: number; runDir: string} | undefined {
+	for (const entry of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
+			if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== parentPid) continue;
+			const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+			if (!path.basename(argv[0] ?? '').startsWith('qemu-system')) continue;
+			const pidfile = argv[argv.indexOf('-pidfile') + 1];
+			if (argv.includes('-pidfile') && pidfile) return {pid: Number(entry), runDir: path.dirname(pidfile)};
+		} catch {}
+	}
+	return undefined;
+}
+
+/** utime + stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
+export function cpuTicks(pid: number): number {
+	const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+	// The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
+	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	// fields[0] is field 3 (state), so field n is fields[n - 3].
+	return Number(fields[14 - 3]) + Number(fields[15 - 3]);
+}
+
+export function delay(ms: number): Promise<void> {
+	return new Promise(resolve => setTimeout(resolve, ms));
+}
