@@ -26,7 +26,6 @@ test.serial('TUI: run boot, type into the guest console, leave it, quit; no QEMU
 	const qemu = qemuChildOf(app.pid);
 	t.truthy(qemu, 'the TUI keeps the VM running after the milestone');
 	const {pid: qemuPid, runDir} = qemu!;
-	t.regex(app.screen(), /VM running/);
 
 	// Tab gives the keyboard to the guest; the shell's arithmetic proves the keys got there and
 	// the guest's answer came back to the screen (the typed line itself shows only "kc-$((6*7))").

@@ -26,9 +26,9 @@ const quietly = () => delay(100);
 
 test('the app draws every pane, fits the terminal height and sizes the guest console', async t => {
 	const {frame, shows, workbench, unmount} = start(new FakeWorkbench(['boot']));
-	t.true(await shows(/✔ Boot your kernel/));
+	t.true(await shows(/✔ 1\. boot/));
 	t.regex(frame(), /kernelcraft/);
-	t.regex(frame(), /A new virtio device[^\n]*\n[^\n]*\(coming\)/);
+	t.regex(frame(), /3\. new-device[^\n]*\n[^\n]*\(coming\)/);
 	t.regex(frame(), /virtqueues[^\n]*\n[^\n]*no VM running/);
 	t.regex(frame(), /lesson — Boot your kernel/);
 	t.regex(frame(), /Enter run/);
@@ -48,21 +48,21 @@ test('a terminal that is too small gets the size message instead of the panes', 
 
 test('Enter runs the selected milestone; ↓ picks the next one; no second run while one runs', async t => {
 	const {stdin, shows, workbench, unmount} = start();
-	t.true(await shows(/›. Boot your kernel/));
+	t.true(await shows(/›. 1\. boot/));
 	stdin.write(ENTER);
 	t.true(await until(() => workbench.runs.length === 1));
 	t.deepEqual(workbench.runs, ['boot']);
 
 	workbench.emit({type: 'milestone-started', milestone: 'boot', title: 'Boot your kernel', steps: []});
-	t.true(await shows(/▸ Boot your kernel/));
+	t.true(await shows(/▸ 1\. boot/));
 	stdin.write(DOWN);
-	t.true(await shows(/›. Kernel modules/));
+	t.true(await shows(/›. 2\. modules/));
 	stdin.write(ENTER);
 	t.true(await shows(/already running/));
 	t.deepEqual(workbench.runs, ['boot']);
 
 	workbench.emit({type: 'milestone-finished', summary: {milestone: 'boot', ok: true, steps: []}});
-	t.true(await shows(/✔ Boot your kernel/));
+	t.true(await shows(/✔ 1\. boot/));
 	stdin.write(ENTER);
 	t.true(await until(() => workbench.runs.length === 2));
 	t.deepEqual(workbench.runs, ['boot', 'modules']);
@@ -73,9 +73,9 @@ test('a coming milestone is not run', async t => {
 	const {stdin, shows, frame, workbench, unmount} = start();
 	t.true(await shows(/milestones/));
 	stdin.write(DOWN);
-	t.true(await shows(/›. Kernel modules/));
+	t.true(await shows(/›. 2\. modules/));
 	stdin.write(DOWN);
-	t.true(await shows(/›. A new virtio device/));
+	t.true(await shows(/›. 3\. new-device/));
 	stdin.write(ENTER);
 	t.true(await shows(/not built yet/), frame());
 	t.deepEqual(workbench.runs, []);

@@ -30,7 +30,10 @@ export interface VmExit {
 
 /** The base command line: no default devices, serial console on stdio (the pty), QMP on a socket. */
 export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
-	const append = ['console=ttyS0', 'panic=-1', spec.append ?? ''].join(' ').trim();
+	// tsc=reliable: under TCG on a loaded host the clocksource watchdog sees the vCPU starve,
+	// marks the TSC unstable and falls back to jiffies, after which guest time runs many times
+	// too fast (seen: 259 s of uptime after 10 s). TCG's TSC follows host time, so trust it.
+	const append = ['console=ttyS0', 'panic=-1', 'tsc=reliable', spec.append ?? ''].join(' ').trim();
 	return [
 		'-nodefaults', '-no-user-config', '-display', 'none',
 		'-machine', 'q35', '-accel', spec.accel.accel,

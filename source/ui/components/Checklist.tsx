@@ -45,10 +45,10 @@ export function Checklist({milestones, statuses, selected, focused, width, heigh
 							<Text color={isSelected && focused ? 'cyan' : undefined}>{isSelected ? '›' : ' '}</Text>
 							<Text color={COLOR[status]}>{m.available ? MARK[status] : '·'} </Text>
 							<Text wrap="truncate" dimColor={!m.available} inverse={isSelected && focused} bold={isSelected}>
-								{clip(m.title, inner - 1)}
+								{clip(`${index + 1}. ${m.id}`, inner - 1)}
 							</Text>
 						</Box>
-						{/* On its own line so a long title can never push the word out of the pane. */}
+						{/* On its own line so a long id can never push the word out of the pane. */}
 						{m.available ? null : <Text dimColor>{'   (coming)'}</Text>}
 					</Box>
 				);
