@@ -152,7 +152,7 @@ export const virtioBlkMilestone: Milestone = {
 				'file QEMU serves), not just the guest\'s memory.',
 			].join('\n'),
 			async run(ctx) {
-				const stamp = `written at guest uptime ${Date.now() % 100000}`;
+				const stamp = `written by run ${Date.now().toString(36)}`;
 				const moved = await measure(ctx, `echo '${stamp}' > /mnt/note.txt && sync && umount /mnt && mount -t ext4 /dev/vda /mnt`);
 				const back = (await guest(ctx, 'cat /mnt/note.txt')).output.trim();
 				if (back !== stamp) throw new LabError({what: `After a remount note.txt reads "${back}", not "${stamp}".`});

@@ -40,8 +40,12 @@ export function ensureRootfs(options: RootfsOptions): Rootfs {
 	for (const extra of extras) {
 		if (!fs.existsSync(extra.hostPath)) throw new LabError({what: `A file meant for the guest's ${extra.guestPath} is missing: ${extra.hostPath}.`});
 	}
-	const sideChannel = path.join(configsDir, 'rootfs', 'side-channel');
-	const inputs: Record<string, string> = {format: 'rootfs-2', init: fs.readFileSync(init, 'utf8'), side: fs.readFileSync(sideChannel, 'utf8'), busybox: fileIdentity(busybox)};
+	const builtIn: GuestFile[] = [
+		{guestPath: '/etc/kernelcraft/init.d/side-channel', hostPath: path.join(configsDir, 'rootfs', 'side-channel'), mode: '755'},
+		{guestPath: '/etc/kernelcraft/shrc', hostPath: path.join(configsDir, 'rootfs', 'shrc'), mode: '644'},
+	];
+	const inputs: Record<string, string> = {format: 'rootfs-3', init: fs.readFileSync(init, 'utf8'), busybox: fileIdentity(busybox)};
+	for (const file of builtIn) inputs[`builtin:${file.guestPath}`] = fs.readFileSync(file.hostPath, 'utf8');
 	for (const extra of extras) inputs[`extra:${extra.guestPath}`] = `${extra.mode ?? '644'}:${fileIdentity(extra.hostPath)}`;
 	const key = hashInputs(inputs);
 	const archive = path.join(options.cacheDir, 'rootfs', `${key}.cpio`);
@@ -49,7 +53,7 @@ export function ensureRootfs(options: RootfsOptions): Rootfs {
 
 	const generator = path.join(options.kernelBuildDir, 'usr', 'gen_init_cpio');
 	if (!fs.existsSync(generator)) throw new LabError({what: `${generator} is missing: the kernel build should have made it.`, hint: 'Check that CONFIG_BLK_DEV_INITRD=y is in configs/kernel/, then build the kernel again.'});
-	const list = cpioList(busybox, init, [{guestPath: '/etc/kernelcraft/init.d/side-channel', hostPath: sideChannel, mode: '755'}, ...extras]);
+	const list = cpioList(busybox, init, [...builtIn, ...extras]);
 	const listFile = path.join(options.cacheDir, 'rootfs', `${key}.list`);
 	writeFileAtomic(listFile, list);
 	const packed = execFileSync(generator, ['-t', '0', listFile], {maxBuffer: 512 * 1024 * 1024});

@@ -167,16 +167,14 @@ export class SerialConsole {
 	}
 
 	/**
-	 * Runs a shell command in the guest and returns its output and exit status. The output is
-	 * framed by markers that the echoed command line itself cannot match (the quotes split them).
+	 * Runs a shell command in the guest and returns its output and exit status. kc_run (from the
+	 * guest's shrc) frames the output with markers the echoed command line cannot match.
 	 */
 	async run(command: string, options: {timeoutMs?: number; step?: string; signal?: AbortSignal; what?: string} = {}): Promise<{output: string; status: number}> {
 		const id = ++this.commandCounter;
-		const begin = `KC_BEGIN_${id}`;
-		const end = `KC_END_${id}`;
 		const since = this.offset;
-		this.type(`echo KC_''BEGIN_${id}; ${command}; echo KC_''END_${id} $?\r`);
-		const match = await this.expect(new RegExp(`${begin}\\n([\\s\\S]*?)${end} (\\d+)\\n`), {
+		this.type(`kc_run ${id} ${shellQuote(command)}\r`);
+		const match = await this.expect(new RegExp(`(?:^|\\n)<<kc ${id}\\n([\\s\\S]*?)>>kc ${id} (\\d+)\\n`), {
 			what: options.what ?? `\`${command}\` to finish in the guest`,
 			timeoutMs: options.timeoutMs ?? 30_000,
 			since,
@@ -201,4 +199,9 @@ export class SerialConsole {
 		const {rows, cursor} = this.screen();
 		this.emit({type: 'console-screen', rows, cursor});
 	}
+}
+
+/** Single-quotes a string for a POSIX shell. */
+export function shellQuote(text: string): string {
+	return `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -7,6 +7,18 @@ export interface LessonProps {
 	height: number;
 }
 
+/**
+ * Lessons are written as lines in the source; on screen a paragraph flows to the pane's width.
+ * Single line breaks join, blank lines stay, and a line starting with "Open:", "Try" or "Press"
+ * starts a new line so the pointers to files and keys stand out.
+ */
+export function flowLesson(text: string): string {
+	return text
+		.split(/\n\s*\n/)
+		.map(paragraph => paragraph.replace(/\n(?!(Open:|Try|Press|Watch))/g, ' '))
+		.join('\n\n');
+}
+
 /** The lesson for what is happening now. Ink wraps it to the pane; the box clips the overflow. */
 export function Lesson({title, text, width, height}: LessonProps) {
 	return (
@@ -14,7 +26,7 @@ export function Lesson({title, text, width, height}: LessonProps) {
 			<Text bold wrap="truncate">
 				{title}
 			</Text>
-			<Text wrap="wrap">{text}</Text>
+			<Text wrap="wrap">{flowLesson(text)}</Text>
 		</Box>
 	);
 }
