@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import {LabError} from '../lab/lab-error.js';
-import {guest, requireVm, shellPrompt} from './shell.js';
+import {requireVm, shellPrompt} from './shell.js';
 import type {GuestFile} from '../lab/build/rootfs.js';
 import type {VmSpec} from '../lab/vm/qemu-vm.js';
 import type {Milestone, Step, StepContext} from './types.js';
@@ -85,7 +85,10 @@ export const unameStep: Step = {
 	].join('\n'),
 	async run(ctx) {
 		const expected = ctx.session.kernel?.release;
-		const {output, status} = await guest(ctx, 'uname -r');
+		// Typed into the learner's console on purpose: it proves the console carries input too.
+		// Kernel messages can land between the lines of output there, so those are dropped.
+		const {output: raw, status} = await requireVm(ctx).console.run('uname -r', {step: ctx.step, signal: ctx.signal});
+		const output = raw.split('\n').filter(line => !/^\[\s*\d+\.\d+\]/.test(line)).join('\n');
 		if (status !== 0 || output.trim() !== expected) {
 			throw new LabError({what: `The guest runs kernel "${output.trim()}" (status ${status}), not the one just built (${expected}).`, lastSeen: requireVm(ctx).console.lastLines()});
 		}

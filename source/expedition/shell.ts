@@ -10,7 +10,10 @@ export function requireVm(ctx: StepContext): QemuVm {
 	return vm;
 }
 
-/** Runs a command in the guest's shell, framed so its output and status come back exactly. */
+/**
+ * Runs a check command in the guest, on the check shell (ttyS2): its output comes back exactly,
+ * with no kernel messages mixed in, and the learner's console is left alone.
+ */
 export async function guest(ctx: StepContext, command: string, timeoutMs = 30_000): Promise<{output: string; status: number}> {
-	return requireVm(ctx).console.run(command, {timeoutMs, step: ctx.step, signal: ctx.signal});
+	return requireVm(ctx).checks.run(command, {timeoutMs, step: ctx.step, signal: ctx.signal});
 }

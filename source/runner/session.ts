@@ -113,8 +113,7 @@ export class Session {
 		const runDir = path.join(this.runDir(), `vm-${Date.now()}`);
 		const panelOn = this.options.panel !== false;
 		const traceLog = path.join(runDir, 'virtio-trace.log');
-		const sideSocket = path.join(runDir, 'side.sock');
-		const panelArgs = panelOn ? [...qemuTraceArgs(traceLog), '-chardev', `socket,id=side,path=${sideSocket},server=on,wait=off`, '-serial', 'chardev:side'] : [];
+		const panelArgs = panelOn ? qemuTraceArgs(traceLog) : [];
 		const vm = QemuVm.start({
 			qemu: this.qemu,
 			kernel: this.kernel.bzImage,
@@ -128,7 +127,7 @@ export class Session {
 		}, this.emit);
 		this.vm = vm;
 		if (panelOn) {
-			const panel = new PanelFeed({qmpSocket: vm.qmpSocket, traceLog, sideSocket, intervalMs: this.options.panelIntervalMs ?? 250, emit: this.emit, signal: this.panelAbort.signal});
+			const panel = new PanelFeed({qmpSocket: vm.qmpSocket, traceLog, sideSocket: vm.sideSocket, intervalMs: this.options.panelIntervalMs ?? 250, emit: this.emit, signal: this.panelAbort.signal});
 			panel.lookInside = this.lookInside;
 			this.panel = panel;
 			void vm.exited.then(() => panel.stop());

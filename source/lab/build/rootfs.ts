@@ -42,9 +42,10 @@ export function ensureRootfs(options: RootfsOptions): Rootfs {
 	}
 	const builtIn: GuestFile[] = [
 		{guestPath: '/etc/kernelcraft/init.d/side-channel', hostPath: path.join(configsDir, 'rootfs', 'side-channel'), mode: '755'},
+		{guestPath: '/etc/kernelcraft/init.d/check-shell', hostPath: path.join(configsDir, 'rootfs', 'check-shell'), mode: '755'},
 		{guestPath: '/etc/kernelcraft/shrc', hostPath: path.join(configsDir, 'rootfs', 'shrc'), mode: '644'},
 	];
-	const inputs: Record<string, string> = {format: 'rootfs-3', init: fs.readFileSync(init, 'utf8'), busybox: fileIdentity(busybox)};
+	const inputs: Record<string, string> = {format: 'rootfs-4', init: fs.readFileSync(init, 'utf8'), busybox: fileIdentity(busybox)};
 	for (const file of builtIn) inputs[`builtin:${file.guestPath}`] = fs.readFileSync(file.hostPath, 'utf8');
 	for (const extra of extras) inputs[`extra:${extra.guestPath}`] = `${extra.mode ?? '644'}:${fileIdentity(extra.hostPath)}`;
 	const key = hashInputs(inputs);

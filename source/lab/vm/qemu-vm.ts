@@ -4,6 +4,7 @@ import pty from 'node-pty';
 import type {AccelChoice, Emit} from '../../runner/events.js';
 import {ownChild} from '../host/child-reaper.js';
 import {LabError} from '../lab-error.js';
+import {CheckChannel} from './check-channel.js';
 import {SerialConsole} from './serial-console.js';
 
 export interface VmSpec {
@@ -28,8 +29,12 @@ export interface VmExit {
 	signal: number | undefined;
 }
 
-/** The base command line: no default devices, serial console on stdio (the pty), QMP on a socket. */
+/**
+ * The base command line: no default devices; serial lines ttyS0 = the console on stdio (the pty),
+ * ttyS1 = the guest's statistics for the panel, ttyS2 = the check shell; QMP on a socket.
+ */
 export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
+	const socketLine = (id: string) => ['-chardev', `socket,id=${id},path=${path.join(spec.runDir, `${id}.sock`)},server=on,wait=off`, '-serial', `chardev:${id}`];
 	// tsc=reliable: under TCG on a loaded host the clocksource watchdog sees the vCPU starve,
 	// marks the TSC unstable and falls back to jiffies, after which guest time runs many times
 	// too fast (seen: 259 s of uptime after 10 s). TCG's TSC follows host time, so trust it.
@@ -41,7 +46,7 @@ export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
 		'-m', String(spec.memoryMb ?? 256), '-smp', String(spec.smp ?? 1),
 		'-L', '/usr/share/qemu', '-L', '/usr/share/seabios',
 		'-kernel', spec.kernel, '-initrd', spec.initrd, '-append', append,
-		'-serial', 'stdio',
+		'-serial', 'stdio', ...socketLine('side'), ...socketLine('checks'),
 		'-qmp', `unix:${qmpSocket},server=on,wait=off`,
 		'-pidfile', path.join(spec.runDir, 'qemu.pid'),
 		// `reboot -f` in the guest then ends QEMU instead of restarting the machine.
@@ -56,6 +61,10 @@ export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
  */
 export class QemuVm {
 	readonly console: SerialConsole;
+	/** The guest's check shell on ttyS2: what steps run their checks through. */
+	readonly checks: CheckChannel;
+	/** The socket of ttyS1, where the guest writes the statistics the panel shows. */
+	readonly sideSocket: string;
 	readonly qmpSocket: string;
 	readonly pid: number;
 	readonly startedAt: number;
@@ -87,12 +96,15 @@ export class QemuVm {
 		const disown = ownChild(this.pid, 'qemu');
 		this.console = new SerialConsole(emit, path.join(spec.runDir, 'console.log'), data => this.process.write(data), cols, rows);
 		this.process.onData(data => this.console.feed(data));
+		this.checks = new CheckChannel(path.join(spec.runDir, 'checks.sock'), path.join(spec.runDir, 'checks.log'), emit);
+		this.sideSocket = path.join(spec.runDir, 'side.sock');
 		this.exited = new Promise(resolve => {
 			this.process.onExit(({exitCode, signal}) => {
 				disown();
 				this.exitInfo = {exitCode, signal};
 				const reason = this.stopping ? 'QEMU was stopped' : `QEMU exited (code ${exitCode}${signal ? `, signal ${signal}` : ''})`;
 				this.console.close(reason);
+				this.checks.close(reason);
 				emit({type: 'vm-stopped', exitCode, reason});
 				resolve(this.exitInfo);
 			});

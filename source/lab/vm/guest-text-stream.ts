@@ -1,0 +1,178 @@
+import fs from 'node:fs';
+import stripAnsi from 'strip-ansi';
+import type {Emit} from '../../runner/events.js';
+import {LabError} from '../lab-error.js';
+import {abortError} from '../host/run-logged.js';
+
+export interface ExpectOptions {
+	/** Said while waiting: "the shell prompt". */
+	what: string;
+	timeoutMs: number;
+	/** Only text after this offset counts (default: from now). */
+	since?: number;
+	step?: string;
+	signal?: AbortSignal;
+}
+
+export interface RunOptions {
+	timeoutMs?: number;
+	step?: string;
+	signal?: AbortSignal;
+	what?: string;
+}
+
+interface Waiter {
+	check: () => boolean;
+}
+
+const keptText = 512 * 1024;
+
+/**
+ * What a guest prints on one serial line, as plain text, with expect-style waits and framed
+ * commands on top. Every byte also goes to a transcript file. Used for the learner's console
+ * (ttyS0) and for the check channel (a serial line of its own, so checks never mix with kernel
+ * messages or with what the learner types).
+ */
+export class GuestTextStream {
+	private text = '';
+	/** Absolute offset of text[0] in everything ever received. */
+	private dropped = 0;
+	private partialLine = '';
+	private readonly waiters = new Set<Waiter>();
+	private closedBecause: string | undefined;
+	private commandCounter = 0;
+
+	constructor(
+		private readonly emit: Emit,
+		readonly transcriptPath: string,
+		private readonly write: (data: string) => void,
+		/** Called with each complete line (ANSI stripped). */
+		private readonly onLine?: (line: string) => void,
+		/** What ends a typed command line: "\r" on a terminal in cooked mode, "\n" on a raw line. */
+		private readonly enter = '\r',
+	) {}
+
+	/** Everything received so far, as one offset: pass it as `since` to wait for what comes next. */
+	get offset(): number {
+		return this.dropped + this.text.length;
+	}
+
+	get closed(): boolean {
+		return this.closedBecause !== undefined;
+	}
+
+	feed(data: string): void {
+		fs.appendFileSync(this.transcriptPath, data);
+		const plain = stripAnsi(data).replace(/\r/g, '');
+		this.text += plain;
+		if (this.text.length > keptText) {
+			const cut = this.text.length - keptText;
+			this.text = this.text.slice(cut);
+			this.dropped += cut;
+		}
+		const lines = (this.partialLine + plain).split('\n');
+		this.partialLine = lines.pop() ?? '';
+		if (this.onLine) for (const line of lines) this.onLine(line);
+		for (const waiter of [...this.waiters]) waiter.check();
+	}
+
+	type(data: string): void {
+		if (this.closedBecause) return;
+		this.write(data);
+	}
+
+	/** The last lines of plain text, for "what was last seen" in errors. */
+	lastLines(count = 12): string[] {
+		return this.text.split('\n').filter(line => line.trim() !== '').slice(-count);
+	}
+
+	/** Text received since an offset (as much of it as is still kept). */
+	textSince(offset: number): string {
+		return this.text.slice(Math.max(0, offset - this.dropped));
+	}
+
+	/** The line is gone (QEMU exited): every wait fails now, saying why. */
+	close(reason: string): void {
+		this.closedBecause = reason;
+		for (const waiter of [...this.waiters]) waiter.check();
+	}
+
+	/**
+	 * Waits until the text after `since` matches. Says what it waits for once a second, and on
+	 * timeout fails with the last lines seen, so "it booted but I see nothing" has an answer.
+	 */
+	expect(pattern: RegExp, options: ExpectOptions): Promise<RegExpExecArray> {
+		const since = options.since ?? this.offset;
+		const started = Date.now();
+		const step = options.step ?? '';
+		return new Promise((resolve, reject) => {
+			let ticker: NodeJS.Timeout | undefined;
+			let timer: NodeJS.Timeout | undefined;
+			const done = () => {
+				this.waiters.delete(waiter);
+				clearInterval(ticker);
+				clearTimeout(timer);
+				options.signal?.removeEventListener('abort', onAbort);
+			};
+			const onAbort = () => {
+				done();
+				reject(abortError());
+			};
+			const waiter: Waiter = {
+				check: () => {
+					const match = pattern.exec(this.textSince(since));
+					if (match) {
+						done();
+						resolve(match);
+						return true;
+					}
+					if (this.closedBecause) {
+						done();
+						reject(new LabError({what: `${this.closedBecause} while waiting for ${options.what}.`, lastSeen: this.lastLines(), hint: 'The full transcript is in the log.', logPath: this.transcriptPath}));
+						return true;
+					}
+					return false;
+				},
+			};
+			if (waiter.check()) return;
+			if (options.signal?.aborted) return onAbort();
+			this.waiters.add(waiter);
+			options.signal?.addEventListener('abort', onAbort, {once: true});
+			const tell = () => this.emit({type: 'waiting', step, what: options.what, elapsedMs: Date.now() - started, timeoutMs: options.timeoutMs});
+			tell();
+			ticker = setInterval(tell, 1000);
+			timer = setTimeout(() => {
+				done();
+				reject(new LabError({
+					what: `Timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${options.what}.`,
+					lastSeen: this.lastLines(),
+					hint: 'The lines above are the last the guest printed. A kernel that stops early often lacks a driver or the console= option; the full transcript is in the log.',
+					logPath: this.transcriptPath,
+				}));
+			}, options.timeoutMs);
+		});
+	}
+
+	/**
+	 * Runs a shell command in the guest and returns its output and exit status. kc_run (from the
+	 * guest's shrc) frames the output with markers that the echoed command line cannot match.
+	 */
+	async run(command: string, options: RunOptions = {}): Promise<{output: string; status: number}> {
+		const id = ++this.commandCounter;
+		const since = this.offset;
+		this.type(`kc_run ${id} ${shellQuote(command)}${this.enter}`);
+		const match = await this.expect(new RegExp(`(?:^|\\n)<<kc ${id}\\n([\\s\\S]*?)>>kc ${id} (\\d+)\\n`), {
+			what: options.what ?? `\`${command}\` to finish in the guest`,
+			timeoutMs: options.timeoutMs ?? 30_000,
+			since,
+			step: options.step,
+			signal: options.signal,
+		});
+		return {output: match[1]!.replace(/\n$/, ''), status: Number(match[2])};
+	}
+}
+
+/** Single-quotes a string for a POSIX shell. */
+export function shellQuote(text: string): string {
+	return `'${text.replace(/'/g, `'\\''`)}'`;
+}
