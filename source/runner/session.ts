@@ -123,6 +123,7 @@ export class Session {
 			cols: size?.cols,
 			rows: size?.rows,
 			...extra,
+			append: [panelOn ? '' : 'kc.panel=0', extra.append ?? ''].join(' ').trim(),
 			extraArgs: [...panelArgs, ...(extra.extraArgs ?? [])],
 		}, this.emit);
 		this.vm = vm;
