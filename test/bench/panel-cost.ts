@@ -30,7 +30,7 @@ export async function measurePanelCost(cacheDir: string, rounds: number, log: (l
 			try {
 				await session.buildKernel('bench', new AbortController().signal);
 				session.packRootfs();
-				const disk = await makeDiskImage({contentDir: path.join(configsDir, 'disk'), cacheDir, sizeMb: 32, runDir: session.runDir('bench-panel')});
+				const disk = await makeDiskImage({contentDir: path.join(configsDir, 'disk'), cacheDir, sizeMb: 80, runDir: session.runDir('bench-panel')});
 				const vm = await session.boot({extraArgs: ['-drive', `file=${disk.path},format=raw,if=none,id=disk0`, '-device', 'virtio-blk-pci,drive=disk0,ioeventfd=off,indirect_desc=off']});
 				await vm.console.expect(shellPrompt, {what: 'the prompt', timeoutMs: 60_000, since: 0});
 				// One warm-up read (the host's page cache), then the median of three.

@@ -265,9 +265,10 @@ async function tuiIdle(scratch: string): Promise<void> {
 	const hz = Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100;
 	const app = new TuiPty({cols: 120, rows: 36, env: {KERNELCRAFT_STATE: path.join(scratch, 'tui-progress.json')}});
 	try {
-		await app.waitForScreen(/Boot a kernel/, 30_000, 'the checklist');
+		const boot = /\bboot\b/i;
+		await app.waitForScreen(() => app.milestoneLine(boot) !== undefined, 30_000, 'the checklist with the boot milestone');
 		app.write('\r');
-		await app.waitForScreen(/✔ Boot a kernel/, 240_000, 'the boot milestone ticked');
+		await app.waitForScreen(() => app.milestoneLine(boot)?.charAt(1) === '✔', 240_000, 'the boot milestone ticked (✔)');
 		const vm = qemuChildOf(app.pid);
 		if (!vm) throw new Error('the TUI has no QEMU child after boot verified');
 		await delay(3000);

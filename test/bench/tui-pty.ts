@@ -94,13 +94,35 @@ export class TuiPty {
 		this.process.write(data);
 	}
 
+	/**
+	 * The lines of the milestone checklist: the box whose title is "milestones", at the left edge,
+	 * down to its bottom border (so the step log's own ticks below never count).
+	 */
+	checklist(): string[] {
+		const rows = this.screenRows();
+		const top = rows.findIndex(row => /^│\s*milestones\b/.test(row));
+		if (top === -1) return [];
+		const width = rows[top]!.indexOf('│', 1);
+		const lines: string[] = [];
+		for (const row of rows.slice(top + 1)) {
+			if (row.startsWith('╰')) break;
+			lines.push(row.slice(1, width === -1 ? undefined : width));
+		}
+		return lines;
+	}
+
+	/** The checklist line of a milestone, found by its id or its title's first words, if shown. */
+	milestoneLine(name: RegExp): string | undefined {
+		return this.checklist().find(line => name.test(line));
+	}
+
 	/** Waits until the screen matches; rejects with the screen as it was when time ran out. */
-	async waitForScreen(pattern: RegExp, timeoutMs: number, what = String(pattern)): Promise<string> {
+	async waitForScreen(pattern: RegExp | (() => boolean), timeoutMs: number, what = String(pattern)): Promise<string> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			await this.flush();
 			const text = this.screen();
-			if (pattern.test(text)) return text;
+			if (typeof pattern === 'function' ? pattern() : pattern.test(text)) return text;
 			if (!this.running) throw new Error(`The TUI exited (${JSON.stringify(this.exitInfo)}) before the screen showed ${what}. Last screen:\n${text}`);
 			if (Date.now() > deadline) throw new Error(`The screen did not show ${what} within ${Math.round(timeoutMs / 1000)} s. Last screen:\n${text}`);
 			await delay(100);
