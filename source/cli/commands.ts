@@ -19,7 +19,7 @@ export const commands: CommandSpec[] = [
 		summary: 'Runs a milestone\'s steps without the screen, with live progress. Exit 0 only when every step was verified.',
 		usage: 'kernelcraft run <milestone> [--json] [options]',
 		flags: {'--json': 'one JSON object per event per line; the last line is the summary'},
-		options: {...kernelOptions, '--module-src': 'dir: the module folder hello-module builds (default drivers/hello)'},
+		options: {...kernelOptions, '--module-src': 'dir: the module folder hello-module builds (default drivers/hello)', '--module-params': 'params: what hello-module passes to insmod (default "whom=Ada times=2")'},
 		positionals: [{name: 'milestone', required: true}],
 	},
 	{

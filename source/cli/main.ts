@@ -76,6 +76,7 @@ async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: W
 		kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,
 		accel: parsed.options.get('--accel') ?? process.env.KERNELCRAFT_ACCEL,
 		moduleSrc: parsed.options.get('--module-src'),
+		moduleParams: parsed.options.get('--module-params'),
 		keepVm,
 	});
 	const accel = parsed.options.get('--accel');

@@ -7,9 +7,25 @@ import {bootStep, kernelStep, rootfsStep} from './boot.js';
 import {guest, requireVm} from './shell.js';
 import type {Milestone, StepContext} from './types.js';
 
-/** The name the module greets: passed as a parameter, then read back from sysfs. */
-export const greeted = 'Ada';
-const greetTimes = 2;
+/** The module's parameters: passed to insmod, then read back from dmesg and sysfs. */
+export interface HelloParams {
+	whom: string;
+	times: number;
+}
+
+export const defaultHelloParams: HelloParams = {whom: 'Ada', times: 2};
+
+/** --module-params "whom=Grace times=3": what insmod is given (the checks follow it). */
+export function parseHelloParams(text: string | undefined): HelloParams {
+	const params = {...defaultHelloParams};
+	for (const pair of (text ?? '').trim().split(/\s+/).filter(Boolean)) {
+		const [key, value] = pair.split('=');
+		if (key === 'whom' && value && /^[A-Za-z0-9_-]+$/.test(value)) params.whom = value;
+		else if (key === 'times' && value && /^-?\d+$/.test(value)) params.times = Number(value);
+		else throw new LabError({what: `"${pair}" is not a hello parameter this milestone understands.`, hint: 'Use whom=<word> and times=<number>, e.g. --module-params "whom=Grace times=3".'});
+	}
+	return params;
+}
 
 export function helloSourceDir(ctx: StepContext): string {
 	return ctx.session.options.moduleSrc ?? path.join(driversDir, 'hello');
@@ -93,17 +109,18 @@ export const helloModuleMilestone: Milestone = {
 			id: 'insmod',
 			title: 'Load it with a parameter',
 			lesson: [
-				`insmod hello.ko whom=${greeted} times=${greetTimes}: the loader links the module into the kernel,`,
+				`insmod hello.ko whom=${defaultHelloParams.whom} times=${defaultHelloParams.times}: the loader links the module into the kernel,`,
 				'sets its parameters, then calls hello_init() (module_init). pr_info() writes to the kernel',
 				'log ring buffer, which dmesg reads. Try a bad value yourself: `insmod .../hello.ko times=99`',
 				'is refused by hello_init\'s own check, and dmesg says why.',
 			].join('\n'),
 			async run(ctx) {
-				const {output, status} = await guest(ctx, `insmod ${guestModulePath(ctx)} whom=${greeted} times=${greetTimes}`);
+				const {whom, times} = parseHelloParams(ctx.session.options.moduleParams);
+				const {output, status} = await guest(ctx, `insmod ${guestModulePath(ctx)} whom=${whom} times=${times}`);
 				if (status !== 0) throw new LabError({what: `insmod failed (status ${status}): ${output.trim()}`, lastSeen: await dmesgTail(ctx), hint: 'The dmesg lines above say why the kernel refused the module.'});
-				const greetings = (await guest(ctx, `dmesg | grep -c 'hello: Hello, ${greeted}!'`)).output.trim();
-				if (Number(greetings) !== greetTimes) throw new LabError({what: `dmesg shows the greeting ${greetings} times, not ${greetTimes}.`, lastSeen: await dmesgTail(ctx)});
-				return `loaded; dmesg says "hello: Hello, ${greeted}!" ${greetTimes} times`;
+				const greetings = (await guest(ctx, `dmesg | grep -c 'hello: Hello, ${whom}!'`)).output.trim();
+				if (Number(greetings) !== times) throw new LabError({what: `dmesg shows the greeting ${greetings} times, not ${times}.`, lastSeen: await dmesgTail(ctx)});
+				return `loaded; dmesg says "hello: Hello, ${whom}!" ${times} times`;
 			},
 		},
 		{
@@ -115,9 +132,10 @@ export const helloModuleMilestone: Milestone = {
 				'try `echo 3 > /sys/module/hello/parameters/times`. /proc/modules lists it too.',
 			].join('\n'),
 			async run(ctx) {
+				const expected = parseHelloParams(ctx.session.options.moduleParams);
 				const whom = (await guest(ctx, 'cat /sys/module/hello/parameters/whom')).output.trim();
 				const times = (await guest(ctx, 'cat /sys/module/hello/parameters/times')).output.trim();
-				if (whom !== greeted || Number(times) !== greetTimes) throw new LabError({what: `sysfs shows whom="${whom}" times="${times}", not whom="${greeted}" times="${greetTimes}".`});
+				if (whom !== expected.whom || Number(times) !== expected.times) throw new LabError({what: `sysfs shows whom="${whom}" times="${times}", not whom="${expected.whom}" times="${expected.times}".`});
 				const listed = (await guest(ctx, 'grep -c "^hello " /proc/modules')).output.trim();
 				if (listed !== '1') throw new LabError({what: 'hello is not listed in /proc/modules.'});
 				return `/sys/module/hello/parameters: whom=${whom}, times=${times}; listed in /proc/modules`;
@@ -134,12 +152,13 @@ export const helloModuleMilestone: Milestone = {
 			async run(ctx) {
 				const {output, status} = await guest(ctx, 'rmmod hello');
 				if (status !== 0) throw new LabError({what: `rmmod failed (status ${status}): ${output.trim()}`, lastSeen: await dmesgTail(ctx)});
-				const farewell = (await guest(ctx, `dmesg | grep -c 'hello: Goodbye, ${greeted}.'`)).output.trim();
+				const {whom} = parseHelloParams(ctx.session.options.moduleParams);
+				const farewell = (await guest(ctx, `dmesg | grep -c 'hello: Goodbye, ${whom}.'`)).output.trim();
 				if (farewell !== '1') throw new LabError({what: 'The farewell is not in dmesg after rmmod.', lastSeen: await dmesgTail(ctx)});
 				const gone = (await guest(ctx, 'test -e /sys/module/hello && echo present || echo gone')).output.trim();
 				if (gone !== 'gone') throw new LabError({what: '/sys/module/hello is still there after rmmod.'});
 				requireVm(ctx);
-				return `unloaded; dmesg says "hello: Goodbye, ${greeted}." and /sys/module/hello is gone`;
+				return `unloaded; dmesg says "hello: Goodbye, ${whom}." and /sys/module/hello is gone`;
 			},
 		},
 	],

@@ -22,6 +22,8 @@ export interface SessionOptions {
 	kernelConfigDir?: string;
 	/** A module folder to build instead of drivers/hello (--module-src). */
 	moduleSrc?: string;
+	/** hello-module's insmod parameters (--module-params), e.g. "whom=Grace times=3". */
+	moduleParams?: string;
 	/** Sample the virtqueue panel (QMP, trace, guest side channel); on unless false. */
 	panel?: boolean;
 	/** Panel sampling interval; 250 ms (4 Hz) by default. */

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Build Debian's QEMU 7.2 with kernelcraft's virtio-hello device added.
+#
+# Usage: devices/qemu-build.sh [options] CACHE_DIR [SOURCE_DIR]
+#
+#   CACHE_DIR   where the source (if fetched) and the build dir live:
+#                 CACHE_DIR/src/qemu-7.2*/   fetched with `apt-get source qemu`
+#                 CACHE_DIR/build/           meson/ninja build dir
+#                 CACHE_DIR/build/qemu-system-x86_64   the result
+#   SOURCE_DIR  an existing unpacked QEMU 7.2.x tree (from `dpkg-source -x`)
+#               to use instead of fetching one.
+#
+# Options:
+#   --fetch-only    fetch/unpack the source and stop
+#   --no-build      apply the device and configure, but do not run ninja
+#   -j N            ninja parallelism (default: number of CPUs)
+#
+# Steps, each skipped when already done (re-running is cheap):
+#   1. fetch: add a deb-src entry for bookworm main if missing, apt-get update,
+#      apt-get source qemu (needs dpkg-dev)
+#   2. check the tree's VERSION (7.2.x is supported)
+#   3. apply devices/virtio-hello: copy files (only if changed, so ninja
+#      rebuilds only what changed), patch hw/virtio/meson.build + Kconfig
+#   4. configure (once; again only if the configure line changed)
+#   5. ninja qemu-system-x86_64 (normal "[n/m]" output is kept)
+#
+# Heavy step: on a shared 2-core machine wrap the whole script in
+#   flock /tmp/kernelcraft-heavy.lock devices/qemu-build.sh ...
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DEV_DIR="$SCRIPT_DIR/virtio-hello"
+SUPPORTED_SERIES="7.2"
+
+fetch_only=0
+no_build=0
+jobs=$(nproc 2>/dev/null || echo 2)
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --fetch-only) fetch_only=1 ;;
+    --no-build) no_build=1 ;;
+    -j) shift; jobs="$1" ;;
+    -j*) jobs="${1#-j}" ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -*) echo "qemu-build: unknown option $1" >&2; exit 2 ;;
+    *) args+=("$1") ;;
+    esac
+    shift
+done
+if [ ${#args[@]} -lt 1 ] || [ ${#args[@]} -gt 2 ]; then
+    echo "usage: $0 [--fetch-only] [--no-build] [-j N] CACHE_DIR [SOURCE_DIR]" >&2
+    exit 2
+fi
+
+mkdir -p "${args[0]}"
+CACHE_DIR=$(cd "${args[0]}" && pwd)
+BUILD_DIR="$CACHE_DIR/build"
+
+log() { echo "qemu-build: $*"; }
+die() { echo "qemu-build: error: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 1. fetch
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+have_deb_src() {
+    # one-line format
+    if grep -hsE '^[[:space:]]*deb-src[[:space:]].*[[:space:]]bookworm[[:space:]].*\bmain\b' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list >/dev/null 2>&1; then
+        return 0
+    fi
+    # deb822 format: a stanza whose Types has deb-src and Suites has bookworm
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        if awk 'BEGIN{RS=""; found=0}
+                /(^|\n)Types:[^\n]*deb-src/ && /(^|\n)Suites:[^\n]*bookworm([ \t\n]|$)/ \
+                    && /(^|\n)Components:[^\n]*main/ {found=1}
+                END{exit found?0:1}' "$f"; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+fetch_source() {
+    local dest="$CACHE_DIR/src"
+    local existing
+    existing=$(find "$dest" -maxdepth 2 -name VERSION -path '*/qemu-*' 2>/dev/null | head -n1 || true)
+    if [ -n "$existing" ]; then
+        SRC_DIR=$(dirname "$existing")
+        log "source already fetched: $SRC_DIR"
+        return
+    fi
+    command -v dpkg-source >/dev/null || die "dpkg-source missing: apt-get install dpkg-dev"
+    if ! have_deb_src; then
+        local f=/etc/apt/sources.list.d/kernelcraft-src.sources
+        log "adding deb-src entry for bookworm main: $f"
+        as_root tee "$f" >/dev/null <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+        log "apt-get update"
+        as_root apt-get update
+    elif ! ls /var/lib/apt/lists/*_Sources* >/dev/null 2>&1; then
+        log "apt-get update (no source indexes yet)"
+        as_root apt-get update
+    fi
+    mkdir -p "$dest"
+    log "apt-get source qemu into $dest"
+    (cd "$dest" && apt-get source qemu)
+    existing=$(find "$dest" -maxdepth 2 -name VERSION -path '*/qemu-*' | head -n1 || true)
+    [ -n "$existing" ] || die "apt-get source qemu left no tree in $dest"
+    SRC_DIR=$(dirname "$existing")
+}
+
+if [ ${#args[@]} -eq 2 ]; then
+    SRC_DIR=$(cd "${args[1]}" && pwd)
+else
+    fetch_source
+fi
+[ "$fetch_only" -eq 1 ] && { log "source: $SRC_DIR"; exit 0; }
+
+# ---------------------------------------------------------------- 2. version
+[ -f "$SRC_DIR/VERSION" ] || die "$SRC_DIR has no VERSION file: not a QEMU tree"
+VERSION=$(tr -d '[:space:]' <"$SRC_DIR/VERSION")
+case "$VERSION" in
+"$SUPPORTED_SERIES".*) log "QEMU $VERSION in $SRC_DIR (supported)" ;;
+*) die "QEMU $VERSION in $SRC_DIR is not supported: virtio-hello targets QEMU $SUPPORTED_SERIES.x (Debian bookworm)" ;;
+esac
+[ -f "$SRC_DIR/hw/virtio/virtio-rng.c" ] || die "$SRC_DIR/hw/virtio/virtio-rng.c missing: incomplete tree"
+
+# ---------------------------------------------------------------- 3. apply
+# Copy only when the content differs: keeps mtimes so ninja rebuilds only what
+# actually changed.
+copy_if_changed() {
+    local src="$1" dst="$2"
+    if [ -f "$dst" ] && cmp -s "$src" "$dst"; then
+        return
+    fi
+    mkdir -p "$(dirname "$dst")"
+    cp "$src" "$dst"
+    log "updated ${dst#"$SRC_DIR"/}"
+}
+
+# append LINE to FILE unless an identical line is already there
+add_line() {
+    local file="$1" line="$2"
+    grep -qxF -- "$line" "$file" || { printf '%s\n' "$line" >>"$file"; log "patched ${file#"$SRC_DIR"/}"; }
+}
+
+[ -f "$DEV_DIR/virtio-hello.c" ] || die "$DEV_DIR/virtio-hello.c missing"
+command -v patch >/dev/null || die "patch missing: apt-get install patch"
+copy_if_changed "$DEV_DIR/include/virtio_hello.h" "$SRC_DIR/include/standard-headers/linux/virtio_hello.h"
+copy_if_changed "$DEV_DIR/virtio-hello.h" "$SRC_DIR/include/hw/virtio/virtio-hello.h"
+copy_if_changed "$DEV_DIR/virtio-hello.c" "$SRC_DIR/hw/virtio/virtio-hello.c"
+copy_if_changed "$DEV_DIR/virtio-hello-pci.c" "$SRC_DIR/hw/virtio/virtio-hello-pci.c"
+
+# hw/virtio/virtio.c: the device's name (virtio_init() asserts one exists)
+# and its feature names for x-query-virtio-status (which would otherwise hit
+# g_assert_not_reached() for an unknown device ID).
+core_patch="$DEV_DIR/qemu-7.2-virtio-core.patch"
+if patch -d "$SRC_DIR" -p1 -R --dry-run -s -f <"$core_patch" >/dev/null 2>&1; then
+    :   # already applied
+elif patch -d "$SRC_DIR" -p1 --dry-run -s -f <"$core_patch" >/dev/null 2>&1; then
+    patch -d "$SRC_DIR" -p1 -s -f --no-backup-if-mismatch <"$core_patch"
+    log "patched hw/virtio/virtio.c"
+else
+    die "$core_patch does not apply to $SRC_DIR (neither applied nor applicable)"
+fi
+
+# hw/virtio/meson.build: the lines in devices/virtio-hello/meson.build
+while IFS= read -r line; do
+    case "$line" in ''|'#'*) continue ;; esac
+    add_line "$SRC_DIR/hw/virtio/meson.build" "$line"
+done <"$DEV_DIR/meson.build"
+
+# hw/virtio/Kconfig: the stanza in devices/virtio-hello/Kconfig, once
+if ! grep -qx 'config VIRTIO_HELLO' "$SRC_DIR/hw/virtio/Kconfig"; then
+    { echo; cat "$DEV_DIR/Kconfig"; } >>"$SRC_DIR/hw/virtio/Kconfig"
+    log "patched hw/virtio/Kconfig"
+fi
+
+# ---------------------------------------------------------------- 4. configure
+CONFIGURE_ARGS=(
+    --target-list=x86_64-softmmu
+    --without-default-features
+    --enable-kvm --enable-tcg
+    --enable-fdt=system
+    --disable-docs --disable-werror --disable-install-blobs
+    --meson=/usr/bin/meson
+)
+stamp="$BUILD_DIR/.kernelcraft-configure"
+want="$SRC_DIR ${CONFIGURE_ARGS[*]}"
+if [ ! -f "$BUILD_DIR/build.ninja" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "configure in $BUILD_DIR"
+    mkdir -p "$BUILD_DIR"
+    (cd "$BUILD_DIR" && "$SRC_DIR/configure" "${CONFIGURE_ARGS[@]}")
+    echo "$want" >"$stamp"
+else
+    log "already configured: $BUILD_DIR"
+fi
+[ "$no_build" -eq 1 ] && exit 0
+
+# ---------------------------------------------------------------- 5. build
+# meson.build/Kconfig edits make ninja re-run meson by itself.
+log "ninja -j$jobs qemu-system-x86_64"
+ninja -C "$BUILD_DIR" -j"$jobs" qemu-system-x86_64
+"$BUILD_DIR/qemu-system-x86_64" -device virtio-hello-pci,help >/dev/null 2>&1 ||
+    die "built binary does not know -device virtio-hello-pci"
+log "done: $BUILD_DIR/qemu-system-x86_64"

@@ -1,0 +1,483 @@
+/*
+ * virtio-hello: kernelcraft's teaching virtio device
+ *
+ * One request virtqueue.  Each chain carries a request header and payload
+ * (device-readable) and room for a response header, payload and a final
+ * status byte (device-writable).  Operations: GREET, ECHO, CRC32, NOP.
+ * The contract is docs/virtio-hello.md; the ABI is
+ * standard-headers/linux/virtio_hello.h.
+ *
+ * Nothing in a chain is trusted: sizes and directions are checked before
+ * anything is read or written, a malformed request gets an error status,
+ * and a chain that cannot even carry a status byte marks the device broken
+ * with virtio_error() (the guest must reset it).  No guest input reaches an
+ * assert().
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or
+ * (at your option) any later version.  See the COPYING file in the
+ * top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/iov.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qemu/units.h"
+#include "hw/virtio/virtio.h"
+#include "hw/qdev-properties.h"
+#include "hw/virtio/virtio-hello.h"
+#include "migration/vmstate.h"
+#include <zlib.h>
+
+/* CRC-32 (IEEE 802.3, the zlib/Linux crc32_le one) over part of an iovec */
+static uint32_t virtio_hello_iov_crc32(uint32_t crc, const struct iovec *iov,
+                                       unsigned int iov_cnt, size_t offset,
+                                       size_t bytes)
+{
+    unsigned int i;
+
+    for (i = 0; i < iov_cnt && bytes; i++) {
+        size_t n;
+
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        n = MIN(iov[i].iov_len - offset, bytes);
+        crc = crc32(crc, (const Bytef *)iov[i].iov_base + offset, n);
+        bytes -= n;
+        offset = 0;
+    }
+    return crc;
+}
+
+static uint8_t virtio_hello_greet(VirtIOHello *s, VirtQueueElement *elem,
+                                  uint32_t len, size_t room,
+                                  uint32_t *out_len)
+{
+    char name[VIRTIO_HELLO_MAX_NAME_LEN];
+    g_autofree char *reply = NULL;
+    size_t reply_len;
+    uint32_t i;
+
+    if (len == 0 || len > VIRTIO_HELLO_MAX_NAME_LEN) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: GREET name length %u not in 1..%d\n",
+                      len, VIRTIO_HELLO_MAX_NAME_LEN);
+        return VIRTIO_HELLO_S_BADREQ;
+    }
+    iov_to_buf(elem->out_sg, elem->out_num, sizeof(struct virtio_hello_req),
+               name, len);
+    for (i = 0; i < len; i++) {
+        if (name[i] < 0x20 || name[i] > 0x7e) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "virtio-hello: GREET name byte %u is 0x%02x, "
+                          "not printable ASCII\n", i, (uint8_t)name[i]);
+            return VIRTIO_HELLO_S_BADREQ;
+        }
+    }
+
+    reply = g_strdup_printf("Hello, %.*s! from %s", (int)len, name,
+                            s->greeting);
+    reply_len = strlen(reply);
+    if (reply_len > room) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: GREET reply needs %zu bytes, "
+                      "response area has %zu\n", reply_len, room);
+        return VIRTIO_HELLO_S_NOSPACE;
+    }
+    iov_from_buf(elem->in_sg, elem->in_num, sizeof(struct virtio_hello_resp),
+                 reply, reply_len);
+    *out_len = reply_len;
+    return VIRTIO_HELLO_S_OK;
+}
+
+static uint8_t virtio_hello_echo(VirtIOHello *s, VirtQueueElement *elem,
+                                 uint32_t len, size_t room, uint32_t *crc)
+{
+    size_t off, n;
+
+    if (len > room) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: ECHO of %u bytes, response area has "
+                      "%zu\n", len, room);
+        return VIRTIO_HELLO_S_NOSPACE;
+    }
+    /* Through a bounded bounce buffer: memory use does not grow with len */
+    *crc = crc32(0L, Z_NULL, 0);
+    for (off = 0; off < len; off += n) {
+        n = MIN(VIRTIO_HELLO_BOUNCE_SIZE, len - off);
+        if (iov_to_buf(elem->out_sg, elem->out_num,
+                       sizeof(struct virtio_hello_req) + off,
+                       s->bounce, n) != n) {
+            return VIRTIO_HELLO_S_BADREQ;       /* cannot happen: sized */
+        }
+        *crc = crc32(*crc, s->bounce, n);
+        iov_from_buf(elem->in_sg, elem->in_num,
+                     sizeof(struct virtio_hello_resp) + off, s->bounce, n);
+    }
+    return VIRTIO_HELLO_S_OK;
+}
+
+/*
+ * Handle one chain.  Returns false when the device had to be marked broken
+ * (the element is then detached, not pushed).
+ */
+static bool virtio_hello_handle_one(VirtIOHello *s, VirtQueueElement *elem)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    struct virtio_hello_req req = { 0 };
+    struct virtio_hello_resp resp = { 0 };
+    size_t out_size = iov_size(elem->out_sg, elem->out_num);
+    size_t in_size = iov_size(elem->in_sg, elem->in_num);
+    size_t room = 0;
+    uint32_t op = 0, len = 0, out_len = 0, crc = 0;
+    uint8_t status;
+    size_t used = 0;
+
+    if (in_size < 1) {
+        /* Nowhere to put a status: the driver cannot learn the outcome. */
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u has no device-writable byte "
+                      "(%u readable, %u writable descriptors)\n",
+                      elem->index, elem->out_num, elem->in_num);
+        virtio_error(vdev, "virtio-hello: request without a status byte");
+        virtqueue_detach_element(s->vq, elem, 0);
+        g_free(elem);
+        s->stat_errors++;
+        return false;
+    }
+
+    if (out_size < sizeof(req)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: %zu readable bytes, "
+                      "request header needs %zu\n",
+                      elem->index, out_size, sizeof(req));
+        status = VIRTIO_HELLO_S_BADREQ;
+        goto done;
+    }
+    iov_to_buf(elem->out_sg, elem->out_num, 0, &req, sizeof(req));
+    op = le32_to_cpu(req.op);
+    len = le32_to_cpu(req.len);
+    resp.id = req.id;
+
+    if (len > s->max_buf_size) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: payload %u > max-buf-size %u\n",
+                      elem->index, len, s->max_buf_size);
+        status = VIRTIO_HELLO_S_TOOBIG;
+        goto done;
+    }
+    if (out_size - sizeof(req) != len) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: header says %u payload bytes, "
+                      "chain has %zu\n",
+                      elem->index, len, out_size - sizeof(req));
+        status = VIRTIO_HELLO_S_BADREQ;
+        goto done;
+    }
+    if (in_size < sizeof(resp) + 1) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: %zu writable bytes, response "
+                      "header and status need %zu\n",
+                      elem->index, in_size, sizeof(resp) + 1);
+        status = VIRTIO_HELLO_S_NOSPACE;
+        goto done;
+    }
+    room = in_size - sizeof(resp) - 1;
+
+    switch (op) {
+    case VIRTIO_HELLO_OP_GREET:
+        status = virtio_hello_greet(s, elem, len, room, &out_len);
+        break;
+    case VIRTIO_HELLO_OP_ECHO:
+        status = virtio_hello_echo(s, elem, len, room, &crc);
+        if (status == VIRTIO_HELLO_S_OK) {
+            out_len = len;
+        }
+        break;
+    case VIRTIO_HELLO_OP_CRC32:
+        if (!virtio_vdev_has_feature(vdev, VIRTIO_HELLO_F_CRC32)) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "virtio-hello: CRC32 without VIRTIO_HELLO_F_CRC32\n");
+            status = VIRTIO_HELLO_S_UNSUPP;
+            break;
+        }
+        crc = virtio_hello_iov_crc32(crc32(0L, Z_NULL, 0),
+                                     elem->out_sg, elem->out_num,
+                                     sizeof(req), len);
+        status = VIRTIO_HELLO_S_OK;
+        break;
+    case VIRTIO_HELLO_OP_NOP:
+        status = VIRTIO_HELLO_S_OK;
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: unknown op %u\n",
+                      elem->index, op);
+        status = VIRTIO_HELLO_S_UNSUPP;
+        break;
+    }
+
+done:
+    /* The response header whenever it fits, so the driver gets its id back */
+    if (in_size >= sizeof(resp) + 1) {
+        if (status != VIRTIO_HELLO_S_OK) {
+            out_len = 0;
+            crc = 0;
+        }
+        resp.len = cpu_to_le32(out_len);
+        resp.crc32 = cpu_to_le32(crc);
+        iov_from_buf(elem->in_sg, elem->in_num, 0, &resp, sizeof(resp));
+        used = sizeof(resp) + out_len;
+    }
+    /* The status is always the last writable byte */
+    iov_from_buf(elem->in_sg, elem->in_num, in_size - 1, &status, 1);
+
+    s->stat_requests++;
+    if (status == VIRTIO_HELLO_S_OK) {
+        s->stat_bytes_in += len;
+        s->stat_bytes_out += out_len;
+    } else {
+        s->stat_errors++;
+    }
+    virtqueue_push(s->vq, elem, used);
+    g_free(elem);
+    return true;
+}
+
+static void virtio_hello_process(VirtIOHello *s)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueueElement *elem;
+    bool pushed = false;
+
+    if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) || vdev->broken ||
+        s->stall) {
+        return;
+    }
+
+    /*
+     * Suppress guest notifications while draining, then re-enable and look
+     * again: requests queued meanwhile are handled without another kick.
+     */
+    do {
+        virtio_queue_set_notification(s->vq, 0);
+        while ((elem = virtqueue_pop(s->vq, sizeof(VirtQueueElement)))) {
+            if (!virtio_hello_handle_one(s, elem)) {
+                return;                         /* device is broken now */
+            }
+            pushed = true;
+        }
+        virtio_queue_set_notification(s->vq, 1);
+    } while (!vdev->broken && !virtio_queue_empty(s->vq));
+
+    if (pushed) {
+        virtio_notify(vdev, s->vq);             /* one interrupt per batch */
+    }
+}
+
+static void virtio_hello_handle_request(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIOHello *s = VIRTIO_HELLO(vdev);
+
+    s->stat_kicks++;
+    virtio_hello_process(s);
+}
+
+static uint64_t virtio_hello_get_features(VirtIODevice *vdev, uint64_t f,
+                                          Error **errp)
+{
+    VirtIOHello *s = VIRTIO_HELLO(vdev);
+
+    return f | s->dev_features;
+}
+
+static void virtio_hello_get_config(VirtIODevice *vdev, uint8_t *config)
+{
+    VirtIOHello *s = VIRTIO_HELLO(vdev);
+    struct virtio_hello_config cfg = { 0 };
+
+    stl_le_p(&cfg.max_buf_size, s->max_buf_size);
+    stl_le_p(&cfg.max_segs, VIRTQUEUE_MAX_SIZE);
+    stw_le_p(&cfg.max_name_len, VIRTIO_HELLO_MAX_NAME_LEN);
+    stw_le_p(&cfg.max_greeting_len, VIRTIO_HELLO_MAX_GREETING_LEN);
+    memcpy(config, &cfg, sizeof(cfg));
+}
+
+static void virtio_hello_set_status(VirtIODevice *vdev, uint8_t status)
+{
+    VirtIOHello *s = VIRTIO_HELLO(vdev);
+
+    if (!vdev->vm_running) {
+        return;
+    }
+    /* Buffers queued before DRIVER_OK were left alone: take them now. */
+    if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+        !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        vdev->status = status;
+        virtio_hello_process(s);
+    }
+}
+
+static void virtio_hello_reset(VirtIODevice *vdev)
+{
+    VirtIOHello *s = VIRTIO_HELLO(vdev);
+
+    /*
+     * All guest-visible state lives in the virtio core (queues, features,
+     * status) and is cleared by it; requests are handled synchronously so
+     * none is in flight here.  Scrub the scratch buffer so no data crosses
+     * a reset.
+     */
+    memset(s->bounce, 0, VIRTIO_HELLO_BOUNCE_SIZE);
+    s->stat_resets++;
+}
+
+static void virtio_hello_device_realize(DeviceState *dev, Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOHello *s = VIRTIO_HELLO(dev);
+    size_t i, n;
+
+    if (!s->greeting) {
+        s->greeting = g_strdup(VIRTIO_HELLO_DEFAULT_GREETING);
+    }
+    n = strlen(s->greeting);
+    if (n == 0 || n > VIRTIO_HELLO_MAX_GREETING_PROP) {
+        error_setg(errp, "'greeting' must be 1..%d bytes",
+                   VIRTIO_HELLO_MAX_GREETING_PROP);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        if (s->greeting[i] < 0x20 || s->greeting[i] > 0x7e) {
+            error_setg(errp, "'greeting' must be printable ASCII");
+            return;
+        }
+    }
+    if (s->max_buf_size < VIRTIO_HELLO_MIN_MAX_BUF ||
+        s->max_buf_size > VIRTIO_HELLO_MAX_MAX_BUF) {
+        error_setg(errp, "'max-buf-size' must be %d..%d",
+                   VIRTIO_HELLO_MIN_MAX_BUF, VIRTIO_HELLO_MAX_MAX_BUF);
+        return;
+    }
+    if (s->queue_size < 2 || s->queue_size > VIRTQUEUE_MAX_SIZE ||
+        !is_power_of_2(s->queue_size)) {
+        error_setg(errp, "'queue-size' must be a power of 2 in 2..%d",
+                   VIRTQUEUE_MAX_SIZE);
+        return;
+    }
+
+    virtio_init(vdev, VIRTIO_ID_HELLO, sizeof(struct virtio_hello_config));
+    s->vq = virtio_add_queue(vdev, s->queue_size, virtio_hello_handle_request);
+    s->bounce = g_malloc0(VIRTIO_HELLO_BOUNCE_SIZE);
+}
+
+static void virtio_hello_device_unrealize(DeviceState *dev)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOHello *s = VIRTIO_HELLO(dev);
+
+    virtio_delete_queue(s->vq);
+    virtio_cleanup(vdev);
+    g_free(s->bounce);
+    s->bounce = NULL;
+}
+
+static bool virtio_hello_get_stall(Object *obj, Error **errp)
+{
+    return VIRTIO_HELLO(obj)->stall;
+}
+
+static void virtio_hello_set_stall(Object *obj, bool value, Error **errp)
+{
+    VirtIOHello *s = VIRTIO_HELLO(obj);
+
+    s->stall = value;
+    if (!value && s->vq && DEVICE(obj)->realized) {
+        virtio_hello_process(s);        /* catch up on what was left */
+    }
+}
+
+static void virtio_hello_instance_init(Object *obj)
+{
+    VirtIOHello *s = VIRTIO_HELLO(obj);
+
+    /*
+     * "stall" makes the device stop taking requests, like a hung device:
+     * requests stay in flight until it is cleared, the device is reset or
+     * it is unplugged.  For testing drivers (qom-set <id> stall true).
+     */
+    object_property_add_bool(obj, "stall", virtio_hello_get_stall,
+                             virtio_hello_set_stall);
+
+    object_property_add_uint64_ptr(obj, "requests", &s->stat_requests,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "errors", &s->stat_errors,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "bytes-in", &s->stat_bytes_in,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "bytes-out", &s->stat_bytes_out,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "kicks", &s->stat_kicks,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "resets", &s->stat_resets,
+                                   OBJ_PROP_FLAG_READ);
+}
+
+/*
+ * Requests complete synchronously in the queue handler, so the only device
+ * state is the virtio core's.  The statistics are host-side and deliberately
+ * not migrated.
+ */
+static const VMStateDescription vmstate_virtio_hello = {
+    .name = "virtio-hello",
+    .minimum_version_id = 1,
+    .version_id = 1,
+    .fields = (VMStateField[]) {
+        VMSTATE_VIRTIO_DEVICE,
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static Property virtio_hello_properties[] = {
+    DEFINE_PROP_STRING("greeting", VirtIOHello, greeting),
+    DEFINE_PROP_UINT32("max-buf-size", VirtIOHello, max_buf_size,
+                       VIRTIO_HELLO_DEFAULT_MAX_BUF),
+    DEFINE_PROP_UINT16("queue-size", VirtIOHello, queue_size, 256),
+    DEFINE_PROP_BIT64("crc32", VirtIOHello, dev_features,
+                      VIRTIO_HELLO_F_CRC32, true),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void virtio_hello_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);
+
+    device_class_set_props(dc, virtio_hello_properties);
+    dc->vmsd = &vmstate_virtio_hello;
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    vdc->realize = virtio_hello_device_realize;
+    vdc->unrealize = virtio_hello_device_unrealize;
+    vdc->get_features = virtio_hello_get_features;
+    vdc->get_config = virtio_hello_get_config;
+    vdc->set_status = virtio_hello_set_status;
+    vdc->reset = virtio_hello_reset;
+}
+
+static const TypeInfo virtio_hello_info = {
+    .name = TYPE_VIRTIO_HELLO,
+    .parent = TYPE_VIRTIO_DEVICE,
+    .instance_size = sizeof(VirtIOHello),
+    .instance_init = virtio_hello_instance_init,
+    .class_init = virtio_hello_class_init,
+};
+
+static void virtio_hello_register_types(void)
+{
+    type_register_static(&virtio_hello_info);
+}
+
+type_init(virtio_hello_register_types)
