@@ -3,6 +3,7 @@ import type {CommandSpec} from './args.js';
 const kernelOptions = {
 	'--kernel-src': 'dir: a Linux source tree to build instead of Debian\'s linux-source-6.1 (also KERNEL_SRC)',
 	'--accel': 'tcg|kvm: force the accelerator instead of detecting it (also KERNELCRAFT_ACCEL)',
+	'--qemu-src': 'dir: a QEMU 7.2 tree to build virtio-hello into instead of Debian\'s source (also QEMU_SRC)',
 };
 
 export const commands: CommandSpec[] = [

@@ -10,6 +10,7 @@ export class HumanRunPrinter {
 	private statusShown = false;
 	private lastPrinted = 0;
 	private readonly tty: boolean;
+	private plannedSteps = 0;
 
 	constructor(private readonly out: NodeJS.WriteStream) {
 		this.tty = Boolean(out.isTTY);
@@ -18,6 +19,7 @@ export class HumanRunPrinter {
 	take(event: RunEvent): void {
 		switch (event.type) {
 			case 'milestone-started':
+				this.plannedSteps = event.steps.length;
 				this.line(`kernelcraft: ${event.title} (${event.milestone}), ${event.steps.length} steps`);
 				break;
 			case 'accel':
@@ -59,7 +61,7 @@ export class HumanRunPrinter {
 	finish(summary: MilestoneSummary): void {
 		const passed = summary.steps.filter(step => step.ok).length;
 		const figures = Object.entries(summary).filter(([key]) => !['milestone', 'ok', 'accel', 'steps'].includes(key));
-		this.line(summary.ok ? `✔ ${summary.milestone} verified: ${passed}/${summary.steps.length} steps` : `✗ ${summary.milestone} failed at step ${passed + 1} of ${summary.steps.length}`);
+		this.line(summary.ok ? `✔ ${summary.milestone} verified: ${passed}/${summary.steps.length} steps` : `✗ ${summary.milestone} failed at step ${passed + 1} of ${this.plannedSteps || summary.steps.length}`);
 		for (const [key, value] of figures) this.line(`  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
 	}
 

@@ -75,6 +75,7 @@ async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: W
 		stateFile: stateFile(),
 		kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,
 		accel: parsed.options.get('--accel') ?? process.env.KERNELCRAFT_ACCEL,
+		qemuSrc: parsed.options.get('--qemu-src') ?? process.env.QEMU_SRC,
 		moduleSrc: parsed.options.get('--module-src'),
 		moduleParams: parsed.options.get('--module-params'),
 		keepVm,

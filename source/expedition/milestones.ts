@@ -1,6 +1,7 @@
 import {bootMilestone} from './boot.js';
 import {helloModuleMilestone} from './hello-module.js';
 import {virtioBlkMilestone} from './virtio-blk.js';
+import {virtioHelloMilestone} from './virtio-hello.js';
 import type {Milestone} from './types.js';
 
 function coming(id: string, title: string, summary: string): Milestone {
@@ -12,7 +13,7 @@ export const milestones: Milestone[] = [
 	bootMilestone,
 	helloModuleMilestone,
 	virtioBlkMilestone,
-	coming('virtio-hello', 'A virtio device of your own', 'A new virtio device in QEMU and its Linux driver, moving real data.'),
+	virtioHelloMilestone,
 	coming('tune', 'Make it fast', 'Batching and event index, measured against a production device.'),
 ];
 

@@ -20,6 +20,8 @@ export interface SessionOptions {
 	qemu?: string;
 	/** Kernel config fragments dir (tests point this at a broken fragment set). */
 	kernelConfigDir?: string;
+	/** QEMU_SRC / --qemu-src: a QEMU 7.2 tree for the virtio-hello build. */
+	qemuSrc?: string;
 	/** A module folder to build instead of drivers/hello (--module-src). */
 	moduleSrc?: string;
 	/** hello-module's insmod parameters (--module-params), e.g. "whom=Grace times=3". */
@@ -41,6 +43,10 @@ export class Session {
 	rootfs: Rootfs | undefined;
 	vm: QemuVm | undefined;
 	panel: PanelFeed | undefined;
+	/** QEMU built with the devices of devices/ (virtio-hello). */
+	customQemu: string | undefined;
+	/** Static guest programs built on the host, by name. */
+	readonly guestPrograms: Record<string, string> = {};
 	/** The run's copy of the virtio-blk disk image. */
 	disk: string | undefined;
 	/** Built .ko files by module name, for the steps that pack and load them. */

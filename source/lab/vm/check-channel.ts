@@ -32,10 +32,12 @@ export class CheckChannel {
 		if (this.ready) return stream;
 		// Bytes sent before the guest opens ttyS2 are dropped by its UART driver: ping until the
 		// shell answers, each ping with a short timeout of its own.
-		const deadline = Date.now() + 20_000;
+		const started = Date.now();
+		const deadline = started + 20_000;
 		for (;;) {
+			this.emit({type: 'waiting', step: options.step ?? '', what: 'the guest\'s check shell on ttyS2', elapsedMs: Date.now() - started, timeoutMs: 20_000});
 			try {
-				await stream.run('true', {...options, timeoutMs: 700, what: 'the guest\'s check shell on ttyS2'});
+				await stream.run('true', {...options, timeoutMs: 700, quiet: true});
 				this.ready = true;
 				return stream;
 			} catch (error) {

@@ -12,6 +12,8 @@ export interface ExpectOptions {
 	since?: number;
 	step?: string;
 	signal?: AbortSignal;
+	/** No "waiting for" events (for short internal probes that report their own wait). */
+	quiet?: boolean;
 }
 
 export interface RunOptions {
@@ -19,6 +21,7 @@ export interface RunOptions {
 	step?: string;
 	signal?: AbortSignal;
 	what?: string;
+	quiet?: boolean;
 }
 
 interface Waiter {
@@ -139,8 +142,10 @@ export class GuestTextStream {
 			this.waiters.add(waiter);
 			options.signal?.addEventListener('abort', onAbort, {once: true});
 			const tell = () => this.emit({type: 'waiting', step, what: options.what, elapsedMs: Date.now() - started, timeoutMs: options.timeoutMs});
-			tell();
-			ticker = setInterval(tell, 1000);
+			if (!options.quiet) {
+				tell();
+				ticker = setInterval(tell, 1000);
+			}
 			timer = setTimeout(() => {
 				done();
 				reject(new LabError({
@@ -167,6 +172,7 @@ export class GuestTextStream {
 			since,
 			step: options.step,
 			signal: options.signal,
+			quiet: options.quiet,
 		});
 		return {output: match[1]!.replace(/\n$/, ''), status: Number(match[2])};
 	}
