@@ -10,7 +10,7 @@ export const commands: CommandSpec[] = [
 	{
 		name: 'tui',
 		summary: 'The expedition in your terminal: milestones, the VM\'s console, the virtqueue panel and the lesson.',
-		usage: 'kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages\n\nRun `kernelcraft <command> --help` for a command\'s options.',
+		usage: 'kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages\n\nRun `kernelcraft <command> --help` for a command\'s options.',
 		flags: {'--version': 'print the version'},
 		options: kernelOptions,
 		positionals: [],
@@ -22,6 +22,14 @@ export const commands: CommandSpec[] = [
 		flags: {'--json': 'one JSON object per event per line; the last line is the summary'},
 		options: {...kernelOptions, '--module-src': 'dir: the module folder hello-module builds (default drivers/hello)', '--module-params': 'params: what hello-module passes to insmod (default "whom=Ada times=2")'},
 		positionals: [{name: 'milestone', required: true}],
+	},
+	{
+		name: 'bench',
+		summary: 'Runs the tune milestone\'s benchmark: virtio-hello naive, batched, with and without EVENT_IDX, against virtio-blk on null-co, in one VM. Prints a table, a chart and the targets.',
+		usage: 'kernelcraft bench [--json] [--short] [--seconds S] [options]',
+		flags: {'--json': 'print the report as one JSON object', '--short': 'measure each variant for 0.3 s (a quick check of the bookkeeping)'},
+		options: {...kernelOptions, '--seconds': 'seconds per variant (default 2)'},
+		positionals: [],
 	},
 	{
 		name: 'status',

@@ -7,6 +7,7 @@ import {cacheRoot, projectRoot, stateFile} from '../lab/paths.js';
 import {ProgressStore} from '../runner/progress-store.js';
 import {Workbench} from '../runner/workbench.js';
 import {helpText, parseArgs, UsageError, type Parsed} from './args.js';
+import {benchCommand, checkBenchArgs} from './bench.js';
 import {commands} from './commands.js';
 import {doctorCommand} from './doctor.js';
 import {runCommand} from './run.js';
@@ -45,6 +46,9 @@ export async function main(argv: string[]): Promise<number> {
 				process.stdout.write(statusText(milestones, store.verified()));
 				return 0;
 			}
+			case 'bench':
+				checkBenchArgs(parsed);
+				return await withWorkbench(parsed, false, workbench => benchCommand(workbench, parsed.flags.has('--json'), process.stdout));
 			case 'run':
 				return await withWorkbench(parsed, false, workbench => runCommand(workbench, parsed.positionals[0]!, parsed.flags.has('--json'), process.stdout));
 			default:
@@ -78,6 +82,7 @@ async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: W
 		qemuSrc: parsed.options.get('--qemu-src') ?? process.env.QEMU_SRC,
 		moduleSrc: parsed.options.get('--module-src'),
 		moduleParams: parsed.options.get('--module-params'),
+		tuneSeconds: parsed.flags.has('--short') ? 0.3 : parsed.options.has('--seconds') ? Number(parsed.options.get('--seconds')) : undefined,
 		keepVm,
 	});
 	const accel = parsed.options.get('--accel');

@@ -1,10 +1,11 @@
 import {bootMilestone} from './boot.js';
 import {helloModuleMilestone} from './hello-module.js';
 import {virtioBlkMilestone} from './virtio-blk.js';
+import {tuneMilestone} from './tune.js';
 import {virtioHelloMilestone} from './virtio-hello.js';
 import type {Milestone} from './types.js';
 
-function coming(id: string, title: string, summary: string): Milestone {
+export function coming(id: string, title: string, summary: string): Milestone {
 	return {id, title, summary, available: false, steps: []};
 }
 
@@ -14,7 +15,7 @@ export const milestones: Milestone[] = [
 	helloModuleMilestone,
 	virtioBlkMilestone,
 	virtioHelloMilestone,
-	coming('tune', 'Make it fast', 'Batching and event index, measured against a production device.'),
+	tuneMilestone,
 ];
 
 export function findMilestone(id: string): Milestone | undefined {

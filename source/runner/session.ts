@@ -30,6 +30,8 @@ export interface SessionOptions {
 	panel?: boolean;
 	/** Panel sampling interval; 250 ms (4 Hz) by default. */
 	panelIntervalMs?: number;
+	/** Seconds the tune milestone measures each variant for (bench --seconds / --short). */
+	tuneSeconds?: number;
 	/** The console pane's size, so the guest's terminal matches what the learner sees. */
 	consoleSize?: {cols: number; rows: number};
 }

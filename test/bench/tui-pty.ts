@@ -14,6 +14,8 @@ export interface TuiPtyOptions {
 	/** Added to the environment (after CI is switched off). */
 	env?: Record<string, string>;
 	args?: string[];
+	/** Options for node itself, before the script (e.g. --cpu-prof to see where idle time goes). */
+	nodeArgs?: string[];
 }
 
 export interface PtyExit {
@@ -46,7 +48,7 @@ export class TuiPty {
 		env.CONTINUOUS_INTEGRATION = 'false';
 		env.TERM = 'xterm-256color';
 		Object.assign(env, options.env ?? {});
-		this.process = pty.spawn(process.execPath, [cliPath, ...(options.args ?? [])], {name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: projectRoot, env});
+		this.process = pty.spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath, ...(options.args ?? [])], {name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: projectRoot, env});
 		this.pid = this.process.pid;
 		this.process.onData(data => {
 			this.bytes += data.length;
@@ -117,7 +119,7 @@ export class TuiPty {
 	}
 
 	/** Waits until the screen matches; rejects with the screen as it was when time ran out. */
-	async waitForScreen(pattern: RegExp | (() => boolean), timeoutMs: number, what = String(pattern)): Promise<string> {
+	async waitForScreen(pattern: RegExp | (() => boolean), timeoutMs: number, what = typeof pattern === 'function' ? 'the expected screen' : String(pattern)): Promise<string> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			await this.flush();

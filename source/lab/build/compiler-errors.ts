@@ -17,7 +17,9 @@ export function parseCompilerErrors(lines: string[], relativeTo?: string): Compi
 	lines.forEach((text, index) => {
 		const match = diagnostic.exec(text.trim());
 		if (!match) return;
-		const file = relativeTo && path.isAbsolute(match[1]!) ? path.relative(relativeTo, match[1]!) : match[1]!;
+		// Inside the project a path relative to it reads best; elsewhere, the full path.
+		const inside = relativeTo && path.isAbsolute(match[1]!) && !path.relative(relativeTo, match[1]!).startsWith('..');
+		const file = inside ? path.relative(relativeTo, match[1]!) : match[1]!;
 		const next = quoted.exec(lines[index + 1] ?? '');
 		errors.push({file, line: Number(match[2]), message: match[3]!, source: next && Number(next[1]) === Number(match[2]) ? next[2]!.trimEnd() : undefined});
 	});

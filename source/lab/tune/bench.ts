@@ -1,0 +1,192 @@
+// The tune benchmark's bookkeeping: what the guest's `hello-client bench` line says, what the
+// host saw cross the same queue (QMP used index, trace kicks and interrupts), and the targets.
+// Pure functions only: the milestone (source/expedition/tune.ts) does the I/O.
+
+import type {DeviceView, QueueView} from '../../runner/events.js';
+import {idxDelta} from '../virtio/wrap.js';
+
+/** One `bench key=value ...` line printed by hello-client in the guest. */
+export interface GuestBench {
+	mode: string;
+	target: string;
+	/** Requests completed, counted by the guest program. */
+	ops: number;
+	/** Syscalls made (one per request, or one per batch). */
+	calls: number;
+	/** Payload bytes moved (ECHO: both ways; pread: bytes read). */
+	bytes: number;
+	secs: number;
+	opsPerSec: number;
+	mbPerSec: number;
+	p50Us: number;
+	p99Us: number;
+	maxUs: number;
+	/** virtio-hello only: what the driver negotiated and counted over the run (sysfs stats/). */
+	eventIdx?: boolean;
+	driverKicks?: number;
+	driverInterrupts?: number;
+	driverCompleted?: number;
+	batch?: number;
+}
+
+export function parseBenchLine(output: string): GuestBench | undefined {
+	const line = output.split('\n').find(l => l.startsWith('bench '));
+	if (!line) return undefined;
+	const kv = new Map(line.slice(6).trim().split(/\s+/).map(pair => {
+		const eq = pair.indexOf('=');
+		return [pair.slice(0, eq), pair.slice(eq + 1)] as const;
+	}));
+	const num = (key: string) => Number(kv.get(key));
+	const opt = (key: string) => (kv.has(key) ? num(key) : undefined);
+	const bench: GuestBench = {
+		mode: kv.get('mode') ?? '?',
+		target: kv.get('target') ?? '?',
+		ops: num('ops'),
+		calls: num('calls'),
+		bytes: num('bytes'),
+		secs: num('secs'),
+		opsPerSec: num('ops_s'),
+		mbPerSec: num('mb_s'),
+		p50Us: num('p50_us'),
+		p99Us: num('p99_us'),
+		maxUs: num('max_us'),
+	};
+	if (kv.has('event_idx')) bench.eventIdx = kv.get('event_idx') === '1';
+	const optional = {driverKicks: 'drv_kicks', driverInterrupts: 'drv_irqs', driverCompleted: 'drv_completed', batch: 'batch'} as const;
+	for (const [field, key] of Object.entries(optional)) {
+		const value = opt(key);
+		if (value !== undefined) bench[field as keyof typeof optional] = value;
+	}
+	if ([bench.ops, bench.calls, bench.secs, bench.opsPerSec].some(n => !Number.isFinite(n))) return undefined;
+	return bench;
+}
+
+/** What the host saw cross one queue between two samples. */
+export interface HostDelta {
+	/** Used-index advance (16-bit wrap handled): requests the device completed. */
+	requests: number;
+	/** Guest notifications, from QEMU's trace (exact with ioeventfd=off). */
+	kicks: number;
+	/** Interrupts QEMU injected for the queue, from the trace. */
+	interrupts: number;
+	/** The sampler's own running total of requests, as a second count of the same thing. */
+	samplerRequests: number;
+}
+
+export function hostDelta(before: QueueView, after: QueueView): HostDelta {
+	return {
+		requests: idxDelta(before.usedIdx, after.usedIdx),
+		kicks: (after.totals.kicks ?? Number.NaN) - (before.totals.kicks ?? Number.NaN),
+		interrupts: (after.totals.interrupts ?? Number.NaN) - (before.totals.interrupts ?? Number.NaN),
+		samplerRequests: after.totals.requests - before.totals.requests,
+	};
+}
+
+/** The request queue of the device QEMU knows by `-device ...,id=<id>`. */
+export function queueOf(devices: readonly DeviceView[], id: string): QueueView | undefined {
+	return devices.find(device => device.path.split('/').includes(id))?.queues[0];
+}
+
+export type Peer = 'virtio-hello' | 'virtio-blk';
+
+export interface Variant {
+	id: string;
+	title: string;
+	peer: Peer;
+	/** QEMU -device id of the device it drives. */
+	device: string;
+	/** EVENT_IDX expected negotiated on that device. */
+	eventIdx: boolean;
+	/** Requests the guest keeps in flight at once (1, or the batch size). */
+	inFlight: number;
+	/** One line: what it does, for the table's legend. */
+	what: string;
+	/** The guest command, for `seconds` of measurement; {dev} is replaced by the /dev node. */
+	command: (seconds: number) => string;
+}
+
+export const batchSize = 64;
+export const blkBlockSize = 512;
+
+/** Every variant runs in the same VM, one after the other. */
+export const variants: Variant[] = [
+	{id: 'naive', title: 'naive', peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: 1, what: 'one NOP in flight: ioctl, kick, interrupt, per request', command: s => `hello-client -d {dev} bench naive ${s}`},
+	{id: 'naive-noei', title: 'naive, no event idx', peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: 1, what: 'the same on a device with event_idx=off', command: s => `hello-client -d {dev} bench naive ${s}`},
+	{id: 'batch', title: `batched ×${batchSize}`, peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: batchSize, what: `${batchSize} NOPs per ioctl, added to the ring, then one kick`, command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
+	{id: 'batch-noei', title: `batched ×${batchSize}, no event idx`, peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: batchSize, what: 'the same with event_idx=off', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
+	{id: 'kick-each', title: `×${batchSize}, kick each`, peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: batchSize, what: `${batchSize} NOPs per ioctl, virtqueue_kick_prepare after every add`, command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
+	{id: 'kick-each-noei', title: `×${batchSize}, kick each, no event idx`, peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: batchSize, what: 'the same with event_idx=off', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
+	{id: 'echo-512', title: 'naive echo 512 B', peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: 1, what: 'one ECHO of 512 bytes in flight, verified (data both ways)', command: s => `hello-client -d {dev} bench naive ${s} 512`},
+	{id: 'blk-null', title: 'virtio-blk null-co 512 B', peer: 'virtio-blk', device: 'blk0', eventIdx: true, inFlight: 1, what: `O_DIRECT pread of ${blkBlockSize} B from null-co, one in flight`, command: s => `hello-client bench pread /dev/vda ${s} ${blkBlockSize}`},
+];
+
+export interface VariantResult {
+	id: string;
+	title: string;
+	peer: Peer;
+	inFlight: number;
+	guest: GuestBench;
+	host: HostDelta;
+	kicksPerRequest: number;
+	interruptsPerRequest: number;
+}
+
+export function variantResult(variant: Variant, guest: GuestBench, host: HostDelta): VariantResult {
+	const per = (n: number) => (host.requests > 0 ? n / host.requests : Number.NaN);
+	return {
+		id: variant.id,
+		title: variant.title,
+		peer: variant.peer,
+		inFlight: variant.inFlight,
+		guest,
+		host,
+		kicksPerRequest: per(host.kicks),
+		interruptsPerRequest: per(host.interrupts),
+	};
+}
+
+/**
+ * Do the two sides agree? The guest's count of completed requests must equal the used-index
+ * advance the host saw (the queue is idle otherwise); for virtio-hello the driver's own kick,
+ * interrupt and completion counts must equal the host's too. Returns the disagreements.
+ */
+export function bookkeepingProblems(variant: Variant, r: VariantResult): string[] {
+	const problems: string[] = [];
+	const {guest, host} = r;
+	if (guest.ops < 1) problems.push(`the guest completed no requests`);
+	if (host.requests !== guest.ops) problems.push(`the guest counted ${guest.ops} requests, the host's used index moved ${host.requests}`);
+	if (host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the used index ${host.requests}`);
+	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts)) problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
+	if (variant.peer === 'virtio-hello') {
+		if (guest.driverCompleted !== guest.ops) problems.push(`the driver completed ${guest.driverCompleted}, the client counted ${guest.ops}`);
+		if (guest.driverKicks !== host.kicks) problems.push(`the driver kicked ${guest.driverKicks} times, QEMU's trace counted ${host.kicks}`);
+		if (guest.driverInterrupts !== undefined && guest.driverInterrupts > host.interrupts) problems.push(`the driver ran ${guest.driverInterrupts} callbacks for ${host.interrupts} interrupts`);
+		if (guest.eventIdx !== variant.eventIdx) problems.push(`EVENT_IDX is ${guest.eventIdx ? 'on' : 'off'}, expected ${variant.eventIdx ? 'on' : 'off'}`);
+	}
+	return problems;
+}
+
+export interface Target {
+	id: string;
+	label: string;
+	value: number;
+	/** Printed comparison, e.g. "≥ 5". */
+	goal: string;
+	met: boolean;
+}
+
+/** The issue's targets, all ratios within one run. Missing variants give NaN, not met. */
+export function evaluateTargets(results: readonly VariantResult[]): Target[] {
+	const get = (id: string) => results.find(r => r.id === id);
+	const naive = get('naive');
+	const batch = get('batch');
+	const blk = get('blk-null');
+	const speedup = batch && naive ? batch.guest.opsPerSec / naive.guest.opsPerSec : Number.NaN;
+	const batchKicks = batch ? batch.kicksPerRequest : Number.NaN;
+	const vsBlk = naive && blk ? naive.guest.opsPerSec / blk.guest.opsPerSec : Number.NaN;
+	return [
+		{id: 'batch-speedup', label: 'batched ops/s ÷ naive ops/s', value: speedup, goal: '≥ 5', met: speedup >= 5},
+		{id: 'batch-kicks', label: 'kicks per request, batched', value: batchKicks, goal: '≤ 0.1', met: batchKicks <= 0.1},
+		{id: 'hello-vs-blk', label: 'virtio-hello naive ops/s ÷ virtio-blk null-co ops/s', value: vsBlk, goal: '≥ 1', met: vsBlk >= 1},
+	];
+}
