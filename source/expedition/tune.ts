@@ -1,7 +1,10 @@
+import path from 'node:path';
 import {LabError} from '../lab/lab-error.js';
+import {QmpClient} from '../lab/vm/qmp.js';
 import {bookkeepingProblems, evaluateTargets, hostDelta, parseBenchLine, queueOf, variantResult, variants, type Variant, type VariantResult} from '../lab/tune/bench.js';
 import {benchTable, opsChart, targetLines, type BenchReport} from '../lab/tune/report.js';
 import type {DeviceView} from '../runner/events.js';
+import type {Session} from '../runner/session.js';
 import {bootStepWith, kernelStep} from './boot.js';
 import {guest} from './shell.js';
 import type {Milestone, Step, StepContext} from './types.js';
@@ -21,6 +24,36 @@ export const tuneDeviceArgs = [
 	'-blockdev', 'null-co,node-name=nullblk,size=67108864,read-zeroes=off',
 	'-device', 'virtio-blk-pci,drive=nullblk,id=blk0,ioeventfd=off',
 ];
+
+/**
+ * A QMP connection of the benchmark's own (a second -qmp socket: the panel holds the first) for
+ * the devices' 64-bit request counters.
+ */
+const counters = new WeakMap<Session, {socket: string; client?: QmpClient}>();
+
+function countersSocket(ctx: StepContext): string {
+	const socket = path.join(ctx.session.runDir(), 'tune-qmp.sock');
+	counters.set(ctx.session, {socket});
+	return socket;
+}
+
+/** Requests the device itself has completed since it was created. */
+async function deviceCount(ctx: StepContext, id: string): Promise<number> {
+	const entry = counters.get(ctx.session);
+	if (!entry) throw new LabError({what: 'The benchmark VM has no counter socket.'});
+	entry.client ??= await QmpClient.connect({socketPath: entry.socket, timeoutMs: 15_000, signal: ctx.signal});
+	if (id.startsWith('hello')) return Number(await entry.client.execute<number>('qom-get', {path: id, property: 'requests'}));
+	const stats = await entry.client.execute<{qdev?: string; stats: {rd_operations: number}}[]>('query-blockstats');
+	const entryFor = stats.find(s => s.qdev?.split('/').includes(id));
+	if (!entryFor) throw new LabError({what: `query-blockstats lists no device "${id}".`});
+	return entryFor.stats.rd_operations;
+}
+
+async function closeCounters(session: Session): Promise<void> {
+	const entry = counters.get(session);
+	counters.delete(session);
+	await entry?.client?.close().catch(() => undefined);
+}
 
 interface TuneState {
 	/** QEMU -device id -> guest /dev node. */
@@ -66,14 +99,16 @@ async function measure(ctx: StepContext, variant: Variant): Promise<VariantResul
 	const node = tune.nodes[variant.device] ?? '';
 	const seconds = tuneSeconds(ctx);
 	const before = queueFor(await freshSample(ctx), variant.device);
+	const countBefore = await deviceCount(ctx, variant.device);
 	const output = await check(ctx, variant.command(seconds).replace('{dev}', node), 60_000 + seconds * 5000);
 	const guestBench = parseBenchLine(output);
 	if (!guestBench) throw new LabError({what: 'hello-client printed no bench line.', lastSeen: output.split('\n')});
+	const count = {before: countBefore, after: await deviceCount(ctx, variant.device)};
 	// QEMU appends trace lines as it runs; a sample or two later every kick of the run is in.
-	let result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device)));
+	let result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count));
 	for (let attempt = 0; attempt < 5 && bookkeepingProblems(variant, result).length > 0; attempt++) {
 		await sleep(200);
-		result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device)));
+		result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count));
 	}
 	const problems = bookkeepingProblems(variant, result);
 	if (problems.length > 0) throw new LabError({what: `${variant.title}: the guest's and the host's counts disagree: ${problems.join('; ')}.`, lastSeen: output.split('\n')});
@@ -129,7 +164,7 @@ export const tuneMilestone: Milestone = {
 		qemuStep,
 		driverStep,
 		helloRootfsStep,
-		bootStepWith(ctx => ({qemu: ctx.session.customQemu, extraArgs: tuneDeviceArgs}), [
+		bootStepWith(ctx => ({qemu: ctx.session.customQemu, extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${countersSocket(ctx)},server=on,wait=off`]}), [
 			'Three devices this time, all with ioeventfd=off so every guest notification is one trace',
 			'line: hello0 (EVENT_IDX offered), hello1 (event_idx=off) and the peer, virtio-blk on QEMU\'s',
 			'null-co block driver, which completes reads without touching a byte.',
@@ -212,6 +247,7 @@ export const tuneMilestone: Milestone = {
 				const targets = evaluateTargets(results);
 				const report: BenchReport = {accel: ctx.session.chosenAccel?.accel, secondsPerVariant: tuneSeconds(ctx), results, targets};
 				ctx.figures.bench = report;
+				await closeCounters(ctx.session);
 				for (const line of [...benchTable(results), '', ...opsChart(results, 30), '', ...targetLines(targets), '', ...explain(results)]) ctx.emit({type: 'log', step: ctx.step, line});
 				const met = targets.filter(t => t.met).length;
 				return `${results.length} variants measured, every count agreed on both sides; targets met: ${met} of ${targets.length} (${targets.map(t => `${t.id} ${t.met ? 'met' : 'not met'}`).join(', ')})`;

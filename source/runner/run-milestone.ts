@@ -1,4 +1,5 @@
 import type {Milestone} from '../expedition/types.js';
+import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
 import type {Emit, MilestoneSummary, StepSummary} from './events.js';
 import type {Session} from './session.js';
@@ -13,6 +14,14 @@ export async function runMilestone(milestone: Milestone, session: Session, emit:
 	const figures: Record<string, unknown> = {};
 	const steps: StepSummary[] = [];
 	let ok = true;
+	const missing = packageStates(requirementsFor(milestone.id)).filter(state => !state.installed);
+	if (missing.length > 0) {
+		const what = `Missing host packages for ${milestone.id}: ${missing.map(state => state.pkg).join(' ')}.`;
+		emit({type: 'failed', step: milestone.steps[0]?.id ?? 'host', failure: {what, hint: 'Run `npx kernelcraft setup` (apt-get, asks first), then run the milestone again.', lastSeen: missing.map(state => `${state.pkg}: ${state.why}`)}, ms: 0});
+		const summary: MilestoneSummary = {milestone: milestone.id, ok: false, accel: undefined, steps: [{name: 'host', title: 'Host packages', ok: false, ms: 0, detail: what}]};
+		emit({type: 'milestone-finished', summary});
+		return summary;
+	}
 	for (const step of milestone.steps) {
 		emit({type: 'step-started', step: step.id, title: step.title});
 		const started = Date.now();

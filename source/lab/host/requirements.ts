@@ -4,7 +4,12 @@ import {execFileSync} from 'node:child_process';
 export interface Requirement {
 	pkg: string;
 	why: string;
+	/** Only these milestones need it (default: all). */
+	only?: string[];
 }
+
+/** The milestones that build QEMU themselves. */
+const qemuBuilders = ['virtio-hello', 'tune'];
 
 export const requirements: Requirement[] = [
 	{pkg: 'build-essential', why: 'gcc and make for the kernel and modules'},
@@ -18,14 +23,14 @@ export const requirements: Requirement[] = [
 	{pkg: 'busybox-static', why: 'the guest\'s userland'},
 	{pkg: 'e2fsprogs', why: 'mke2fs -d builds the virtio-blk disk image'},
 	{pkg: 'qemu-system-x86', why: 'the emulator'},
-	{pkg: 'qemu-system-data', why: 'firmware for QEMU built from source'},
-	{pkg: 'dpkg-dev', why: 'apt-get source qemu (virtio-hello)'},
-	{pkg: 'ninja-build', why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'meson', why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'pkg-config', why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'libglib2.0-dev', why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'libpixman-1-dev', why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'libfdt-dev', why: 'the QEMU build (virtio-hello)'},
+	{pkg: 'qemu-system-data', only: qemuBuilders, why: 'firmware for QEMU built from source'},
+	{pkg: 'dpkg-dev', only: qemuBuilders, why: 'apt-get source qemu (virtio-hello)'},
+	{pkg: 'ninja-build', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
+	{pkg: 'meson', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
+	{pkg: 'pkg-config', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
+	{pkg: 'libglib2.0-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
+	{pkg: 'libpixman-1-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
+	{pkg: 'libfdt-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
 ];
 
 /** Packages that are only needed by the benchmark (Debian's distro kernel, as the peer). */
@@ -55,4 +60,9 @@ export function packageStates(list: Requirement[]): PackageState[] {
 		if (pkg && status?.startsWith('ii')) found.set(pkg.replace(/:.*$/, ''), version ?? '');
 	}
 	return list.map(r => ({pkg: r.pkg, why: r.why, installed: found.has(r.pkg), version: found.get(r.pkg)}));
+}
+
+/** What a milestone needs from the host, so a run can say up front what is missing. */
+export function requirementsFor(milestone: string): Requirement[] {
+	return requirements.filter(requirement => !requirement.only || requirement.only.includes(milestone));
 }

@@ -61,26 +61,39 @@ export function parseBenchLine(output: string): GuestBench | undefined {
 	return bench;
 }
 
-/** What the host saw cross one queue between two samples. */
+/** What the host saw cross one queue during a run. */
 export interface HostDelta {
-	/** Used-index advance (16-bit wrap handled): requests the device completed. */
+	/**
+	 * Requests the device completed, from its own 64-bit counter (virtio-hello's QOM "requests",
+	 * virtio-blk's query-blockstats rd_operations): exact whatever the rate.
+	 */
 	requests: number;
+	/** Used-index advance between the two samples: the same count modulo 2^16. */
+	usedIdxDelta: number;
+	/**
+	 * The panel sampler's running total of the same queue. It adds up used-index advances sample by
+	 * sample (every 250 ms), so it is exact only while fewer than 32768 requests complete between
+	 * two samples; above that the 16-bit index is ambiguous.
+	 */
+	samplerRequests: number;
 	/** Guest notifications, from QEMU's trace (exact with ioeventfd=off). */
 	kicks: number;
 	/** Interrupts QEMU injected for the queue, from the trace. */
 	interrupts: number;
-	/** The sampler's own running total of requests, as a second count of the same thing. */
-	samplerRequests: number;
 }
 
-export function hostDelta(before: QueueView, after: QueueView): HostDelta {
+export function hostDelta(before: QueueView, after: QueueView, deviceCount: {before: number; after: number}): HostDelta {
 	return {
-		requests: idxDelta(before.usedIdx, after.usedIdx),
+		requests: deviceCount.after - deviceCount.before,
+		usedIdxDelta: idxDelta(before.usedIdx, after.usedIdx),
+		samplerRequests: after.totals.requests - before.totals.requests,
 		kicks: (after.totals.kicks ?? Number.NaN) - (before.totals.kicks ?? Number.NaN),
 		interrupts: (after.totals.interrupts ?? Number.NaN) - (before.totals.interrupts ?? Number.NaN),
-		samplerRequests: after.totals.requests - before.totals.requests,
 	};
 }
+
+/** Half the 16-bit index space: the most requests a sampler interval can tell apart. */
+export const samplerBound = 0x8000;
 
 /** The request queue of the device QEMU knows by `-device ...,id=<id>`. */
 export function queueOf(devices: readonly DeviceView[], id: string): QueueView | undefined {
@@ -146,16 +159,19 @@ export function variantResult(variant: Variant, guest: GuestBench, host: HostDel
 }
 
 /**
- * Do the two sides agree? The guest's count of completed requests must equal the used-index
- * advance the host saw (the queue is idle otherwise); for virtio-hello the driver's own kick,
- * interrupt and completion counts must equal the host's too. Returns the disagreements.
+ * Do the two sides agree? The guest's count of completed requests must equal the device's own
+ * count and the used-index advance (the queue is idle otherwise), and the sampler's total when
+ * it can be exact; for virtio-hello the driver's own kick and completion counts must equal the
+ * host's too. Returns the disagreements.
  */
 export function bookkeepingProblems(variant: Variant, r: VariantResult): string[] {
 	const problems: string[] = [];
 	const {guest, host} = r;
 	if (guest.ops < 1) problems.push(`the guest completed no requests`);
-	if (host.requests !== guest.ops) problems.push(`the guest counted ${guest.ops} requests, the host's used index moved ${host.requests}`);
-	if (host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the used index ${host.requests}`);
+	if (host.requests !== guest.ops) problems.push(`the guest counted ${guest.ops} requests, the device counted ${host.requests}`);
+	if (host.usedIdxDelta !== host.requests % 0x1_0000) problems.push(`the used index moved ${host.usedIdxDelta}, not ${host.requests} mod 65536`);
+	// Below the bound no sampler interval can have wrapped; above it the sampler cannot know.
+	if (host.requests < samplerBound && host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
 	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts)) problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
 	if (variant.peer === 'virtio-hello') {
 		if (guest.driverCompleted !== guest.ops) problems.push(`the driver completed ${guest.driverCompleted}, the client counted ${guest.ops}`);
