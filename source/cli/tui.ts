@@ -9,6 +9,9 @@ export async function startTui(workbench: Workbench): Promise<number> {
 		process.stderr.write('kernelcraft\'s screen needs an interactive terminal (stdin is not a TTY); run a milestone headless with: kernelcraft run <milestone> [--json]\n');
 		return 2;
 	}
+	// React's development build checks and warns on every render: several times the CPU of the
+	// production build for the same screen. Set before React is first imported.
+	process.env.NODE_ENV ??= 'production';
 	const {renderApp} = await import('../ui/render-app.js');
 	const info = milestones.map(({id, title, summary, available, steps}) => ({id, title, summary, available, steps: steps.map(({id, title, lesson}) => ({id, title, lesson}))}));
 	let autoRun: string | undefined;

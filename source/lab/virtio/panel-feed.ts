@@ -46,6 +46,22 @@ export class PanelFeed {
 		return this.sampler?.inspectRing(path, queue);
 	}
 
+	private lastSignature = '';
+	private lastEmitted = 0;
+
+	/**
+	 * An idle VM yields the same sample four times a second; redrawing the screen for each would
+	 * cost the TUI more than everything else it does. Unchanged samples go out once per 2 s, so
+	 * the sparklines still scroll.
+	 */
+	private changed(devices: DeviceView[], at: number): boolean {
+		const signature = JSON.stringify([devices.map(device => [device.status, device.features, device.queues.map(queue => [queue.availIdx, queue.lastAvailIdx, queue.usedIdx, queue.inFlight, queue.totals])]), this.guest]);
+		if (signature === this.lastSignature && at - this.lastEmitted < 2000) return false;
+		this.lastSignature = signature;
+		this.lastEmitted = at;
+		return true;
+	}
+
 	/** While true, each sample also carries the newest descriptor chain of every queue. */
 	lookInside = false;
 
@@ -87,6 +103,7 @@ export class PanelFeed {
 		const trace = new TraceCounter(this.options.traceLog);
 		this.sampler = new VirtioSampler(this.qmp, {intervalMs: this.options.intervalMs, trace});
 		this.sampler.onSample((devices, at) => {
+			if (!this.changed(devices, at)) return;
 			if (!this.lookInside) return emit({type: 'virtio', devices, guest: this.guest, at});
 			void this.withRings(devices).then(withRings => emit({type: 'virtio', devices: withRings, guest: this.guest, at}));
 		});
