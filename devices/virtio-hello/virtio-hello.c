@@ -22,6 +22,8 @@
 #include "qapi/error.h"
 #include "qemu/iov.h"
 #include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "sysemu/runstate.h"
 #include "qemu/module.h"
 #include "qemu/units.h"
 #include "hw/virtio/virtio.h"
@@ -121,10 +123,13 @@ static uint8_t virtio_hello_echo(VirtIOHello *s, VirtQueueElement *elem,
 }
 
 /*
- * Handle one chain.  Returns false when the device had to be marked broken
- * (the element is then detached, not pushed).
+ * Handle one chain and fill its used element at offset @idx from the used
+ * index; the caller publishes it with virtqueue_flush().  Returns false when
+ * the device had to be marked broken (the element is then detached, not
+ * filled).
  */
-static bool virtio_hello_handle_one(VirtIOHello *s, VirtQueueElement *elem)
+static bool virtio_hello_handle_one(VirtIOHello *s, VirtQueueElement *elem,
+                                    unsigned int idx)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     struct virtio_hello_req req = { 0 };
@@ -242,7 +247,7 @@ done:
     } else {
         s->stat_errors++;
     }
-    virtqueue_push(s->vq, elem, used);
+    virtqueue_fill(s->vq, elem, used, idx);
     g_free(elem);
     return true;
 }
@@ -251,6 +256,7 @@ static void virtio_hello_process(VirtIOHello *s)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     VirtQueueElement *elem;
+    unsigned int filled = 0;
     bool pushed = false;
 
     if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) || vdev->broken ||
@@ -261,14 +267,26 @@ static void virtio_hello_process(VirtIOHello *s)
     /*
      * Suppress guest notifications while draining, then re-enable and look
      * again: requests queued meanwhile are handled without another kick.
+     * Answers are filled one by one but the used index is published once
+     * per VIRTIO_HELLO_FLUSH_BATCH (one index write and barrier per batch,
+     * as virtio-net's receive path does).
      */
     do {
         virtio_queue_set_notification(s->vq, 0);
         while ((elem = virtqueue_pop(s->vq, sizeof(VirtQueueElement)))) {
-            if (!virtio_hello_handle_one(s, elem)) {
-                return;                         /* device is broken now */
+            if (!virtio_hello_handle_one(s, elem, filled)) {
+                virtqueue_flush(s->vq, filled); /* device is broken now */
+                return;
             }
             pushed = true;
+            if (++filled == VIRTIO_HELLO_FLUSH_BATCH) {
+                virtqueue_flush(s->vq, filled);
+                filled = 0;
+            }
+        }
+        if (filled) {
+            virtqueue_flush(s->vq, filled);
+            filled = 0;
         }
         virtio_queue_set_notification(s->vq, 1);
     } while (!vdev->broken && !virtio_queue_empty(s->vq));
@@ -283,7 +301,39 @@ static void virtio_hello_handle_request(VirtIODevice *vdev, VirtQueue *vq)
     VirtIOHello *s = VIRTIO_HELLO(vdev);
 
     s->stat_kicks++;
+    if (s->defer) {
+        /*
+         * Answer later, from the main loop, as devices with an iothread or
+         * a bottom half do (virtio-net's tx=bh): the guest runs on and may
+         * add more requests, and they need no kick until the drain has
+         * caught up.
+         */
+        virtio_queue_set_notification(vq, 0);
+        qemu_bh_schedule(s->bh);
+        return;
+    }
     virtio_hello_process(s);
+}
+
+static void virtio_hello_bh(void *opaque)
+{
+    VirtIOHello *s = opaque;
+
+    /* Not while the VM is stopped (the state may be being saved) */
+    if (VIRTIO_DEVICE(s)->vm_running) {
+        virtio_hello_process(s);
+    }
+}
+
+/* A deferred drain the stop skipped runs when the VM runs again */
+static void virtio_hello_vm_state_change(void *opaque, bool running,
+                                         RunState state)
+{
+    VirtIOHello *s = opaque;
+
+    if (running && s->defer) {
+        qemu_bh_schedule(s->bh);
+    }
 }
 
 static uint64_t virtio_hello_get_features(VirtIODevice *vdev, uint64_t f,
@@ -328,9 +378,10 @@ static void virtio_hello_reset(VirtIODevice *vdev)
     /*
      * All guest-visible state lives in the virtio core (queues, features,
      * status) and is cleared by it; requests are handled synchronously so
-     * none is in flight here.  Scrub the scratch buffer so no data crosses
-     * a reset.
+     * none is in flight here (a deferred drain still pending is dropped).
+     * Scrub the scratch buffer so no data crosses a reset.
      */
+    qemu_bh_cancel(s->bh);
     memset(s->bounce, 0, VIRTIO_HELLO_BOUNCE_SIZE);
     s->stat_resets++;
 }
@@ -372,6 +423,10 @@ static void virtio_hello_device_realize(DeviceState *dev, Error **errp)
     virtio_init(vdev, VIRTIO_ID_HELLO, sizeof(struct virtio_hello_config));
     s->vq = virtio_add_queue(vdev, s->queue_size, virtio_hello_handle_request);
     s->bounce = g_malloc0(VIRTIO_HELLO_BOUNCE_SIZE);
+    s->bh = qemu_bh_new_guarded(virtio_hello_bh, s,
+                                &DEVICE(s)->mem_reentrancy_guard);
+    s->vmstate = qemu_add_vm_change_state_handler(
+        virtio_hello_vm_state_change, s);
 }
 
 static void virtio_hello_device_unrealize(DeviceState *dev)
@@ -379,6 +434,9 @@ static void virtio_hello_device_unrealize(DeviceState *dev)
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIOHello *s = VIRTIO_HELLO(dev);
 
+    qemu_del_vm_change_state_handler(s->vmstate);
+    qemu_bh_delete(s->bh);
+    s->bh = NULL;
     virtio_delete_queue(s->vq);
     virtio_cleanup(vdev);
     g_free(s->bounce);
@@ -446,6 +504,7 @@ static Property virtio_hello_properties[] = {
     DEFINE_PROP_UINT32("max-buf-size", VirtIOHello, max_buf_size,
                        VIRTIO_HELLO_DEFAULT_MAX_BUF),
     DEFINE_PROP_UINT16("queue-size", VirtIOHello, queue_size, 256),
+    DEFINE_PROP_BOOL("defer", VirtIOHello, defer, false),
     DEFINE_PROP_BIT64("crc32", VirtIOHello, dev_features,
                       VIRTIO_HELLO_F_CRC32, true),
     DEFINE_PROP_END_OF_LIST(),

@@ -28,6 +28,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIOHello, VIRTIO_HELLO)
 #define VIRTIO_HELLO_MIN_MAX_BUF        4096
 #define VIRTIO_HELLO_MAX_MAX_BUF        (16 * 1024 * 1024)
 #define VIRTIO_HELLO_BOUNCE_SIZE        (64 * 1024)
+#define VIRTIO_HELLO_FLUSH_BATCH        64      /* used entries per flush */
 
 struct VirtIOHello {
     VirtIODevice parent_obj;
@@ -39,6 +40,11 @@ struct VirtIOHello {
     uint32_t max_buf_size;
     uint16_t queue_size;
     uint64_t dev_features;      /* VIRTIO_HELLO_F_* offered */
+
+    /* answer from a bottom half instead of inside the kick (property) */
+    bool defer;
+    QEMUBH *bh;
+    VMChangeStateEntry *vmstate;
 
     /* QOM "stall": leave requests in the ring (a hung device, for tests) */
     bool stall;

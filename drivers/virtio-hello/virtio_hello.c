@@ -134,6 +134,7 @@ struct vh_req {
 	u8 status;
 
 	struct scatterlist hdr_sg, resp_sg, status_sg;
+	struct scatterlist tail_sg;	/* resp + status, when no payload room */
 	struct vh_buf out;	/* payload to the device */
 	struct vh_buf in;	/* room for the response payload */
 	void *raw;		/* VIRTIO_HELLO_IOC_RAW scratch */
@@ -255,6 +256,11 @@ static struct vh_req *vh_req_alloc(void)
 	sg_init_one(&req->hdr_sg, &req->hdr, sizeof(req->hdr));
 	sg_init_one(&req->resp_sg, &req->resp, sizeof(req->resp));
 	sg_init_one(&req->status_sg, &req->status, sizeof(req->status));
+	/* status directly follows resp: one descriptor for both */
+	BUILD_BUG_ON(offsetof(struct vh_req, status) !=
+		     offsetof(struct vh_req, resp) + sizeof(req->resp));
+	sg_init_one(&req->tail_sg, &req->resp,
+		    sizeof(req->resp) + sizeof(req->status));
 	return req;
 }
 
@@ -413,10 +419,15 @@ static bool vh_wait(struct virtio_hello *vh, struct vh_req *req)
 	return true;
 }
 
-/* Standard chain: hdr, payload | resp, room, status */
-static int vh_queue_std(struct virtio_hello *vh, struct vh_req *req, bool kick)
+/*
+ * Standard chain: hdr, payload | resp, room, status.  Without room, resp and
+ * status are one descriptor: fewer descriptors for the device to map per
+ * small request.  Fills @sgs (5 entries); returns -E2BIG if it cannot fit.
+ */
+static int vh_std_sgs(struct virtio_hello *vh, struct vh_req *req,
+		      struct scatterlist *sgs[], unsigned int *outp,
+		      unsigned int *inp)
 {
-	struct scatterlist *sgs[5];
 	unsigned int out = 0, in = 0;
 
 	if (VH_FIXED_SEGS + req->out.npages + req->in.npages > vh->seg_limit)
@@ -424,11 +435,60 @@ static int vh_queue_std(struct virtio_hello *vh, struct vh_req *req, bool kick)
 	sgs[out++] = &req->hdr_sg;
 	if (req->out.npages)
 		sgs[out++] = req->out.sg;
-	sgs[out + in++] = &req->resp_sg;
-	if (req->in.npages)
+	if (req->in.npages) {
+		sgs[out + in++] = &req->resp_sg;
 		sgs[out + in++] = req->in.sg;
-	sgs[out + in++] = &req->status_sg;
+		sgs[out + in++] = &req->status_sg;
+	} else {
+		sgs[out + in++] = &req->tail_sg;
+	}
+	*outp = out;
+	*inp = in;
+	return 0;
+}
+
+static int vh_queue_std(struct virtio_hello *vh, struct vh_req *req, bool kick)
+{
+	struct scatterlist *sgs[5];
+	unsigned int out, in;
+	int err = vh_std_sgs(vh, req, sgs, &out, &in);
+
+	if (err)
+		return err;
 	return vh_queue(vh, req, sgs, out, in, kick);
+}
+
+/*
+ * The batch fast path: queue as many of @reqs as the ring takes under one
+ * hold of the locks, without kicking.  Returns how many were queued; the
+ * caller queues the rest with vh_queue_std(), which waits for space and
+ * reports errors.
+ */
+static unsigned int vh_queue_many(struct virtio_hello *vh,
+				  struct vh_req **reqs, unsigned int n)
+{
+	struct scatterlist *sgs[5];
+	unsigned int i, out, in;
+
+	down_read(&vh->reset_rwsem);
+	spin_lock_irq(&vh->lock);
+	for (i = 0; i < n && vh->state == VH_LIVE; i++) {
+		struct vh_req *req = reqs[i];
+
+		if (vh_std_sgs(vh, req, sgs, &out, &in))
+			break;
+		req->hdr.id = cpu_to_le64(vh->next_id);
+		req->start = ktime_get();
+		if (virtqueue_add_sgs(vh->vq, sgs, out, in, req, GFP_ATOMIC))
+			break;
+		vh->next_id++;
+		vh->inflight++;
+		vh->stats.requests++;
+		vh->stats.bytes_out += req->out.len;
+	}
+	spin_unlock_irq(&vh->lock);
+	up_read(&vh->reset_rwsem);
+	return i;
 }
 
 /* Check what the (untrusted) device answered.  Returns 0 or -EIO. */
@@ -590,7 +650,9 @@ static long vh_ioctl_batch(struct virtio_hello *vh, void __user *uarg)
 		if (!reqs[i])
 			break;
 	}
-	for (i = 0; !err && i < b.count; i++) {
+	if (!err && !(b.flags & VIRTIO_HELLO_BATCH_KICK_EACH))
+		queued = vh_queue_many(vh, reqs, b.count);
+	for (i = queued; !err && i < b.count; i++) {
 		err = vh_queue_std(vh, reqs[i],
 				   b.flags & VIRTIO_HELLO_BATCH_KICK_EACH);
 		if (!err)

@@ -17,13 +17,21 @@ export function tuneSeconds(ctx: StepContext): number {
 
 /** The devices of the benchmark VM, all with ioeventfd=off so every kick is one trace line. */
 export const tuneDeviceArgs = [
-	'-device', 'virtio-hello-pci,id=hello0,ioeventfd=off',
-	'-device', 'virtio-hello-pci,id=hello1,ioeventfd=off,event_idx=off',
+	// Small requests need no indirect table: with indirect_desc=off a 2-descriptor NOP sits in
+	// the ring itself (hello2 keeps INDIRECT_DESC, to measure what it costs). hello3 and hello4
+	// answer from a bottom half (defer=on) instead of inside the kick. Each device's greeting is
+	// its id, so the guest can tell which /dev node is which.
+	'-device', 'virtio-hello-pci,id=hello0,greeting=hello0,ioeventfd=off,indirect_desc=off',
+	'-device', 'virtio-hello-pci,id=hello1,greeting=hello1,ioeventfd=off,indirect_desc=off,event_idx=off',
+	'-device', 'virtio-hello-pci,id=hello2,greeting=hello2,ioeventfd=off',
+	'-device', 'virtio-hello-pci,id=hello3,greeting=hello3,ioeventfd=off,indirect_desc=off,defer=on',
+	'-device', 'virtio-hello-pci,id=hello4,greeting=hello4,ioeventfd=off,indirect_desc=off,event_idx=off,defer=on',
 	// The peer: a production device doing the least work it can. null-co completes every read
 	// without touching the buffer (read-zeroes=off).
 	'-blockdev', 'null-co,node-name=nullblk,size=67108864,read-zeroes=off',
 	'-device', 'virtio-blk-pci,drive=nullblk,id=blk0,ioeventfd=off',
 ];
+
 
 /**
  * A QMP connection of the benchmark's own (a second -qmp socket: the panel holds the first) for
@@ -54,6 +62,8 @@ async function closeCounters(session: Session): Promise<void> {
 	counters.delete(session);
 	await entry?.client?.close().catch(() => undefined);
 }
+
+const helloIds = ['hello0', 'hello1', 'hello2', 'hello3', 'hello4'];
 
 interface TuneState {
 	/** QEMU -device id -> guest /dev node. */
@@ -165,9 +175,10 @@ export const tuneMilestone: Milestone = {
 		driverStep,
 		helloRootfsStep,
 		bootStepWith(ctx => ({qemu: ctx.session.customQemu, extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${countersSocket(ctx)},server=on,wait=off`]}), [
-			'Three devices this time, all with ioeventfd=off so every guest notification is one trace',
-			'line: hello0 (EVENT_IDX offered), hello1 (event_idx=off) and the peer, virtio-blk on QEMU\'s',
-			'null-co block driver, which completes reads without touching a byte.',
+			'Six devices this time, all with ioeventfd=off so every guest notification is one trace line:',
+			'hello0 (EVENT_IDX), hello1 (event_idx=off), hello2 (INDIRECT_DESC too), hello3 and hello4',
+			'(defer=on: they answer from a bottom half, with and without EVENT_IDX) and the peer,',
+			'virtio-blk on QEMU\'s null-co block driver, which completes reads without touching a byte.',
 		].join('\n')),
 		{
 			id: 'probe',
@@ -182,18 +193,19 @@ export const tuneMilestone: Milestone = {
 				await check(ctx, `insmod ${guestDriverPath(ctx)}`);
 				const nodes = (await check(ctx, 'ls /dev | grep "^virtio-hello"')).split('\n').map(n => `/dev/${n.trim()}`);
 				for (const node of nodes) {
-					const info = await check(ctx, `hello-client -d ${node} info`);
-					tune.nodes[info.includes('event_idx') ? 'hello0' : 'hello1'] = node;
+					const id = /from (hello\d)$/.exec(await check(ctx, `hello-client -d ${node} greet tune`))?.[1];
+					if (id) tune.nodes[id] = node;
 				}
-				if (!tune.nodes.hello0 || !tune.nodes.hello1) throw new LabError({what: `Expected one virtio-hello with EVENT_IDX and one without; found ${nodes.join(', ')}.`});
+				if (helloIds.some(id => !tune.nodes[id])) throw new LabError({what: `Expected virtio-hello devices ${helloIds.join(', ')}; found ${JSON.stringify(tune.nodes)}.`});
 				// Distinct warm-up counts so the trace's queues correlate with QMP's used indices.
-				await check(ctx, `hello-client -d ${tune.nodes.hello0} nop 3 && hello-client -d ${tune.nodes.hello1} nop 5 && dd if=/dev/vda of=/dev/null bs=512 count=7 iflag=direct 2>/dev/null`);
+				await check(ctx, [...helloIds.map((id, i) => `hello-client -d ${tune.nodes[id]} nop ${3 + 2 * i}`), 'dd if=/dev/vda of=/dev/null bs=512 count=7 iflag=direct 2>/dev/null'].join(' && '));
+				const clock = await check(ctx, 'cat /sys/devices/system/clocksource/clocksource0/current_clocksource');
 				for (let attempt = 0; attempt < 20; attempt++) {
 					const devices = await freshSample(ctx);
-					const unmapped = ['hello0', 'hello1', 'blk0'].filter(id => queueOf(devices, id)?.totals.kicks === undefined);
-					if (unmapped.length === 0) return `hello0 = ${tune.nodes.hello0} (EVENT_IDX), hello1 = ${tune.nodes.hello1} (no EVENT_IDX), blk0 = /dev/vda (null-co); the trace is tied to all three queues`;
+					const unmapped = [...helloIds, 'blk0'].filter(id => queueOf(devices, id)?.totals.kicks === undefined);
+					if (unmapped.length === 0) return `${helloIds.map(id => `${id} = ${tune.nodes[id]}`).join(', ')}, blk0 = /dev/vda (null-co); the trace is tied to all ${helloIds.length + 1} queues; guest clocksource ${clock}`;
 					if (attempt === 19) throw new LabError({what: `The trace could not be tied to ${unmapped.join(', ')}: no kick counts for it.`});
-					await check(ctx, `hello-client -d ${tune.nodes.hello0} nop 1`);
+					await check(ctx, helloIds.map(id => `hello-client -d ${tune.nodes[id]} nop 1`).join(' && '));
 					await sleep(250);
 				}
 				return '';
@@ -217,13 +229,27 @@ export const tuneMilestone: Milestone = {
 			'notifications off and interrupts once. Kicks per request? How many times faster?',
 		].join('\n')),
 		variantStep(byId('batch-noei'), 'The batch again on hello1, without EVENT_IDX. Predict before you look.'),
+		variantStep(byId('batch-indirect'), [
+			'The batch once more, on hello2, which negotiated VIRTIO_RING_F_INDIRECT_DESC: every chain,',
+			'even a 2-descriptor NOP, becomes one ring slot pointing at a table the driver allocates',
+			'(kmalloc, GFP_ATOMIC) and frees on completion, and QEMU maps separately. Predict the cost.',
+		].join('\n')),
 		variantStep(byId('kick-each'), [
 			'Now a driver that kicks after every add (VIRTIO_HELLO_BATCH_KICK_EACH): virtqueue_kick_prepare',
-			'asks whether the device wants a notification. With EVENT_IDX it compares the avail index',
-			'with the avail_event the device published; a device that is behind does not need one.',
-			'Predict: kicks per request for this device, which answers inside the kick?',
+			'asks whether the device wants a notification (the NO_NOTIFY flag, or with EVENT_IDX the',
+			'avail_event index the device published). Predict: kicks per request for hello0, which',
+			'answers inside the kick?',
 		].join('\n')),
-		variantStep(byId('kick-each-noei'), 'Kick each, without EVENT_IDX (the NO_NOTIFY flag decides). Predict.'),
+		variantStep(byId('naive-defer'), [
+			'hello3 answers from a bottom half in QEMU\'s main loop (defer=on), as devices with an',
+			'iothread do: the kick returns at once and the answer comes from another thread. Predict',
+			'the latency of one NOP in flight, against hello0.',
+		].join('\n')),
+		variantStep(byId('kick-each-defer'), [
+			'Kick each again, on hello3: while the bottom half is pending or draining, the device is',
+			'behind the driver. Predict kicks per request now.',
+		].join('\n')),
+		variantStep(byId('kick-each-defer-noei'), 'The same on hello4, without EVENT_IDX: suppression by the NO_NOTIFY flag alone. Predict.'),
 		variantStep(byId('echo-512'), 'One 512-byte ECHO in flight: data both ways, checked byte for byte. Predict the cost of 1 KiB of copies against a NOP.'),
 		variantStep(byId('blk-null'), [
 			'The peer: `hello-client bench pread /dev/vda` reads 512 bytes with O_DIRECT, one at a time,',

@@ -118,13 +118,23 @@ export class TuiPty {
 		return this.checklist().find(line => name.test(line));
 	}
 
-	/** Waits until the screen matches; rejects with the screen as it was when time ran out. */
+	/**
+	 * Waits until the screen matches; rejects with the screen as it was when time ran out, or at
+	 * once when a predicate throws (e.g. on seeing a failure mark).
+	 */
 	async waitForScreen(pattern: RegExp | (() => boolean), timeoutMs: number, what = typeof pattern === 'function' ? 'the expected screen' : String(pattern)): Promise<string> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			await this.flush();
 			const text = this.screen();
-			if (typeof pattern === 'function' ? pattern() : pattern.test(text)) return text;
+			let matched: boolean;
+			try {
+				matched = typeof pattern === 'function' ? pattern() : pattern.test(text);
+			} catch (error) {
+				// The predicate saw something that will never turn into what we wait for.
+				throw new Error(`${(error as Error).message} while waiting for ${what}. Screen:\n${text}`);
+			}
+			if (matched) return text;
 			if (!this.running) throw new Error(`The TUI exited (${JSON.stringify(this.exitInfo)}) before the screen showed ${what}. Last screen:\n${text}`);
 			if (Date.now() > deadline) throw new Error(`The screen did not show ${what} within ${Math.round(timeoutMs / 1000)} s. Last screen:\n${text}`);
 			await delay(100);

@@ -21,6 +21,8 @@ export interface GuestBench {
 	p50Us: number;
 	p99Us: number;
 	maxUs: number;
+	/** The guest's clocksource (latencies come from the TSC either way). */
+	clock?: string;
 	/** virtio-hello only: what the driver negotiated and counted over the run (sysfs stats/). */
 	eventIdx?: boolean;
 	driverKicks?: number;
@@ -51,6 +53,7 @@ export function parseBenchLine(output: string): GuestBench | undefined {
 		p99Us: num('p99_us'),
 		maxUs: num('max_us'),
 	};
+	if (kv.has('clock')) bench.clock = kv.get('clock');
 	if (kv.has('event_idx')) bench.eventIdx = kv.get('event_idx') === '1';
 	const optional = {driverKicks: 'drv_kicks', driverInterrupts: 'drv_irqs', driverCompleted: 'drv_completed', batch: 'batch'} as const;
 	for (const [field, key] of Object.entries(optional)) {
@@ -127,8 +130,11 @@ export const variants: Variant[] = [
 	{id: 'naive-noei', title: 'naive, no event idx', peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: 1, what: 'the same on a device with event_idx=off', command: s => `hello-client -d {dev} bench naive ${s}`},
 	{id: 'batch', title: `batched ×${batchSize}`, peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: batchSize, what: `${batchSize} NOPs per ioctl, added to the ring, then one kick`, command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
 	{id: 'batch-noei', title: `batched ×${batchSize}, no event idx`, peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: batchSize, what: 'the same with event_idx=off', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
+	{id: 'batch-indirect', title: `batched ×${batchSize}, indirect`, peer: 'virtio-hello', device: 'hello2', eventIdx: true, inFlight: batchSize, what: 'the batch on a device with INDIRECT_DESC: a table allocated per request', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
 	{id: 'kick-each', title: `×${batchSize}, kick each`, peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: batchSize, what: `${batchSize} NOPs per ioctl, virtqueue_kick_prepare after every add`, command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
-	{id: 'kick-each-noei', title: `×${batchSize}, kick each, no event idx`, peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: batchSize, what: 'the same with event_idx=off', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
+	{id: 'naive-defer', title: 'naive, deferred device', peer: 'virtio-hello', device: 'hello3', eventIdx: true, inFlight: 1, what: 'one NOP in flight to a device that answers from a bottom half (defer=on)', command: s => `hello-client -d {dev} bench naive ${s}`},
+	{id: 'kick-each-defer', title: `×${batchSize}, kick each, deferred`, peer: 'virtio-hello', device: 'hello3', eventIdx: true, inFlight: batchSize, what: 'kick each, to the deferred device', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
+	{id: 'kick-each-defer-noei', title: `×${batchSize}, kick each, deferred, no event idx`, peer: 'virtio-hello', device: 'hello4', eventIdx: false, inFlight: batchSize, what: 'the same with event_idx=off', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
 	{id: 'echo-512', title: 'naive echo 512 B', peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: 1, what: 'one ECHO of 512 bytes in flight, verified (data both ways)', command: s => `hello-client -d {dev} bench naive ${s} 512`},
 	{id: 'blk-null', title: 'virtio-blk null-co 512 B', peer: 'virtio-blk', device: 'blk0', eventIdx: true, inFlight: 1, what: `O_DIRECT pread of ${blkBlockSize} B from null-co, one in flight`, command: s => `hello-client bench pread /dev/vda ${s} ${blkBlockSize}`},
 ];

@@ -62,8 +62,18 @@ export class PanelFeed {
 		return true;
 	}
 
+	private looking = false;
+
 	/** While true, each sample also carries the newest descriptor chain of every queue. */
-	lookInside = false;
+	get lookInside(): boolean {
+		return this.looking;
+	}
+
+	set lookInside(on: boolean) {
+		this.looking = on;
+		// The next sample goes out even if the queues are idle, so the chains appear at once.
+		this.lastSignature = '';
+	}
 
 	private async withRings(devices: DeviceView[]): Promise<DeviceView[]> {
 		return Promise.all(devices.map(async device => ({
