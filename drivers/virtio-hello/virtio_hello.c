@@ -31,6 +31,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -141,11 +142,23 @@ struct vh_req {
 	struct scatterlist raw_sg;
 
 	struct completion done;
+	struct vh_pool *pool;	/* batch allocation it belongs to, or NULL */
 	int err;
 	unsigned int used_len;
 	bool orphan;
 	ktime_t start;
 	u64 latency_ns;
+};
+
+/*
+ * A batch's requests in one allocation: one allocation per batch instead of
+ * one per request (the guest kernel's allocator is SLOB, a list walk under a
+ * global lock).  Each request holds a reference; an orphaned request (its
+ * submitter was killed) drops its own when the device returns it.
+ */
+struct vh_pool {
+	refcount_t ref;
+	struct vh_req reqs[];
 };
 
 static void vh_release(struct kref *ref)
@@ -161,6 +174,9 @@ static void vh_release(struct kref *ref)
 static void vh_buf_free(struct vh_buf *b)
 {
 	unsigned int i;
+
+	if (!b->pages && !b->sg)
+		return;
 
 	for (i = 0; i < b->npages; i++)
 		__free_page(b->pages[i]);
@@ -245,42 +261,103 @@ static u32 vh_buf_crc32(struct vh_buf *b, size_t len)
 	return ~crc;
 }
 
-static struct vh_req *vh_req_alloc(void)
-{
-	struct vh_req *req = kzalloc(sizeof(*req), GFP_KERNEL);
+/*
+ * Requests come from a cache whose constructor sets up what never changes
+ * (the scatterlists pointing into the request itself, the completion), so
+ * an allocation only resets a few fields: no zeroing of the whole request,
+ * no scatterlist set-up per request.  Objects go back to the cache in that
+ * constructed state (vh_req_free() restores the one scatterlist the raw
+ * path changes).
+ */
+static struct kmem_cache *vh_req_cache;
 
-	if (!req)
-		return NULL;
+static void vh_req_ctor(void *obj)
+{
+	struct vh_req *req = obj;
+
 	init_completion(&req->done);
-	req->status = VIRTIO_HELLO_S_PENDING;
 	sg_init_one(&req->hdr_sg, &req->hdr, sizeof(req->hdr));
-	sg_init_one(&req->resp_sg, &req->resp, sizeof(req->resp));
-	sg_init_one(&req->status_sg, &req->status, sizeof(req->status));
+	/* resp_sg and status_sg are set up where used: vh_resp_sgs() */
 	/* status directly follows resp: one descriptor for both */
 	BUILD_BUG_ON(offsetof(struct vh_req, status) !=
 		     offsetof(struct vh_req, resp) + sizeof(req->resp));
 	sg_init_one(&req->tail_sg, &req->resp,
 		    sizeof(req->resp) + sizeof(req->status));
+}
+
+/* The per-use fields of a constructed request */
+static void vh_req_reset(struct vh_req *req)
+{
+	memset(&req->hdr, 0, sizeof(req->hdr));
+	memset(&req->resp, 0, sizeof(req->resp));
+	req->status = VIRTIO_HELLO_S_PENDING;
+	req->out = (struct vh_buf){ };
+	req->in = (struct vh_buf){ };
+	req->raw = NULL;
+	req->pool = NULL;
+	reinit_completion(&req->done);
+	req->err = 0;
+	req->used_len = 0;
+	req->orphan = false;
+	req->start = 0;
+	req->latency_ns = 0;
+}
+
+/* resp and status as two descriptors, for chains with room in between */
+static void vh_resp_sgs(struct vh_req *req)
+{
+	sg_init_one(&req->resp_sg, &req->resp, sizeof(req->resp));
+	sg_init_one(&req->status_sg, &req->status, sizeof(req->status));
+}
+
+static struct vh_req *vh_req_alloc(void)
+{
+	struct vh_req *req = kmem_cache_alloc(vh_req_cache, GFP_KERNEL);
+
+	if (req)
+		vh_req_reset(req);
 	return req;
+}
+
+static struct vh_pool *vh_pool_alloc(unsigned int n)
+{
+	struct vh_pool *pool = kvmalloc(struct_size(pool, reqs, n),
+					GFP_KERNEL);
+	unsigned int i;
+
+	if (!pool)
+		return NULL;
+	refcount_set(&pool->ref, n);
+	for (i = 0; i < n; i++) {
+		vh_req_ctor(&pool->reqs[i]);
+		vh_req_reset(&pool->reqs[i]);
+		pool->reqs[i].pool = pool;
+	}
+	return pool;
 }
 
 static void vh_req_free(struct vh_req *req)
 {
 	vh_buf_free(&req->out);
 	vh_buf_free(&req->in);
+	if (req->raw)	/* the raw path may have resized hdr_sg */
+		sg_init_one(&req->hdr_sg, &req->hdr, sizeof(req->hdr));
 	kfree(req->raw);
-	kfree(req);
+	if (!req->pool)
+		kmem_cache_free(vh_req_cache, req);
+	else if (refcount_dec_and_test(&req->pool->ref))
+		kvfree(req->pool);
 }
 
 /* ------------------------------------------------------------ completion */
 
 /* Called with vh->lock held: the request leaves the virtqueue. */
-static void vh_complete_locked(struct virtio_hello *vh, struct vh_req *req,
-			       unsigned int len, int err)
+static void vh_complete_at(struct virtio_hello *vh, struct vh_req *req,
+			   unsigned int len, int err, ktime_t now)
 {
 	req->used_len = len;
 	req->err = err;
-	req->latency_ns = ktime_to_ns(ktime_sub(ktime_get(), req->start));
+	req->latency_ns = ktime_to_ns(ktime_sub(now, req->start));
 	vh->inflight--;
 	vh->complete_seq++;
 	if (err)
@@ -293,6 +370,12 @@ static void vh_complete_locked(struct virtio_hello *vh, struct vh_req *req,
 		complete(&req->done);
 }
 
+static void vh_complete_locked(struct virtio_hello *vh, struct vh_req *req,
+			       unsigned int len, int err)
+{
+	vh_complete_at(vh, req, len, err, ktime_get());
+}
+
 static void vh_vq_done(struct virtqueue *vq)
 {
 	struct virtio_hello *vh = vq->vdev->priv;
@@ -303,9 +386,12 @@ static void vh_vq_done(struct virtqueue *vq)
 	spin_lock_irqsave(&vh->lock, flags);
 	vh->stats.interrupts++;
 	do {
+		/* one timestamp for everything this interrupt reaps */
+		ktime_t now = ktime_get();
+
 		virtqueue_disable_cb(vq);
 		while ((req = virtqueue_get_buf(vq, &len)))
-			vh_complete_locked(vh, req, len, 0);
+			vh_complete_at(vh, req, len, 0, now);
 		if (unlikely(virtqueue_is_broken(vq)))
 			break;
 	} while (!virtqueue_enable_cb(vq));
@@ -436,6 +522,7 @@ static int vh_std_sgs(struct virtio_hello *vh, struct vh_req *req,
 	if (req->out.npages)
 		sgs[out++] = req->out.sg;
 	if (req->in.npages) {
+		vh_resp_sgs(req);
 		sgs[out + in++] = &req->resp_sg;
 		sgs[out + in++] = req->in.sg;
 		sgs[out + in++] = &req->status_sg;
@@ -469,16 +556,18 @@ static unsigned int vh_queue_many(struct virtio_hello *vh,
 {
 	struct scatterlist *sgs[5];
 	unsigned int i, out, in;
+	ktime_t start;
 
 	down_read(&vh->reset_rwsem);
 	spin_lock_irq(&vh->lock);
+	start = ktime_get();	/* the batch goes in as one */
 	for (i = 0; i < n && vh->state == VH_LIVE; i++) {
 		struct vh_req *req = reqs[i];
 
 		if (vh_std_sgs(vh, req, sgs, &out, &in))
 			break;
 		req->hdr.id = cpu_to_le64(vh->next_id);
-		req->start = ktime_get();
+		req->start = start;
 		if (virtqueue_add_sgs(vh->vq, sgs, out, in, req, GFP_ATOMIC))
 			break;
 		vh->next_id++;
@@ -514,12 +603,15 @@ static int vh_check_answer(struct virtio_hello *vh, struct vh_req *req)
 		 le32_to_cpu(req->resp.crc32) !=
 		 vh_buf_crc32(&req->out, req->out.len))
 		bad = 3;	/* the device saw other bytes than we sent */
-	spin_lock_irq(&vh->lock);
-	if (bad || req->status != VIRTIO_HELLO_S_OK)
-		vh->stats.errors++;
-	else
-		vh->stats.bytes_in += len;
-	spin_unlock_irq(&vh->lock);
+	if (bad || req->status != VIRTIO_HELLO_S_OK || len) {
+		/* a good answer without payload changes no counter */
+		spin_lock_irq(&vh->lock);
+		if (bad || req->status != VIRTIO_HELLO_S_OK)
+			vh->stats.errors++;
+		else
+			vh->stats.bytes_in += len;
+		spin_unlock_irq(&vh->lock);
+	}
 	if (bad) {
 		pr_warn_ratelimited("%s: request %llu: bad answer (%s, status %u, used %u, len %u)\n",
 				    vh->name, le64_to_cpu(req->hdr.id),
@@ -532,6 +624,25 @@ static int vh_check_answer(struct virtio_hello *vh, struct vh_req *req)
 				    vh->name, le64_to_cpu(req->hdr.id),
 				    le32_to_cpu(req->hdr.op), req->status);
 	return 0;
+}
+
+/* Build a standard request from user memory (not queued yet). */
+/* Set up @req as a standard request from user memory (not queued yet). */
+static int vh_req_fill(struct virtio_hello *vh, struct vh_req *req, u32 op,
+		       const void __user *src, u32 in_len, u32 out_cap)
+{
+	int err;
+
+	if (in_len > vh->max_data || out_cap > vh->max_data)
+		return -E2BIG;
+	req->hdr.op = cpu_to_le32(op);
+	req->hdr.len = cpu_to_le32(in_len);
+	err = vh_buf_alloc(&req->out, in_len);
+	if (!err)
+		err = vh_buf_alloc(&req->in, out_cap);
+	if (!err)
+		err = vh_buf_from_user(&req->out, src);
+	return err;
 }
 
 /* Build a standard request from user memory (not queued yet). */
@@ -551,13 +662,7 @@ static struct vh_req *vh_req_from_user(struct virtio_hello *vh, u32 op,
 		*errp = -ENOMEM;
 		return NULL;
 	}
-	req->hdr.op = cpu_to_le32(op);
-	req->hdr.len = cpu_to_le32(in_len);
-	err = vh_buf_alloc(&req->out, in_len);
-	if (!err)
-		err = vh_buf_alloc(&req->in, out_cap);
-	if (!err)
-		err = vh_buf_from_user(&req->out, src);
+	err = vh_req_fill(vh, req, op, src, in_len, out_cap);
 	if (err) {
 		vh_req_free(req);
 		*errp = err;
@@ -620,6 +725,7 @@ static long vh_ioctl_batch(struct virtio_hello *vh, void __user *uarg)
 {
 	struct virtio_hello_ioc_batch b;
 	struct virtio_hello_ioc_req *irs;
+	struct vh_pool *pool;
 	struct vh_req **reqs;
 	unsigned int i, queued = 0;
 	bool kill = false;
@@ -635,20 +741,22 @@ static long vh_ioctl_batch(struct virtio_hello *vh, void __user *uarg)
 	if (IS_ERR(irs))
 		return PTR_ERR(irs);
 	reqs = kcalloc(b.count, sizeof(*reqs), GFP_KERNEL);
-	if (!reqs) {
+	pool = reqs ? vh_pool_alloc(b.count) : NULL;
+	if (!pool) {
+		kfree(reqs);
 		kfree(irs);
 		return -ENOMEM;
 	}
-	for (i = 0; i < b.count; i++) {
-		if (irs[i].flags) {
+	/* every request is freed below (or by the completion path) */
+	for (i = 0; i < b.count; i++)
+		reqs[i] = &pool->reqs[i];
+	for (i = 0; !err && i < b.count; i++) {
+		if (irs[i].flags)
 			err = -EINVAL;
-			break;
-		}
-		reqs[i] = vh_req_from_user(vh, irs[i].op,
-					   u64_to_user_ptr(irs[i].in_ptr),
-					   irs[i].in_len, irs[i].out_cap, &err);
-		if (!reqs[i])
-			break;
+		else
+			err = vh_req_fill(vh, reqs[i], irs[i].op,
+					  u64_to_user_ptr(irs[i].in_ptr),
+					  irs[i].in_len, irs[i].out_cap);
 	}
 	if (!err && !(b.flags & VIRTIO_HELLO_BATCH_KICK_EACH))
 		queued = vh_queue_many(vh, reqs, b.count);
@@ -718,6 +826,7 @@ static long vh_ioctl_raw(struct virtio_hello *vh, void __user *uarg)
 		return -ENOMEM;
 	}
 	req->hdr.op = cpu_to_le32(VIRTIO_HELLO_OP_NOP);
+	vh_resp_sgs(req);
 
 	switch (r.kind) {
 	case VIRTIO_HELLO_RAW_EMPTY:
@@ -1256,13 +1365,24 @@ static struct virtio_driver vh_driver = {
 
 static int __init vh_init(void)
 {
-	return register_virtio_driver(&vh_driver);
+	int err;
+
+	vh_req_cache = kmem_cache_create("virtio_hello_req",
+					 sizeof(struct vh_req), 0, 0,
+					 vh_req_ctor);
+	if (!vh_req_cache)
+		return -ENOMEM;
+	err = register_virtio_driver(&vh_driver);
+	if (err)
+		kmem_cache_destroy(vh_req_cache);
+	return err;
 }
 
 static void __exit vh_exit(void)
 {
 	unregister_virtio_driver(&vh_driver);
 	ida_destroy(&vh_ida);
+	kmem_cache_destroy(vh_req_cache);
 }
 
 module_init(vh_init);

@@ -21,7 +21,7 @@ export function checkBenchArgs(parsed: Parsed): void {
 export async function benchCommand(workbench: Workbench, json: boolean, out: NodeJS.WriteStream): Promise<number> {
 	const printer = new HumanRunPrinter(json ? process.stderr : out);
 	workbench.subscribe((event: RunEvent) => {
-		if (event.type === 'log' && !process.env.KC_TUNE_LOGS) return;
+		if (event.type === 'log') return;
 		printer.take(event);
 	});
 	let summary: MilestoneSummary;

@@ -2,7 +2,9 @@ import type {QemuVm} from '../lab/vm/qemu-vm.js';
 import type {StepContext} from './types.js';
 
 /** The prompt configs/rootfs/init sets; seeing it means the guest's shell reads the console. */
-export const shellPrompt = /kernelcraft:[^\n]*# $/;
+// Kernel messages can follow the prompt on the same line (they print late under TCG), so the
+// prompt is matched where it starts a line, not only at the very end of the text.
+export const shellPrompt = /(?:^|\n)kernelcraft:[^\n]*# /;
 
 export function requireVm(ctx: StepContext): QemuVm {
 	const vm = ctx.session.vm;

@@ -7,6 +7,8 @@ export interface BenchReport {
 	secondsPerVariant: number;
 	results: VariantResult[];
 	targets: Target[];
+	/** What the numbers mean, with the numbers in it. */
+	notes?: string[];
 }
 
 const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -64,6 +66,7 @@ export function renderReport(report: BenchReport): string {
 		'targets',
 		...targetLines(report.targets),
 		'',
+		...(report.notes ?? []).flatMap(note => [note, '']),
 		'latency: wall time of the syscall that carried the request (a batched request completes for its caller when the batch ioctl returns).',
 		'kicks and interrupts: QEMU\'s trace (ioeventfd=off, so one trace line per guest notify write) ÷ the used-index advance.',
 	].join('\n');

@@ -41,6 +41,8 @@ export class GuestTextStream {
 	/** Absolute offset of text[0] in everything ever received. */
 	private dropped = 0;
 	private partialLine = '';
+	/** An escape sequence cut by a chunk boundary (e.g. ESC[6n as "ESC[" + "6n"), kept for the next chunk. */
+	private escapeTail = '';
 	private readonly waiters = new Set<Waiter>();
 	private closedBecause: string | undefined;
 	private commandCounter = 0;
@@ -66,6 +68,10 @@ export class GuestTextStream {
 
 	feed(data: string): void {
 		fs.appendFileSync(this.transcriptPath, data);
+		data = this.escapeTail + data;
+		const cut = /\x1b(\[[0-?]*[ -/]*)?$/.exec(data);
+		this.escapeTail = cut ? cut[0] : '';
+		if (cut) data = data.slice(0, cut.index);
 		const plain = stripAnsi(data).replace(/\r/g, '');
 		this.text += plain;
 		if (this.text.length > keptText) {
