@@ -5,10 +5,10 @@ import {bookkeepingProblems, evaluateTargets, hostDelta, parseBenchLine, queueOf
 import {benchTable, opsChart, targetLines, type BenchReport} from '../lab/tune/report.js';
 import type {DeviceView} from '../runner/events.js';
 import type {Session} from '../runner/session.js';
-import {bootStepWith, kernelStep} from './boot.js';
+import {bootStepWith} from './boot.js';
 import {guest} from './shell.js';
 import type {Milestone, Step, StepContext} from './types.js';
-import {driverStep, guestDriverPath, helloRootfsStep, qemuStep} from './virtio-hello.js';
+import {guestDriverPath, helloBuildSteps} from './virtio-hello.js';
 
 /** Seconds each variant is measured for (bench --seconds / --short); 2 s by default. */
 export function tuneSeconds(ctx: StepContext): number {
@@ -175,10 +175,7 @@ export const tuneMilestone: Milestone = {
 	summary: 'Batching and event index, measured against a production device (virtio-blk on null-co) in the same VM.',
 	available: true,
 	steps: [
-		kernelStep,
-		qemuStep,
-		driverStep,
-		helloRootfsStep,
+		...helloBuildSteps,
 		bootStepWith(ctx => ({
 			qemu: ctx.session.customQemu,
 			// Kernel messages stay in dmesg: none lands on the serial console mid-prompt or mid-run.

@@ -92,16 +92,16 @@ export const helloRootfsStep = rootfsStep(ctx => {
 	];
 });
 
+/** Everything virtio-hello and tune build before they boot: kernel, QEMU, driver, initramfs. */
+export const helloBuildSteps: Step[] = [kernelStep, qemuStep, driverStep, helloRootfsStep];
+
 export const virtioHelloMilestone: Milestone = {
 	id: 'virtio-hello',
 	title: 'A virtio device of your own',
 	summary: 'A new virtio device in QEMU and its Linux driver, moving real data over a virtqueue.',
 	available: true,
 	steps: [
-		kernelStep,
-		qemuStep,
-		driverStep,
-		helloRootfsStep,
+		...helloBuildSteps,
 		bootStepWith(ctx => ({
 			qemu: ctx.session.customQemu,
 			extraArgs: ['-device', `virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`],

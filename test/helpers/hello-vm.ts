@@ -1,6 +1,5 @@
 import type {ExecutionContext} from 'ava';
-import {driverStep, helloRootfsStep, qemuStep} from '../../source/expedition/virtio-hello.js';
-import {kernelStep} from '../../source/expedition/boot.js';
+import {helloBuildSteps} from '../../source/expedition/virtio-hello.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
 import type {Step} from '../../source/expedition/types.js';
 import {cacheRoot} from '../../source/lab/paths.js';
@@ -27,7 +26,7 @@ export async function bootHelloVm(t: ExecutionContext, extraArgs: string[]): Pro
 	const signal = new AbortController().signal;
 	const figures = {};
 	const run = (step: Step) => step.run({emit: () => {}, signal, session, step: step.id, figures});
-	for (const step of [kernelStep, qemuStep, driverStep, helloRootfsStep]) await run(step);
+	for (const step of helloBuildSteps) await run(step);
 	const vm = await session.boot({qemu: session.customQemu, extraArgs});
 	await vm.console.expect(shellPrompt, {what: 'the shell prompt', timeoutMs: 60_000, since: 0});
 	const qmp = await QmpClient.connect({socketPath: vm.qmpSocket});
