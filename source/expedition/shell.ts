@@ -1,3 +1,4 @@
+import {LabError} from '../lab/lab-error.js';
 import type {QemuVm} from '../lab/vm/qemu-vm.js';
 import type {StepContext} from './types.js';
 
@@ -18,4 +19,14 @@ export function requireVm(ctx: StepContext): QemuVm {
  */
 export async function guest(ctx: StepContext, command: string, timeoutMs = 30_000): Promise<{output: string; status: number}> {
 	return requireVm(ctx).checks.run(command, {timeoutMs, step: ctx.step, signal: ctx.signal});
+}
+
+/** A check that must succeed: on failure, its output and the last dmesg lines say why. */
+export async function check(ctx: StepContext, command: string, timeoutMs = 60_000): Promise<string> {
+	const {output, status} = await guest(ctx, command, timeoutMs);
+	if (status !== 0) {
+		const dmesg = (await guest(ctx, 'dmesg | tail -n 6')).output.split('\n');
+		throw new LabError({what: `\`${command}\` failed in the guest (status ${status}).`, lastSeen: [...output.split('\n'), '--- dmesg:', ...dmesg]});
+	}
+	return output.trim();
 }

@@ -6,7 +6,7 @@ import {benchTable, opsChart, targetLines, type BenchReport} from '../lab/tune/r
 import type {DeviceView} from '../runner/events.js';
 import type {Session} from '../runner/session.js';
 import {bootStepWith} from './boot.js';
-import {guest} from './shell.js';
+import {check} from './shell.js';
 import type {Milestone, Step, StepContext} from './types.js';
 import {guestDriverPath, helloBuildSteps} from './virtio-hello.js';
 
@@ -74,15 +74,6 @@ interface TuneState {
 function state(ctx: StepContext): TuneState {
 	ctx.figures.tune ??= {nodes: {}, results: []} satisfies TuneState;
 	return ctx.figures.tune as TuneState;
-}
-
-async function check(ctx: StepContext, command: string, timeoutMs = 60_000): Promise<string> {
-	const {output, status} = await guest(ctx, command, timeoutMs);
-	if (status !== 0) {
-		const dmesg = (await guest(ctx, 'dmesg | tail -n 6')).output.split('\n');
-		throw new LabError({what: `\`${command}\` failed in the guest (status ${status}).`, lastSeen: [...output.split('\n'), '--- dmesg:', ...dmesg]});
-	}
-	return output.trim();
 }
 
 /**

@@ -7,7 +7,7 @@ import {devicesDir, driversDir} from '../lab/paths.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
 import type {DeviceView} from '../runner/events.js';
 import {bootStepWith, kernelStep, rootfsStep} from './boot.js';
-import {guest} from './shell.js';
+import {check} from './shell.js';
 import type {Milestone, Step, StepContext} from './types.js';
 
 export const helloDriverDir = path.join(driversDir, 'virtio-hello');
@@ -22,15 +22,6 @@ export function guestDriverPath(ctx: StepContext): string {
 export async function helloDevices(ctx: StepContext): Promise<DeviceView[]> {
 	const devices = (await ctx.session.panel?.sampleNow()) ?? [];
 	return devices.filter(device => device.name === 'virtio-hello');
-}
-
-async function check(ctx: StepContext, command: string, timeoutMs = 60_000): Promise<string> {
-	const {output, status} = await guest(ctx, command, timeoutMs);
-	if (status !== 0) {
-		const dmesg = (await guest(ctx, 'dmesg | tail -n 6')).output.split('\n');
-		throw new LabError({what: `\`${command}\` failed in the guest (status ${status}).`, lastSeen: [...output.split('\n'), '--- dmesg:', ...dmesg]});
-	}
-	return output.trim();
 }
 
 export const qemuStep: Step = {
