@@ -546,6 +546,24 @@ static int vh_queue_std(struct virtio_hello *vh, struct vh_req *req, bool kick)
 }
 
 /*
+ * Queue one request, kick, and sleep until it completes. On error the
+ * request is gone: freed here if it never reached the ring, or left to the
+ * completion path if the wait was interrupted.
+ */
+static int vh_submit_wait(struct virtio_hello *vh, struct vh_req *req)
+{
+	int err = vh_queue_std(vh, req, true);
+
+	if (err) {
+		vh_req_free(req);
+		return err;
+	}
+	if (!vh_wait(vh, req))
+		return -EINTR;
+	return 0;
+}
+
+/*
  * The batch fast path: queue as many of @reqs as the ring takes under one
  * hold of the locks, without kicking.  Returns how many were queued; the
  * caller queues the rest with vh_queue_std(), which waits for space and
@@ -707,13 +725,9 @@ static long vh_ioctl_request(struct virtio_hello *vh, void __user *uarg)
 			       ir.in_len, ir.out_cap, &err);
 	if (!req)
 		return err;
-	err = vh_queue_std(vh, req, true);
-	if (err) {
-		vh_req_free(req);
+	err = vh_submit_wait(vh, req);
+	if (err)
 		return err;
-	}
-	if (!vh_wait(vh, req))
-		return -EINTR;
 	err = vh_req_to_user(vh, req, &ir);
 	vh_req_free(req);
 	if (err)
@@ -974,13 +988,9 @@ static ssize_t vh_write(struct file *file, const char __user *buf,
 			       vh->max_greeting_len, &err);
 	if (!req)
 		return err;
-	err = vh_queue_std(vh, req, true);
-	if (err) {
-		vh_req_free(req);
+	err = vh_submit_wait(vh, req);
+	if (err)
 		return err;
-	}
-	if (!vh_wait(vh, req))
-		return -EINTR;
 	err = vh_check_answer(vh, req);
 	if (!err && req->status != VIRTIO_HELLO_S_OK)
 		err = req->status == VIRTIO_HELLO_S_BADREQ ? -EINVAL : -EIO;
