@@ -1,44 +1,37 @@
 #!/usr/bin/env bash
 # Build Debian's QEMU 7.2 with kernelcraft's virtio-hello device added.
 #
-# Usage: devices/qemu-build.sh [options] CACHE_DIR [SOURCE_DIR]
+# Usage: devices/qemu-build.sh [options] WORK_DIR SOURCE_DIR
 #
-#   CACHE_DIR   where the source (if fetched) and the build dir live:
-#                 CACHE_DIR/src/qemu-7.2*/   fetched with `apt-get source qemu`
-#                 CACHE_DIR/build/           meson/ninja build dir
-#                 CACHE_DIR/build/qemu-system-x86_64   the result
-#   SOURCE_DIR  an existing unpacked QEMU 7.2.x tree (from `dpkg-source -x`)
-#               to use instead of fetching one.
+#   WORK_DIR    where the build happens: WORK_DIR/build/ is the meson/ninja
+#               build dir, WORK_DIR/build/qemu-system-x86_64 the result
+#   SOURCE_DIR  an unpacked QEMU 7.2.x tree (from `dpkg-source -x`, or
+#               `apt-get source qemu`); the device files are applied to it
 #
 # Options:
-#   --fetch-only    fetch/unpack the source and stop
 #   --no-build      apply the device and configure, but do not run ninja
 #   -j N            ninja parallelism (default: number of CPUs)
 #
 # Steps, each skipped when already done (re-running is cheap):
-#   1. fetch: add a deb-src entry for bookworm main if missing, apt-get update,
-#      apt-get source qemu (needs dpkg-dev)
-#   2. check the tree's VERSION (7.2.x is supported)
-#   3. apply devices/virtio-hello: copy files (only if changed, so ninja
+#   - check the tree's VERSION (7.2.x is supported)
+#   - apply devices/virtio-hello: copy files (only if changed, so ninja
 #      rebuilds only what changed), patch hw/virtio/meson.build + Kconfig
-#   4. configure (once; again only if the configure line changed)
-#   5. ninja qemu-system-x86_64 (normal "[n/m]" output is kept)
+#   - configure (once; again only if the configure line changed)
+#   - ninja qemu-system-x86_64 (normal "[n/m]" output is kept)
 #
-# Heavy step: on a shared 2-core machine wrap the whole script in
-#   flock /tmp/kernelcraft-heavy.lock devices/qemu-build.sh ...
+# It changes nothing outside WORK_DIR and SOURCE_DIR: fetching Debian's
+# source (and the apt deb-src entry that needs) is `kernelcraft setup`'s job.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEV_DIR="$SCRIPT_DIR/virtio-hello"
 SUPPORTED_SERIES="7.2"
 
-fetch_only=0
 no_build=0
 jobs=$(nproc 2>/dev/null || echo 2)
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-    --fetch-only) fetch_only=1 ;;
     --no-build) no_build=1 ;;
     -j) shift; jobs="$1" ;;
     -j*) jobs="${1#-j}" ;;
@@ -48,83 +41,19 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-if [ ${#args[@]} -lt 1 ] || [ ${#args[@]} -gt 2 ]; then
-    echo "usage: $0 [--fetch-only] [--no-build] [-j N] CACHE_DIR [SOURCE_DIR]" >&2
+if [ ${#args[@]} -ne 2 ]; then
+    echo "usage: $0 [--no-build] [-j N] WORK_DIR SOURCE_DIR" >&2
     exit 2
 fi
 
 mkdir -p "${args[0]}"
-CACHE_DIR=$(cd "${args[0]}" && pwd)
-BUILD_DIR="$CACHE_DIR/build"
+WORK_DIR=$(cd "${args[0]}" && pwd)
+BUILD_DIR="$WORK_DIR/build"
 
 log() { echo "qemu-build: $*"; }
 die() { echo "qemu-build: error: $*" >&2; exit 1; }
 
-# ---------------------------------------------------------------- 1. fetch
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-have_deb_src() {
-    # one-line format
-    if grep -hsE '^[[:space:]]*deb-src[[:space:]].*[[:space:]]bookworm[[:space:]].*\bmain\b' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/*.list >/dev/null 2>&1; then
-        return 0
-    fi
-    # deb822 format: a stanza whose Types has deb-src and Suites has bookworm
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -e "$f" ] || continue
-        if awk 'BEGIN{RS=""; found=0}
-                /(^|\n)Types:[^\n]*deb-src/ && /(^|\n)Suites:[^\n]*bookworm([ \t\n]|$)/ \
-                    && /(^|\n)Components:[^\n]*main/ {found=1}
-                END{exit found?0:1}' "$f"; then
-            return 0
-        fi
-    done
-    return 1
-}
-
-fetch_source() {
-    local dest="$CACHE_DIR/src"
-    local existing
-    existing=$(find "$dest" -maxdepth 2 -name VERSION -path '*/qemu-*' 2>/dev/null | head -n1 || true)
-    if [ -n "$existing" ]; then
-        SRC_DIR=$(dirname "$existing")
-        log "source already fetched: $SRC_DIR"
-        return
-    fi
-    command -v dpkg-source >/dev/null || die "dpkg-source missing: apt-get install dpkg-dev"
-    if ! have_deb_src; then
-        local f=/etc/apt/sources.list.d/kernelcraft-src.sources
-        log "adding deb-src entry for bookworm main: $f"
-        as_root tee "$f" >/dev/null <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-        log "apt-get update"
-        as_root apt-get update
-    elif ! ls /var/lib/apt/lists/*_Sources* >/dev/null 2>&1; then
-        log "apt-get update (no source indexes yet)"
-        as_root apt-get update
-    fi
-    mkdir -p "$dest"
-    log "apt-get source qemu into $dest"
-    (cd "$dest" && apt-get source qemu)
-    existing=$(find "$dest" -maxdepth 2 -name VERSION -path '*/qemu-*' | head -n1 || true)
-    [ -n "$existing" ] || die "apt-get source qemu left no tree in $dest"
-    SRC_DIR=$(dirname "$existing")
-}
-
-if [ ${#args[@]} -eq 2 ]; then
-    SRC_DIR=$(cd "${args[1]}" && pwd)
-else
-    fetch_source
-fi
-[ "$fetch_only" -eq 1 ] && { log "source: $SRC_DIR"; exit 0; }
+SRC_DIR=$(cd "${args[1]}" && pwd)
 
 # ---------------------------------------------------------------- 2. version
 [ -f "$SRC_DIR/VERSION" ] || die "$SRC_DIR has no VERSION file: not a QEMU tree"

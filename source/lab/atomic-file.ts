@@ -1,16 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import writeFileAtomicLib from 'write-file-atomic';
 
-/** Write-then-rename, so a reader (or a crash) never sees half a file. */
+/**
+ * Write-then-rename (write-file-atomic: fsync, a temp name unique per process, thread and call),
+ * so a reader, a crash or a second writer never sees half a file. Creates the folder first.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 	fs.mkdirSync(path.dirname(file), {recursive: true});
-	const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
-	const fd = fs.openSync(temporary, 'w');
-	try {
-		fs.writeFileSync(fd, data);
-		fs.fsyncSync(fd);
-	} finally {
-		fs.closeSync(fd);
-	}
-	fs.renameSync(temporary, file);
+	writeFileAtomicLib.sync(file, typeof data === 'string' ? data : Buffer.from(data));
 }

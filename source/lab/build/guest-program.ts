@@ -25,9 +25,11 @@ export async function buildGuestProgram(options: GuestProgramOptions): Promise<{
 	const binary = path.join(dir, options.name);
 	if (fs.existsSync(binary)) return {path: binary, rebuilt: false};
 	fs.mkdirSync(dir, {recursive: true});
-	const scratch = `${binary}.tmp`;
+	// A name of this process's own: two processes building the same program never share a file,
+	// and the rename publishes a finished binary whole (the binary's existence is the stamp).
+	const scratch = `${binary}.${process.pid}.tmp`;
 	await runLogged('gcc', ['-static', '-O2', '-Wall', '-Wextra', ...options.includeDirs.map(include => `-I${include}`), '-o', scratch, options.source, '-lpthread'], {
-		logPath: path.join(dir, 'build.log'),
+		logPath: `${scratch}.log`,
 		what: `building ${options.name} (gcc -static)`,
 		signal: options.signal,
 		pickErrorLines: lines => parseCompilerErrors(lines, projectRoot).flatMap(formatCompilerError),

@@ -8,6 +8,7 @@ import {projectRoot} from '../paths.js';
 import {formatCompilerError, parseCompilerErrors} from './compiler-errors.js';
 import {directoryContents, hashInputs} from './content-hash.js';
 import type {KernelBuild} from './kernel.js';
+import {ensureCacheEntry} from './cache-entry.js';
 
 export interface ModuleBuild {
 	/** Path of each built .ko, by module name. */
@@ -17,7 +18,7 @@ export interface ModuleBuild {
 }
 
 export interface ModuleBuildOptions {
-	/** The module's source folder (with its Kbuild file); it is built in place, like any external module. */
+	/** The module's source folder (with its Kbuild file); it is copied into the cache and built there. */
 	srcDir: string;
 	kernel: KernelBuild;
 	cacheDir: string;
@@ -32,43 +33,50 @@ export interface ModuleBuildOptions {
 const isBuildOutput = (name: string) => /\.(o|ko|mod|mod\.c|cmd|order|symvers|d)$/.test(name) || name.startsWith('.') || name === 'Module.symvers' || name === 'modules.order';
 
 /**
- * Builds an out-of-tree module against the exact kernel build that boots (so vermagic matches),
- * and skips make entirely when neither the sources nor the kernel changed.
+ * Builds an out-of-tree module against the exact kernel build that boots (so vermagic matches).
+ * The sources are copied into a cache entry keyed by their content, the kernel and the make
+ * arguments, and built there: the repository's drivers/ (or a learner's folder) stays clean, two
+ * processes never run make in one folder, and unchanged inputs skip make entirely.
  */
 export async function buildKernelModule(options: ModuleBuildOptions): Promise<ModuleBuild> {
 	const srcDir = path.resolve(options.srcDir);
 	if (!fs.existsSync(path.join(srcDir, 'Kbuild')) && !fs.existsSync(path.join(srcDir, 'Makefile'))) {
 		throw new LabError({what: `${srcDir} has no Kbuild or Makefile: it is not a module source folder.`, hint: 'A module folder needs a Kbuild file with a line like `obj-m := hello.o`.'});
 	}
+	const sources = directoryContents(srcDir, isBuildOutput);
 	const inputs: Record<string, string> = {kernel: options.kernel.key, make: (options.makeArgs ?? []).join(' ')};
-	for (const [file, text] of Object.entries(directoryContents(srcDir, isBuildOutput))) inputs[`src:${file}`] = text;
+	for (const [file, text] of Object.entries(sources)) inputs[`src:${file}`] = text;
 	for (const file of options.extraInputs ?? []) inputs[`extra:${file}`] = fs.readFileSync(file, 'utf8');
 	const key = hashInputs(inputs);
-	const stateDir = path.join(options.cacheDir, 'modules', hashInputs({srcDir}));
-	const stampPath = path.join(stateDir, 'stamp.json');
-	const logPath = path.join(stateDir, 'build.log');
+	const entryDir = path.join(options.cacheDir, 'modules', key);
 	const expected = moduleNames(srcDir);
-	const built = () => Object.fromEntries(expected.map(name => [name, path.join(srcDir, `${name}.ko`)]));
-	if (readStamp(stampPath) === key && expected.every(name => fs.existsSync(path.join(srcDir, `${name}.ko`)))) {
-		return {modules: built(), rebuilt: false, logPath};
-	}
-	fs.mkdirSync(stateDir, {recursive: true});
-	fs.writeFileSync(logPath, '');
-	await runLogged('make', ['-C', options.kernel.buildDir, `M=${srcDir}`, `-j${os.availableParallelism()}`, ...(options.makeArgs ?? []), 'modules'], {
-		logPath,
-		what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
-		signal: options.signal,
-		onLine: options.onLine,
-		pickErrorLines: lines => {
-			const errors = parseCompilerErrors(lines, projectRoot);
-			return errors.length > 0 ? errors.flatMap(formatCompilerError) : lines.filter(line => /error|\*\*\*|undefined/i.test(line)).slice(-10);
-		},
-		hint: 'Fix the source at the line shown and save: the module is rebuilt on the next run.',
+	const entry = await ensureCacheEntry(entryDir, {what: `building the module in ${path.basename(srcDir)}`, onLine: options.onLine, signal: options.signal}, async scratch => {
+		for (const file of Object.keys(sources)) {
+			fs.mkdirSync(path.dirname(path.join(scratch, file)), {recursive: true});
+			fs.copyFileSync(path.join(srcDir, file), path.join(scratch, file));
+		}
+		// Messages name the learner's file, not the copy make compiled.
+		const toSource = (line: string) => line.split(scratch).join(srcDir);
+		await runLogged('make', ['-C', options.kernel.buildDir, `M=${scratch}`, `-j${os.availableParallelism()}`, ...(options.makeArgs ?? []), 'modules'], {
+			logPath: path.join(scratch, 'build.log'),
+			what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
+			signal: options.signal,
+			onLine: line => options.onLine?.(toSource(line)),
+			pickErrorLines: lines => {
+				const errors = parseCompilerErrors(lines.map(toSource), projectRoot);
+				return errors.length > 0 ? errors.flatMap(formatCompilerError) : lines.map(toSource).filter(line => /error|\*\*\*|undefined/i.test(line)).slice(-10);
+			},
+			hint: 'Fix the source at the line shown and save: the module is rebuilt on the next run.',
+		});
+		const missing = expected.filter(name => !fs.existsSync(path.join(scratch, `${name}.ko`)));
+		if (missing.length > 0) throw new LabError({what: `make finished but ${missing.map(name => `${name}.ko`).join(', ')} is missing.`, logPath: path.join(scratch, 'build.log')});
+		return {modules: expected};
 	});
-	const missing = expected.filter(name => !fs.existsSync(path.join(srcDir, `${name}.ko`)));
-	if (missing.length > 0) throw new LabError({what: `make finished but ${missing.map(name => `${name}.ko`).join(', ')} is missing in ${srcDir}.`, logPath});
-	writeFileAtomic(stampPath, JSON.stringify(key) + '\n');
-	return {modules: built(), rebuilt: true, logPath};
+	return {
+		modules: Object.fromEntries(entry.meta.modules.map(name => [name, path.join(entryDir, `${name}.ko`)])),
+		rebuilt: entry.built,
+		logPath: path.join(entryDir, 'build.log'),
+	};
 }
 
 /** The modules a Kbuild file declares with obj-m. */
@@ -79,14 +87,6 @@ export function moduleNames(srcDir: string): string[] {
 		for (const object of match[1]!.trim().split(/\s+/)) names.add(object.replace(/\.o$/, ''));
 	}
 	return [...names];
-}
-
-function readStamp(file: string): string | undefined {
-	try {
-		return JSON.parse(fs.readFileSync(file, 'utf8')) as string;
-	} catch {
-		return undefined;
-	}
 }
 
 /**

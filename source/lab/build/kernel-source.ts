@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {LabError} from '../lab-error.js';
 import {runLogged} from '../host/run-logged.js';
+import {ensureCacheEntry} from './cache-entry.js';
 
 export interface KernelSource {
 	dir: string;
@@ -53,23 +54,18 @@ export async function resolveKernelSource(options: ResolveKernelSourceOptions): 
 		throw new LabError({what: `No kernel source: ${debianKernelTarball} is missing.`, hint: `Run \`kernelcraft setup\` (installs ${debianKernelPackage}), or set KERNEL_SRC to a kernel tree.`});
 	}
 	const packageVersion = execFileSync('dpkg-query', ['-W', '-f=${Version}', debianKernelPackage], {encoding: 'utf8'}).trim();
-	const dir = path.join(options.cacheDir, 'src', `${debianKernelPackage}_${packageVersion}`);
-	if (!fs.existsSync(path.join(dir, 'Makefile'))) await unpack(dir, options);
+	const {dir} = await ensureCacheEntry(path.join(options.cacheDir, 'src', `${debianKernelPackage}_${packageVersion}`), {what: 'unpacking the kernel source', onLine: options.onLine, signal: options.signal}, scratch => unpack(scratch, options));
 	const version = validateKernelTree(dir, 'The unpacked linux-source-6.1');
 	return {dir, version, id: `debian:${debianKernelPackage}:${packageVersion}`, immutable: true, origin: 'debian-package'};
 }
 
-/** Unpacks into a scratch folder and renames it into place, so an interrupted unpack is never used. */
-async function unpack(dir: string, options: ResolveKernelSourceOptions): Promise<void> {
-	const scratch = `${dir}.unpacking`;
-	fs.rmSync(scratch, {recursive: true, force: true});
-	fs.mkdirSync(scratch, {recursive: true});
-	options.onLine?.(`unpacking ${debianKernelTarball} (138 MB, about 10 s)`);
+/** Unpacks the tarball into the entry's scratch folder; ensureCacheEntry publishes it once tar has finished. */
+async function unpack(scratch: string, options: ResolveKernelSourceOptions): Promise<Record<string, never>> {
+	options.onLine?.(`unpacking ${debianKernelTarball} (138 MB, 10–30 s)`);
 	await runLogged('tar', ['-xf', debianKernelTarball, '-C', scratch, '--strip-components=1'], {
-		logPath: path.join(options.cacheDir, 'src', 'unpack.log'),
+		logPath: path.join(scratch, '.kernelcraft-unpack.log'),
 		what: 'unpacking the kernel source',
 		signal: options.signal,
 	});
-	fs.rmSync(dir, {recursive: true, force: true});
-	fs.renameSync(scratch, dir);
+	return {};
 }

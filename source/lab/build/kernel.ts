@@ -4,7 +4,8 @@ import path from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
 import {LabError} from '../lab-error.js';
 import {runLogged} from '../host/run-logged.js';
-import {withBuildLock} from './build-lock.js';
+import {ensureCacheEntry} from './cache-entry.js';
+import {describeOwner, withLock} from './cache-lock.js';
 import {hashInputs} from './content-hash.js';
 import {describeMismatch, findUnhonoured, kconfigDependsOn, parseConfig, type ConfigRequest} from './kernel-config.js';
 import type {KernelSource} from './kernel-source.js';
@@ -34,6 +35,7 @@ export interface KernelBuildOptions {
 
 // Bumped when the way a kernel is configured or built changes, so old cache entries are not reused.
 const pipelineVersion = 'kernel-pipeline-1';
+/** What a finished build records about itself (also for people reading the cache). */
 const stampName = 'kernelcraft-build.json';
 
 /** The cache key: source identity + every fragment's content. */
@@ -49,22 +51,32 @@ export function listFragments(dir: string): string[] {
 
 export async function ensureKernel(options: KernelBuildOptions): Promise<KernelBuild> {
 	const key = kernelBuildKey(options.source, options.fragments);
-	const buildDir = path.join(options.cacheDir, 'kernel', key);
-	return withBuildLock(buildDir, owner => options.onLine?.(`waiting for another kernelcraft process (pid ${owner}) that is building this kernel`), options.signal, () => buildLocked(options, key, buildDir));
+	const entryDir = path.join(options.cacheDir, 'kernel', key);
+	const what = 'building this kernel';
+	if (options.source.immutable) {
+		// Debian's source never changes: build in a scratch folder, publish whole (see cache-entry.ts).
+		const entry = await ensureCacheEntry(entryDir, {what, onLine: options.onLine, signal: options.signal}, scratch => buildInto(options, key, scratch));
+		if (!entry.built) options.onLine?.(`kernel ${entry.meta.release} is already built for these inputs (cache ${key}): nothing to rebuild`);
+		return describeBuild(entryDir, key, entry.meta.release, entry.built);
+	}
+	// A learner's own tree can change under us: make runs every time, in place, and rebuilds what
+	// changed; the lock keeps two processes out of the same build folder.
+	const onWait = (owner: Parameters<typeof describeOwner>[0]) => options.onLine?.(`waiting for ${describeOwner(owner)}`);
+	return withLock(`${entryDir}.lock`, {what, onWait, signal: options.signal}, async () => {
+		const {release} = await buildInto(options, key, entryDir);
+		return describeBuild(entryDir, key, release, true);
+	});
 }
 
-async function buildLocked(options: KernelBuildOptions, key: string, buildDir: string): Promise<KernelBuild> {
+function describeBuild(buildDir: string, key: string, release: string, rebuilt: boolean): KernelBuild {
+	return {buildDir, bzImage: path.join(buildDir, 'arch/x86/boot/bzImage'), release, key, rebuilt, logPath: path.join(buildDir, 'build.log')};
+}
+
+/** Configures (when the folder has no .config yet) and builds the kernel in `buildDir`. */
+async function buildInto(options: KernelBuildOptions, key: string, buildDir: string): Promise<{release: string}> {
 	const {source} = options;
 	const logPath = path.join(buildDir, 'build.log');
-	const stampPath = path.join(buildDir, stampName);
 	const bzImage = path.join(buildDir, 'arch/x86/boot/bzImage');
-
-	if (source.immutable && fs.existsSync(stampPath) && fs.existsSync(bzImage)) {
-		const stamp = JSON.parse(fs.readFileSync(stampPath, 'utf8')) as {release: string};
-		options.onLine?.(`kernel ${stamp.release} is already built for these inputs (cache ${key}): nothing to rebuild`);
-		return {buildDir, bzImage, release: stamp.release, key, rebuilt: false, logPath};
-	}
-
 	fs.mkdirSync(buildDir, {recursive: true});
 	const make = (args: string[], what: string, onLine?: (line: string) => void) => runLogged('make', ['-C', source.dir, `O=${buildDir}`, ...args], {
 		logPath,
@@ -78,7 +90,7 @@ async function buildLocked(options: KernelBuildOptions, key: string, buildDir: s
 		hint: 'The compiler\'s messages are above; the whole log is at the path shown.',
 	});
 
-	if (!fs.existsSync(path.join(buildDir, '.config')) || !fs.existsSync(stampPath)) {
+	if (!fs.existsSync(path.join(buildDir, '.config'))) {
 		options.onProgress?.(0, 'configuring: tinyconfig + fragments', false);
 		await configure(options, buildDir, logPath, make);
 	}
@@ -93,9 +105,9 @@ async function buildLocked(options: KernelBuildOptions, key: string, buildDir: s
 	if (progress.count > 200) progress.remember();
 	if (!fs.existsSync(bzImage)) throw new LabError({what: `The kernel build finished but ${bzImage} is missing.`, logPath});
 	const release = fs.readFileSync(path.join(buildDir, 'include/config/kernel.release'), 'utf8').trim();
-	writeFileAtomic(stampPath, JSON.stringify({key, release, source: source.id, builtAt: new Date().toISOString()}, null, 2) + '\n');
+	writeFileAtomic(path.join(buildDir, stampName), JSON.stringify({key, release, source: source.id, builtAt: new Date().toISOString()}, null, 2) + '\n');
 	options.onProgress?.(1, `built ${release}`, false);
-	return {buildDir, bzImage, release, key, rebuilt: true, logPath};
+	return {release};
 }
 
 type Make = (args: string[], what: string) => Promise<string[]>;

@@ -1,10 +1,13 @@
+import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
 import {LabError} from '../lab-error.js';
 import {runLogged} from '../host/run-logged.js';
 import {devicesDir} from '../paths.js';
-import {withBuildLock} from './build-lock.js';
+import {ensureCacheEntry, removeTree} from './cache-entry.js';
+import {describeOwner, withLock} from './cache-lock.js';
+import {ensureQemuSource, fetchedQemuSource} from './qemu-source.js';
 import {compilerErrorLines} from './kernel.js';
 import {directoryContents, hashInputs} from './content-hash.js';
 
@@ -27,84 +30,79 @@ export interface QemuBuildOptions {
 const script = () => path.join(devicesDir, 'qemu-build.sh');
 
 /**
- * QEMU with the devices of devices/ compiled in. devices/qemu-build.sh does the work (fetch,
- * apply, configure, ninja); this keys its result by the source's identity and the content of
- * devices/, skips it when both are unchanged, and turns ninja's "[n/m]" into progress.
+ * QEMU with the devices of devices/ compiled in. devices/qemu-build.sh does the work (apply,
+ * configure, ninja) in a work tree; this keys the result by the source's identity and the content
+ * of devices/, and publishes the binary as a cache entry.
+ * - Debian's source (fetched once by `kernelcraft setup` or by the first build, see
+ *   qemu-source.ts) is never written to: the work tree is a copy of it, kept between builds so an
+ *   edit of devices/ recompiles only what changed, and used by one process at a time (a lock).
+ * - A given tree (QEMU_SRC) is the learner's own: the devices are applied to it, as before.
  */
 export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> {
 	const qemuCache = path.join(options.cacheDir, 'qemu');
-	const fetchLog = path.join(qemuCache, 'fetch.log');
-	const run = (args: string[], what: string, logPath: string, onLine?: (line: string) => void) => runLogged('bash', [script(), ...args], {
-		logPath,
-		what,
-		signal: options.signal,
-		onLine: line => {
-			options.onLine?.(line);
-			onLine?.(line);
-		},
-		pickErrorLines: lines => {
-			const errors = compilerErrorLines(lines);
-			return errors.length > 0 ? errors : lines.filter(line => /error|not supported|missing/i.test(line)).slice(-10);
-		},
-		hint: 'The build log has every line; `kernelcraft setup` installs what QEMU\'s build needs.',
-	});
-
-	let sourceDir: string;
+	let source: {dir: string; version: string; id: string};
 	if (options.given) {
-		sourceDir = path.resolve(options.given);
-		if (!fs.existsSync(path.join(sourceDir, 'VERSION')) || !fs.existsSync(path.join(sourceDir, 'hw', 'virtio'))) {
-			throw new LabError({what: `QEMU_SRC is ${sourceDir}, which is not a QEMU source tree (no VERSION or hw/virtio).`, hint: 'Point it at an unpacked QEMU 7.2.x tree (`dpkg-source -x` of Debian\'s package works).'});
+		const dir = path.resolve(options.given);
+		if (!fs.existsSync(path.join(dir, 'VERSION')) || !fs.existsSync(path.join(dir, 'hw', 'virtio'))) {
+			throw new LabError({what: `QEMU_SRC is ${dir}, which is not a QEMU source tree (no VERSION or hw/virtio).`, hint: 'Point it at an unpacked QEMU 7.2.x tree (`dpkg-source -x` of Debian\'s package works).'});
 		}
+		source = {dir, version: fs.readFileSync(path.join(dir, 'VERSION'), 'utf8').trim(), id: `given:${dir}`};
 	} else {
-		sourceDir = findFetchedSource(qemuCache) ?? '';
-		if (!sourceDir) {
-			options.onProgress?.(0, 'fetching QEMU\'s source (apt-get source qemu, ~24 MB)', false);
-			await withBuildLock(qemuCache, owner => options.onLine?.(`waiting for another kernelcraft process (pid ${owner}) fetching QEMU`), options.signal,
-				() => run(['--fetch-only', qemuCache], 'fetching QEMU\'s source', fetchLog));
-			sourceDir = findFetchedSource(qemuCache) ?? '';
-			if (!sourceDir) throw new LabError({what: 'apt-get source qemu finished but left no QEMU tree.', logPath: fetchLog});
-		}
+		if (!fetchedQemuSource(options.cacheDir)) options.onProgress?.(0, 'fetching QEMU\'s source (apt-get source qemu, ~24 MB)', false);
+		source = await ensureQemuSource({cacheDir: options.cacheDir, onLine: options.onLine, signal: options.signal});
 	}
-	const version = fs.readFileSync(path.join(sourceDir, 'VERSION'), 'utf8').trim();
-	if (!version.startsWith('7.2.')) {
-		throw new LabError({what: `QEMU ${version} in ${sourceDir} is not supported: the virtio-hello device targets QEMU 7.2.x (Debian bookworm's).`, hint: 'Unset QEMU_SRC to use Debian\'s QEMU 7.2 source.'});
+	if (!source.version.startsWith('7.2.')) {
+		throw new LabError({what: `QEMU ${source.version} in ${source.dir} is not supported: the virtio-hello device targets QEMU 7.2.x (Debian bookworm's).`, hint: 'Unset QEMU_SRC to use Debian\'s QEMU 7.2 source.'});
 	}
-	const sourceKey = hashInputs({source: options.given ? `given:${sourceDir}` : `debian:${path.basename(sourceDir)}`, version});
-	const buildRoot = path.join(qemuCache, sourceKey);
-	const binary = path.join(buildRoot, 'build', 'qemu-system-x86_64');
-	const logPath = path.join(buildRoot, 'build.log');
+	const sourceKey = hashInputs({source: source.id, version: source.version});
 	const inputs = hashInputs({sourceKey, script: fs.readFileSync(script(), 'utf8'), ...directoryContents(path.join(devicesDir, 'virtio-hello'))});
-	const stampPath = path.join(buildRoot, 'kernelcraft-build.json');
-
-	return withBuildLock(buildRoot, owner => options.onLine?.(`waiting for another kernelcraft process (pid ${owner}) building QEMU`), options.signal, async () => {
-		if (readStamp(stampPath) === inputs && fs.existsSync(binary)) {
-			options.onLine?.(`QEMU ${version} with virtio-hello is already built for these inputs: nothing to rebuild`);
-			return {binary, version, rebuilt: false, logPath};
-		}
-		fs.mkdirSync(buildRoot, {recursive: true});
-		options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu only)', false);
-		await run([buildRoot, sourceDir], 'the QEMU build', logPath, line => {
-			const step = /^\[(\d+)\/(\d+)\]\s*(.*)$/.exec(line);
-			if (step) options.onProgress?.(Number(step[1]) / Number(step[2]), step[3]!.slice(0, 80), false);
+	const entryDir = path.join(qemuCache, 'bin', inputs);
+	const workDir = path.join(qemuCache, `work-${sourceKey}`);
+	const logPath = path.join(workDir, 'build.log');
+	const entry = await ensureCacheEntry(entryDir, {what: 'building QEMU', onLine: options.onLine, signal: options.signal}, async scratch => {
+		const onWait = (owner: Parameters<typeof describeOwner>[0]) => options.onLine?.(`waiting for ${describeOwner(owner)}`);
+		await withLock(`${workDir}.lock`, {what: 'building QEMU', onWait, signal: options.signal}, async () => {
+			const treeDir = options.given ? source.dir : prepareWorkTree(workDir, source.dir);
+			options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu only)', false);
+			await runLogged('bash', [script(), workDir, treeDir], {
+				logPath,
+				what: 'the QEMU build',
+				signal: options.signal,
+				onLine: line => {
+					options.onLine?.(line);
+					const step = /^\[(\d+)\/(\d+)\]\s*(.*)$/.exec(line);
+					if (step) options.onProgress?.(Number(step[1]) / Number(step[2]), step[3]!.slice(0, 80), false);
+				},
+				pickErrorLines: lines => {
+					const errors = compilerErrorLines(lines);
+					return errors.length > 0 ? errors : lines.filter(line => /error|not supported|missing/i.test(line)).slice(-10);
+				},
+				hint: 'The build log has every line; `kernelcraft setup` installs what QEMU\'s build needs.',
+			});
+			const built = path.join(workDir, 'build', 'qemu-system-x86_64');
+			if (!fs.existsSync(built)) throw new LabError({what: `The QEMU build finished but ${built} is missing.`, logPath});
+			// A copy, not a link: the next build of the work tree rewrites its binary.
+			fs.copyFileSync(built, path.join(scratch, 'qemu-system-x86_64'));
 		});
-		if (!fs.existsSync(binary)) throw new LabError({what: `The QEMU build finished but ${binary} is missing.`, logPath});
-		writeFileAtomic(stampPath, JSON.stringify(inputs) + '\n');
-		options.onProgress?.(1, `built QEMU ${version} with virtio-hello`, false);
-		return {binary, version, rebuilt: true, logPath};
+		options.onProgress?.(1, `built QEMU ${source.version} with virtio-hello`, false);
+		return {version: source.version};
 	});
+	if (!entry.built) options.onLine?.(`QEMU ${entry.meta.version} with virtio-hello is already built for these inputs: nothing to rebuild`);
+	return {binary: path.join(entryDir, 'qemu-system-x86_64'), version: entry.meta.version, rebuilt: entry.built, logPath};
 }
 
-function findFetchedSource(qemuCache: string): string | undefined {
-	const src = path.join(qemuCache, 'src');
-	if (!fs.existsSync(src)) return undefined;
-	const tree = fs.readdirSync(src).find(name => name.startsWith('qemu-') && fs.existsSync(path.join(src, name, 'VERSION')));
-	return tree ? path.join(src, tree) : undefined;
-}
-
-function readStamp(file: string): string | undefined {
-	try {
-		return JSON.parse(fs.readFileSync(file, 'utf8')) as string;
-	} catch {
-		return undefined;
-	}
+/**
+ * The work tree's copy of Debian's source, made once (cp -a keeps mtimes, so ninja's view of the
+ * tree stays stable); a copy without its stamp was interrupted and is made again.
+ */
+function prepareWorkTree(workDir: string, pristine: string): string {
+	const tree = path.join(workDir, 'src');
+	const stamp = path.join(workDir, '.kernelcraft-tree');
+	if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === pristine) return tree;
+	removeTree(workDir);
+	fs.mkdirSync(workDir, {recursive: true});
+	const copy = spawnSync('cp', ['-a', pristine, tree], {encoding: 'utf8'});
+	if (copy.status !== 0) throw new LabError({what: `Could not copy QEMU's source into ${tree}.`, lastSeen: [copy.stderr.trim()]});
+	writeFileAtomic(stamp, pristine);
+	return tree;
 }

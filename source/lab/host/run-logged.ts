@@ -35,7 +35,17 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			reject(abortError());
 			return;
 		}
-		const child = spawn(command, args, {cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']});
+		const env = options.env ?? process.env;
+		if (!findCommand(command, env)) {
+			log.end();
+			reject(notFound(options.what, command));
+			return;
+		}
+		// In its own process group (so an abort kills make and its compilers together), and killed
+		// by the kernel if we die first (setpriv --pdeathsig): a SIGKILLed kernelcraft must not leave
+		// a make running in a folder that the next run is about to use.
+		const [program, programArgs] = setprivPath ? [setprivPath, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+		const child = spawn(program, programArgs, {cwd: options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe']});
 		const onAbort = () => {
 			if (child.pid) {
 				try {
@@ -62,7 +72,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		child.on('error', (error: NodeJS.ErrnoException) => {
 			options.signal?.removeEventListener('abort', onAbort);
 			log.end();
-			reject(new LabError({what: `Could not start ${options.what}: ${command}: ${error.code === 'ENOENT' ? 'command not found' : error.message}`, hint: 'Run `kernelcraft doctor` to see what is missing, then `kernelcraft setup`.'}));
+			reject(error.code === 'ENOENT' ? notFound(options.what, command) : new LabError({what: `Could not start ${options.what}: ${command}: ${error.message}`}));
 		});
 		child.on('close', (code, signal) => {
 			options.signal?.removeEventListener('abort', onAbort);
@@ -84,6 +94,26 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		});
 	});
 }
+
+function notFound(what: string, command: string): LabError {
+	return new LabError({what: `Could not start ${what}: ${command}: command not found`, hint: 'Run `kernelcraft doctor` to see what is missing, then `kernelcraft setup`.'});
+}
+
+/** The command's path, as execvp would find it, or undefined. */
+export function findCommand(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+	if (command.includes('/')) return fs.existsSync(command) ? command : undefined;
+	for (const dir of (env.PATH ?? '/usr/bin:/bin').split(':')) {
+		const candidate = path.join(dir || '.', command);
+		try {
+			fs.accessSync(candidate, fs.constants.X_OK);
+			if (fs.statSync(candidate).isFile()) return candidate;
+		} catch {}
+	}
+	return undefined;
+}
+
+// util-linux's setpriv is on every Debian and Ubuntu system; without it, children are not tied to us.
+const setprivPath = findCommand('setpriv');
 
 export function abortError(): Error {
 	const error = new Error('Cancelled.');
