@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import {writeFileAtomic} from '../lab/atomic-file.js';
+import {withLock} from '../lab/build/cache-lock.js';
 
 export interface ProgressFile {
 	version: 1;
@@ -7,27 +9,45 @@ export interface ProgressFile {
 }
 
 /**
- * The learner's ticks. Written atomically; a file that cannot be read is moved aside (never
- * deleted: the learner may want it) and reported once, and the app goes on with no ticks.
+ * The learner's ticks, shared by every kernelcraft process of this user (a TUI left open, a
+ * `kernelcraft run` in another terminal):
+ * - reads always come from the file, so a tick made elsewhere shows up;
+ * - a tick is a read-merge-write under a lock on the state folder, written atomically, so two
+ *   processes ticking at once both keep their tick;
+ * - a file that cannot be read is moved aside (never deleted: the learner may want it) and
+ *   reported once, and the app goes on with no ticks.
  */
 export class ProgressStore {
-	private data: ProgressFile = {version: 1, verified: {}};
 	readonly warning: string | undefined;
 
 	constructor(private readonly file: string) {
-		this.warning = this.load();
+		this.warning = this.setAsideIfCorrupt();
 	}
 
 	verified(): string[] {
-		return Object.keys(this.data.verified);
+		return Object.keys(this.read().verified);
 	}
 
-	markVerified(milestone: string, ms: number): void {
-		this.data.verified[milestone] = {at: new Date().toISOString(), ms};
-		writeFileAtomic(this.file, JSON.stringify(this.data, null, 2) + '\n');
+	async markVerified(milestone: string, ms: number): Promise<void> {
+		const dir = path.dirname(this.file);
+		fs.mkdirSync(dir, {recursive: true});
+		await withLock(dir, {what: 'saving progress', recordOwner: false}, async () => {
+			const data = this.read();
+			data.verified[milestone] = {at: new Date().toISOString(), ms};
+			writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
+		});
 	}
 
-	private load(): string | undefined {
+	/** The file's ticks now; a missing or unreadable file counts as none. */
+	private read(): ProgressFile {
+		try {
+			const parsed = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<ProgressFile>;
+			if (parsed.version === 1 && typeof parsed.verified === 'object' && parsed.verified !== null) return {version: 1, verified: parsed.verified};
+		} catch {}
+		return {version: 1, verified: {}};
+	}
+
+	private setAsideIfCorrupt(): string | undefined {
 		let text: string;
 		try {
 			text = fs.readFileSync(this.file, 'utf8');
@@ -38,7 +58,6 @@ export class ProgressStore {
 		try {
 			const parsed = JSON.parse(text) as Partial<ProgressFile>;
 			if (parsed.version !== 1 || typeof parsed.verified !== 'object' || parsed.verified === null) throw new Error('unknown format');
-			this.data = {version: 1, verified: parsed.verified};
 			return undefined;
 		} catch (error) {
 			const aside = `${this.file}.corrupt-${Date.now()}`;

@@ -43,7 +43,7 @@ export class Workbench implements WorkbenchApi {
 		this.running = {controller, done};
 		try {
 			const summary = await done;
-			if (summary.ok) this.progress.markVerified(id, Date.now() - started);
+			if (summary.ok) await this.progress.markVerified(id, Date.now() - started);
 			if (!this.options.keepVm) await this.powerOff();
 			return summary;
 		} finally {

@@ -16,6 +16,8 @@ export interface LockOptions {
 	what: string;
 	onWait?: (owner: LockOwner | undefined) => void;
 	signal?: AbortSignal;
+	/** Write "<lock>.owner" for waiters' messages (default true; off where no file may appear). */
+	recordOwner?: boolean;
 }
 
 /**
@@ -41,10 +43,10 @@ export async function withLock<T>(lockFile: string, options: LockOptions, work: 
 export async function acquireLock(lockFile: string, options: LockOptions): Promise<() => Promise<void>> {
 	if (options.signal?.aborted) throw abortError();
 	fs.mkdirSync(path.dirname(lockFile), {recursive: true});
+	// flock(1) locks a directory as well as a file (it opens it read-only), so a folder can be its own lock.
 	// Detached: a Ctrl-C in the terminal goes to our process group, and must not free the lock
 	// while we are still cleaning up under it.
 	const child = spawn('flock', ['-x', lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {stdio: ['pipe', 'pipe', 'pipe'], detached: true});
-	child.unref();
 	let stderr = '';
 	child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
 	const exited = new Promise<void>(resolve => child.on('exit', () => resolve()));
@@ -68,7 +70,7 @@ export async function acquireLock(lockFile: string, options: LockOptions): Promi
 		clearTimeout(waitNotice);
 		options.signal?.removeEventListener('abort', onAbort);
 	}
-	writeOwner(lockFile, {pid: process.pid, what: options.what});
+	if (options.recordOwner !== false) writeOwner(lockFile, {pid: process.pid, what: options.what});
 	let released = false;
 	return async () => {
 		if (released) return;
