@@ -1,55 +1,113 @@
 import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
 import readline from 'node:readline/promises';
+import {ensureQemuSource, fetchedQemuSource, aptSourceState} from '../lab/build/qemu-source.js';
+import {aptEntries, debSrcEntryText, debSrcFile, releaseCodename} from '../lab/host/apt-sources.js';
 import {packageStates, requirements, type Requirement} from '../lab/host/requirements.js';
+import {toFailure} from '../lab/lab-error.js';
+import {cacheRoot} from '../lab/paths.js';
 
 export interface SetupOptions {
 	yes: boolean;
 	quiet: boolean;
+	/** Default: the kernelcraft cache ($KERNELCRAFT_CACHE or XDG's). */
+	cacheDir?: string;
 	extra?: Requirement[];
 }
 
-/** Installs what doctor finds missing, through apt-get (with sudo when not root), asking first. */
+/**
+ * Everything kernelcraft changes on the host, in one place and only after asking (or --yes):
+ * the Debian packages doctor finds missing, one deb-src entry for QEMU's source package, and
+ * then QEMU's source fetched into kernelcraft's own cache (which needs no root).
+ */
 export async function setupCommand(options: SetupOptions, out: NodeJS.WritableStream): Promise<number> {
+	const cacheDir = options.cacheDir ?? cacheRoot();
 	const missing = packageStates([...requirements, ...(options.extra ?? [])]).filter(state => !state.installed);
-	if (missing.length === 0) {
-		if (!options.quiet) out.write('All host packages kernelcraft needs are installed.\n');
+	const sourceFetched = fetchedQemuSource(cacheDir) !== undefined;
+	const aptSource = sourceFetched ? {ready: true as const} : aptSourceState();
+	const debSrc = !aptSource.ready && aptSource.missing === 'deb-src' ? planDebSrc() : undefined;
+	if (debSrc && 'error' in debSrc) {
+		out.write(`${debSrc.error}\n`);
+		return 1;
+	}
+	if (missing.length === 0 && sourceFetched) {
+		if (!options.quiet) out.write('All host packages kernelcraft needs are installed, and QEMU\'s source is fetched.\n');
 		return 0;
 	}
-	const names = missing.map(state => state.pkg);
-	out.write(`kernelcraft needs these Debian packages: ${names.join(' ')}\n`);
-	if (!options.yes) {
-		if (!process.stdin.isTTY) {
-			out.write('Not asking without a terminal: run `kernelcraft setup --yes` to install them.\n');
-			return 1;
-		}
-		const rl = readline.createInterface({input: process.stdin, output: process.stdout});
-		const answer = await rl.question('Install them with apt-get now? [y/N] ');
-		rl.close();
-		if (!/^y(es)?$/i.test(answer.trim())) {
-			out.write('Nothing installed.\n');
+
+	const changes: string[] = [];
+	if (missing.length > 0) changes.push(`install these Debian packages: ${missing.map(state => state.pkg).join(' ')}`);
+	if (debSrc) changes.push(`add ${debSrcFile} (a deb-src entry for ${debSrc.codename} main, so apt can fetch QEMU's source package)`);
+	if (!aptSource.ready) changes.push('refresh apt\'s package lists (apt-get update), for the source index');
+	const hostChanges = changes.length > 0;
+	if (hostChanges) {
+		out.write(`kernelcraft setup will:\n${changes.map(change => `  - ${change}\n`).join('')}`);
+		if (!options.yes && !(await confirm(out, 'Go ahead (through apt-get, with sudo when you are not root)? [y/N] '))) {
+			out.write('Nothing changed.\n');
 			return 1;
 		}
 	}
 	const asRoot = process.getuid?.() === 0;
-	const apt = (args: string[]) => {
-		const command = asRoot ? 'apt-get' : 'sudo';
-		const full = asRoot ? args : ['apt-get', ...args];
-		out.write(`$ ${asRoot ? '' : 'sudo '}apt-get ${args.join(' ')}\n`);
-		return spawnSync(command, full, {stdio: ['ignore', 'inherit', 'inherit'], env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}}).status;
+	const privileged = (command: string, args: string[], input?: string) => {
+		out.write(`$ ${asRoot ? '' : 'sudo '}${[command, ...args].join(' ')}\n`);
+		const [program, programArgs] = asRoot ? [command, args] : ['sudo', [command, ...args]];
+		return spawnSync(program, programArgs, {input, stdio: [input === undefined ? 'ignore' : 'pipe', input === undefined ? 'inherit' : 'ignore', 'inherit'], env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}}).status;
 	};
-	if (apt(['update', '-q']) !== 0) {
-		out.write('apt-get update failed: check the network and your apt sources, then run `kernelcraft setup` again.\n');
+	if (debSrc && privileged('tee', [debSrcFile], debSrc.text) !== 0) {
+		out.write(`Could not write ${debSrcFile}.\n`);
 		return 1;
 	}
-	if (apt(['install', '-y', '-q', '--no-install-recommends', ...names]) !== 0) {
-		out.write('apt-get install failed (see above). On a distribution other than Debian/Ubuntu, install the equivalents by hand.\n');
-		return 1;
+	if (missing.length > 0 || !aptSource.ready) {
+		if (privileged('apt-get', ['update', '-q']) !== 0) {
+			out.write('apt-get update failed: check the network and your apt sources, then run `kernelcraft setup` again.\n');
+			return 1;
+		}
 	}
-	const still = packageStates(missing).filter(state => !state.installed);
-	if (still.length > 0) {
-		out.write(`Still missing after apt-get: ${still.map(state => state.pkg).join(' ')}\n`);
-		return 1;
+	if (missing.length > 0) {
+		if (privileged('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing.map(state => state.pkg)]) !== 0) {
+			out.write('apt-get install failed (see above). On a distribution other than Debian/Ubuntu, install the equivalents by hand.\n');
+			return 1;
+		}
+		const still = packageStates(missing).filter(state => !state.installed);
+		if (still.length > 0) {
+			out.write(`Still missing after apt-get: ${still.map(state => state.pkg).join(' ')}\n`);
+			return 1;
+		}
+		out.write('Host packages installed.\n');
 	}
-	out.write('Host packages installed.\n');
+	if (!sourceFetched) {
+		out.write(`Fetching QEMU's source into ${cacheDir} (apt-get source qemu, about 24 MB)…\n`);
+		try {
+			const source = await ensureQemuSource({cacheDir: cacheDir, onLine: options.quiet ? undefined : line => out.write(`  ${line}\n`)});
+			out.write(`QEMU ${source.version} source ready: ${source.dir}\n`);
+		} catch (error) {
+			const failure = toFailure(error);
+			out.write(`${failure.what}\n${(failure.lastSeen ?? []).map(line => `  ${line}\n`).join('')}${failure.hint ? `  try: ${failure.hint}\n` : ''}`);
+			return 1;
+		}
+	}
 	return 0;
+}
+
+type DebSrcPlan = {codename: string; text: string} | {error: string};
+
+function planDebSrc(): DebSrcPlan {
+	const codename = releaseCodename();
+	const text = codename ? debSrcEntryText(aptEntries(), codename) : undefined;
+	if (!codename || !text) {
+		return {error: 'QEMU\'s source needs a deb-src entry in apt, and kernelcraft found no `deb` entry for this release\'s main component to model it on. Add a deb-src line for your release by hand (see sources.list(5)), or set QEMU_SRC to an unpacked QEMU 7.2 tree.'};
+	}
+	if (fs.existsSync(debSrcFile)) return {error: `${debSrcFile} exists but apt still finds no source for qemu: check it, then run \`kernelcraft setup\` again.`};
+	return {codename, text};
+}
+
+async function confirm(out: NodeJS.WritableStream, question: string): Promise<boolean> {
+	if (!process.stdin.isTTY) {
+		out.write('Not asking without a terminal: run `kernelcraft setup --yes` to go ahead.\n');
+		return false;
+	}
+	const rl = readline.createInterface({input: process.stdin, output: process.stdout});
+	const answer = await rl.question(question);
+	rl.close();
+	return /^y(es)?$/i.test(answer.trim());
 }
