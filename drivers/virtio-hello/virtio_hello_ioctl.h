@@ -6,9 +6,11 @@
  * this header only describes the character device.  All ioctls return 0
  * when the device answered (whatever its status byte says: see .status) and
  * a negative errno when it could not: -ENODEV (device removed), -EIO (device
- * needed a reset, or answered inconsistently), -EINTR (fatal signal; the
- * request is abandoned, the driver frees it when the device returns it),
- * -E2BIG (beyond the driver's per-request limit, see INFO), -EINVAL.
+ * needed a reset, its ring broke, or it answered inconsistently), -EINTR
+ * (fatal signal; the request is abandoned, the driver frees it when the
+ * device returns it or at reset/remove), -ENOMEM (a chain longer than the
+ * ring whose indirect descriptor table could not be allocated), -E2BIG
+ * (beyond the driver's per-request limit, see INFO), -EINVAL.
  */
 #ifndef _VIRTIO_HELLO_IOCTL_H
 #define _VIRTIO_HELLO_IOCTL_H
@@ -61,7 +63,9 @@ struct virtio_hello_ioc_batch {
 
 /*
  * Hostile chains, for tests (module parameter allow_raw=1, CAP_SYS_ADMIN).
- * The result says what the device did with the chain.
+ * The result says what the device did with the chain.  allow_raw=1 also
+ * adds fault knobs in /sys/kernel/debug/virtio_hello/virtioN/ (see
+ * virtio_hello_fault.c).
  */
 #define VIRTIO_HELLO_RAW_EMPTY		1 /* one zero-length readable descriptor */
 #define VIRTIO_HELLO_RAW_WRONG_DIR	2 /* a valid request, but in writable buffers */
