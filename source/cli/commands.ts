@@ -10,7 +10,7 @@ export const commands: CommandSpec[] = [
 	{
 		name: 'tui',
 		summary: 'The expedition in your terminal: milestones, the VM\'s console, the virtqueue panel and the lesson.',
-		usage: 'kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages\n\nRun `kernelcraft <command> --help` for a command\'s options.',
+		usage: 'kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU\'s source\n  cache               what kernelcraft\'s cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command\'s options.',
 		flags: {'--version': 'print the version'},
 		options: kernelOptions,
 		positionals: [],
@@ -49,10 +49,18 @@ export const commands: CommandSpec[] = [
 	},
 	{
 		name: 'setup',
-		summary: 'Installs the missing Debian packages with apt-get (through sudo when not root), after asking.',
+		summary: 'Everything kernelcraft changes on the host, after asking: installs the missing Debian packages with apt-get (through sudo when not root), adds a deb-src entry for QEMU\'s source package, and fetches that source into the cache.',
 		usage: 'kernelcraft setup [--yes]',
 		flags: {'--yes': 'do not ask', '--quiet': 'say nothing when everything is installed', '--bench': 'also install what `npm run bench` needs (Debian\'s distro kernel)'},
 		options: {},
+		positionals: [],
+	},
+	{
+		name: 'cache',
+		summary: 'Lists what kernelcraft\'s cache holds (runs, kernels, QEMU, builds) and its size; --clear removes one kind, waiting for any build another kernelcraft is making in it.',
+		usage: 'kernelcraft cache [--clear runs|kernels|qemu|builds]',
+		flags: {},
+		options: {'--clear': 'kind: remove one kind (runs, kernels, qemu, builds)'},
 		positionals: [],
 	},
 ];

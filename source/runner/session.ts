@@ -1,3 +1,4 @@
+import {pruneRuns} from '../lab/cache-inventory.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type {KernelBuild} from '../lab/build/kernel.js';
@@ -73,6 +74,8 @@ export class Session {
 		if (!this.runDirectory) {
 			const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 			this.runDirectory = path.join(this.cacheDir, 'runs', `${stamp}-${milestone}`);
+			// Traces make runs large (a tune run writes tens of MB): old ones go before a new one starts.
+			pruneRuns(this.cacheDir);
 			fs.mkdirSync(this.runDirectory, {recursive: true, mode: 0o700});
 		}
 		return this.runDirectory;
