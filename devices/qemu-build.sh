@@ -90,17 +90,57 @@ copy_if_changed "$DEV_DIR/virtio-hello.h" "$SRC_DIR/include/hw/virtio/virtio-hel
 copy_if_changed "$DEV_DIR/virtio-hello.c" "$SRC_DIR/hw/virtio/virtio-hello.c"
 copy_if_changed "$DEV_DIR/virtio-hello-pci.c" "$SRC_DIR/hw/virtio/virtio-hello-pci.c"
 
-# hw/virtio/virtio.c: the device's name (virtio_init() asserts one exists)
-# and its feature names for x-query-virtio-status (which would otherwise hit
-# g_assert_not_reached() for an unknown device ID).
+# The core patch (hw/virtio/virtio.c, virtio-pci.c, virtio-mmio.c, virtio.h):
+# the device's name (virtio_init() asserts one exists) and its feature names
+# for x-query-virtio-status (which would otherwise hit g_assert_not_reached()
+# for an unknown device ID), plus fixes to the core a guest or a query could
+# trip (see the comments in the patch).  The tree keeps a copy of the version
+# it has applied, so a newer version replaces it: back out the old one, apply
+# the new one.
 core_patch="$DEV_DIR/qemu-7.2-virtio-core.patch"
-if patch -d "$SRC_DIR" -p1 -R --dry-run -s -f <"$core_patch" >/dev/null 2>&1; then
-    :   # already applied
-elif patch -d "$SRC_DIR" -p1 --dry-run -s -f <"$core_patch" >/dev/null 2>&1; then
-    patch -d "$SRC_DIR" -p1 -s -f --no-backup-if-mismatch <"$core_patch"
-    log "patched hw/virtio/virtio.c"
+core_applied="$SRC_DIR/.kernelcraft-core.patch"
+patch_q() { patch -d "$SRC_DIR" -p1 -s -f --no-backup-if-mismatch "$@"; }
+if [ -f "$core_applied" ] && cmp -s "$core_applied" "$core_patch"; then
+    :   # this version is applied
+elif [ ! -f "$core_applied" ] && patch_q -R --dry-run <"$core_patch" >/dev/null 2>&1; then
+    cp "$core_patch" "$core_applied"        # applied before copies were kept
 else
-    die "$core_patch does not apply to $SRC_DIR (neither applied nor applicable)"
+    if [ -f "$core_applied" ]; then
+        patch_q -R --dry-run <"$core_applied" >/dev/null 2>&1 ||
+            die "$SRC_DIR: the core patch applied earlier does not back out; start from a fresh tree"
+        patch_q -R <"$core_applied"
+        rm -f "$core_applied"
+        log "backed out the earlier core patch"
+    elif ! patch_q --dry-run <"$core_patch" >/dev/null 2>&1; then
+        # A tree patched before copies were kept, with an older version whose
+        # hunks the current one still has: back out those that are there.
+        patch_q -R -r - <"$core_patch" >/dev/null 2>&1 || true
+        log "backed out an earlier core patch"
+    fi
+    patch_q --dry-run <"$core_patch" >/dev/null 2>&1 ||
+        die "$core_patch does not apply to $SRC_DIR"
+    patch_q <"$core_patch"
+    cp "$core_patch" "$core_applied"
+    log "patched the virtio core (hw/virtio/virtio.c, virtio-pci.c, virtio-mmio.c)"
+fi
+
+# hw/virtio/trace-events: devices/virtio-hello/trace-events, as one marked
+# block replaced whole (an event whose format changed must not appear twice);
+# rewritten only when it changes, so ninja regenerates the trace headers only
+# then.
+trace_file="$SRC_DIR/hw/virtio/trace-events"
+trace_begin="# >>> virtio-hello (kernelcraft devices/virtio-hello/trace-events)"
+trace_end="# <<< virtio-hello"
+trace_new=$(mktemp)
+awk -v b="$trace_begin" -v e="$trace_end" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' \
+    "$trace_file" >"$trace_new"
+{ echo "$trace_begin"; cat "$DEV_DIR/trace-events"; echo "$trace_end"; } >>"$trace_new"
+if cmp -s "$trace_new" "$trace_file"; then
+    rm -f "$trace_new"
+else
+    cat "$trace_new" >"$trace_file"
+    rm -f "$trace_new"
+    log "patched hw/virtio/trace-events"
 fi
 
 # hw/virtio/meson.build: the lines in devices/virtio-hello/meson.build

@@ -9,9 +9,14 @@
  *
  * Nothing in a chain is trusted: sizes and directions are checked before
  * anything is read or written, a malformed request gets an error status,
- * and a chain that cannot even carry a status byte marks the device broken
- * with virtio_error() (the guest must reset it).  No guest input reaches an
+ * and a chain that cannot carry its answer (no device-writable byte, or a
+ * writable part larger than any answer) marks the device broken with
+ * virtio_error() (the guest must reset it).  No guest input reaches an
  * assert().
+ *
+ * The queue is drained with the BQL held, either inside the kick or, with
+ * "defer" and for whatever one pass leaves (the burst limit), from a bottom
+ * half.  Trace events: virtio_hello_* in hw/virtio/trace-events.
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or
  * (at your option) any later version.  See the COPYING file in the
@@ -30,6 +35,7 @@
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio-hello.h"
 #include "migration/vmstate.h"
+#include "trace.h"
 #include <zlib.h>
 
 /* CRC-32 (IEEE 802.3, the zlib/Linux crc32_le one) over part of an iovec */
@@ -141,13 +147,22 @@ static bool virtio_hello_handle_one(VirtIOHello *s, VirtQueueElement *elem,
     uint8_t status;
     size_t used = 0;
 
-    if (in_size < 1) {
+    /*
+     * The device writes every writable byte (see below), so their number is
+     * bounded by the largest answer: a request header's worth of response,
+     * max-buf-size bytes of payload and the status.
+     */
+    if (in_size < 1 || in_size > sizeof(resp) + s->max_buf_size + 1) {
         /* Nowhere to put a status: the driver cannot learn the outcome. */
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "virtio-hello: chain %u has no device-writable byte "
-                      "(%u readable, %u writable descriptors)\n",
-                      elem->index, elem->out_num, elem->in_num);
-        virtio_error(vdev, "virtio-hello: request without a status byte");
+                      "virtio-hello: chain %u: %zu device-writable bytes, "
+                      "an answer needs 1..%zu (%u readable, %u writable "
+                      "descriptors)\n", elem->index, in_size,
+                      sizeof(resp) + s->max_buf_size + 1,
+                      elem->out_num, elem->in_num);
+        trace_virtio_hello_bad_chain(s, elem->index, out_size, in_size);
+        virtio_error(vdev, "virtio-hello: chain %u cannot carry an answer "
+                     "(%zu writable bytes)", elem->index, in_size);
         virtqueue_detach_element(s->vq, elem, 0);
         g_free(elem);
         s->stat_errors++;
@@ -237,7 +252,14 @@ done:
         iov_from_buf(elem->in_sg, elem->in_num, 0, &resp, sizeof(resp));
         used = sizeof(resp) + out_len;
     }
-    /* The status is always the last writable byte */
+    /*
+     * The status is always the last writable byte.  used.len counts it, as
+     * virtio-blk counts its own: the core unmaps (writes back a bounce
+     * buffer, marks dirty for migration) only the first used.len bytes.
+     * used.len must also be a lower bound of what was written from the
+     * start, so the gap between the answer and the status is zeroed.
+     */
+    iov_memset(elem->in_sg, elem->in_num, used, 0, in_size - 1 - used);
     iov_from_buf(elem->in_sg, elem->in_num, in_size - 1, &status, 1);
 
     s->stat_requests++;
@@ -247,20 +269,51 @@ done:
     } else {
         s->stat_errors++;
     }
-    virtqueue_fill(s->vq, elem, used, idx);
+    trace_virtio_hello_request(s, elem->index, op, len, status);
+    virtqueue_fill(s->vq, elem, in_size, idx);
     g_free(elem);
     return true;
 }
 
+/*
+ * Whether the queue may be drained now.  A broken device also says so
+ * again: virtio_error() set DEVICE_NEEDS_RESET, but the driver writes the
+ * whole status byte and may have cleared it (the spec forbids that, a
+ * hostile or confused guest does it anyway); a device that ignores its
+ * queue without NEEDS_RESET leaves the driver waiting for ever.
+ */
+static bool virtio_hello_ready(VirtIOHello *s)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+
+    if (!vdev->vm_running) {
+        return false;           /* the state may be being saved */
+    }
+    if (vdev->broken) {
+        if (!(vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+            virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1)) {
+            vdev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+            virtio_notify_config(vdev);
+        }
+        return false;
+    }
+    return (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) && !s->stall;
+}
+
+/*
+ * Drain the queue, at most s->burst chains per call; the rest is left to
+ * the bottom half, with guest notifications still off, so a guest that
+ * keeps refilling the ring cannot keep QEMU's main loop here (virtio-net's
+ * tx_burst does the same).  Called with the BQL held.
+ */
 static void virtio_hello_process(VirtIOHello *s)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     VirtQueueElement *elem;
-    unsigned int filled = 0;
-    bool pushed = false;
+    unsigned int filled = 0, answered = 0;
+    bool more = false;
 
-    if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) || vdev->broken ||
-        s->stall) {
+    if (!virtio_hello_ready(s)) {
         return;
     }
 
@@ -269,16 +322,18 @@ static void virtio_hello_process(VirtIOHello *s)
      * again: requests queued meanwhile are handled without another kick.
      * Answers are filled one by one but the used index is published once
      * per VIRTIO_HELLO_FLUSH_BATCH (one index write and barrier per batch,
-     * as virtio-net's receive path does).
+     * as virtio-net's receive path does).  virtqueue_fill()/flush() read
+     * the ring caches, which are RCU-protected.
      */
-    do {
+    RCU_READ_LOCK_GUARD();
+    for (;;) {
         virtio_queue_set_notification(s->vq, 0);
-        while ((elem = virtqueue_pop(s->vq, sizeof(VirtQueueElement)))) {
+        while (answered < s->burst &&
+               (elem = virtqueue_pop(s->vq, sizeof(VirtQueueElement)))) {
             if (!virtio_hello_handle_one(s, elem, filled)) {
-                virtqueue_flush(s->vq, filled); /* device is broken now */
-                return;
+                break;                          /* the device is broken */
             }
-            pushed = true;
+            answered++;
             if (++filled == VIRTIO_HELLO_FLUSH_BATCH) {
                 virtqueue_flush(s->vq, filled);
                 filled = 0;
@@ -288,19 +343,41 @@ static void virtio_hello_process(VirtIOHello *s)
             virtqueue_flush(s->vq, filled);
             filled = 0;
         }
+        /* broken, or reset by a chain that wrote to the device */
+        if (vdev->broken || !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+            break;
+        }
+        if (answered >= s->burst) {
+            more = !virtio_queue_empty(s->vq);
+            if (more) {
+                break;
+            }
+        }
         virtio_queue_set_notification(s->vq, 1);
-    } while (!vdev->broken && !virtio_queue_empty(s->vq));
+        if (virtio_queue_empty(s->vq)) {
+            break;
+        }
+    }
+    trace_virtio_hello_drain(s, s->vq, answered, more);
 
-    if (pushed) {
-        virtio_notify(vdev, s->vq);             /* one interrupt per batch */
+    /* One interrupt per pass, also for what was answered before a break */
+    if (answered && (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        virtio_notify(vdev, s->vq);
+    }
+    if (more) {
+        qemu_bh_schedule(s->bh);
     }
 }
 
 static void virtio_hello_handle_request(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOHello *s = VIRTIO_HELLO(vdev);
+    DeviceState *transport = qdev_get_parent_bus(DEVICE(vdev))->parent;
+    MemReentrancyGuard *guard = &transport->mem_reentrancy_guard;
+    bool engaged = guard->engaged_in_io;
 
     s->stat_kicks++;
+    trace_virtio_hello_kick(s, vq, s->defer);
     if (s->defer) {
         /*
          * Answer later, from the main loop, as devices with an iothread or
@@ -312,26 +389,33 @@ static void virtio_hello_handle_request(VirtIODevice *vdev, VirtQueue *vq)
         qemu_bh_schedule(s->bh);
         return;
     }
+    /*
+     * A chain may point its writable buffers at this device's own
+     * registers (its device_status, say).  Memory dispatch refuses such a
+     * re-entry while the transport's guard is engaged: it is when the kick
+     * was a write to the notify register, and in the bottom half
+     * (virtio_bh_new_guarded()), but not when the kick came through an
+     * ioeventfd.  Engage it here too, so no path lets a request reset or
+     * reconfigure the device under the drain.
+     */
+    guard->engaged_in_io = true;
     virtio_hello_process(s);
+    guard->engaged_in_io = engaged;
 }
 
 static void virtio_hello_bh(void *opaque)
 {
-    VirtIOHello *s = opaque;
-
-    /* Not while the VM is stopped (the state may be being saved) */
-    if (VIRTIO_DEVICE(s)->vm_running) {
-        virtio_hello_process(s);
-    }
+    virtio_hello_process(opaque);
 }
 
-/* A deferred drain the stop skipped runs when the VM runs again */
+/* A drain the stop skipped (a kick, DRIVER_OK, stall cleared) runs now */
 static void virtio_hello_vm_state_change(void *opaque, bool running,
                                          RunState state)
 {
     VirtIOHello *s = opaque;
 
-    if (running && s->defer) {
+    trace_virtio_hello_vm_state_change(s, running, state);
+    if (running) {
         qemu_bh_schedule(s->bh);
     }
 }
@@ -356,18 +440,37 @@ static void virtio_hello_get_config(VirtIODevice *vdev, uint8_t *config)
     memcpy(config, &cfg, sizeof(cfg));
 }
 
+/* The QOM path, for the trace events that tie pointers to QMP's view */
+static char *virtio_hello_path(VirtIOHello *s)
+{
+    char *path = object_get_canonical_path(OBJECT(s));
+
+    return path ? path : g_strdup("?");
+}
+
 static void virtio_hello_set_status(VirtIODevice *vdev, uint8_t status)
 {
     VirtIOHello *s = VIRTIO_HELLO(vdev);
 
-    if (!vdev->vm_running) {
-        return;
+    if (trace_event_get_state_backends(TRACE_VIRTIO_HELLO_DEV_STATUS)) {
+        g_autofree char *path = virtio_hello_path(s);
+
+        trace_virtio_hello_dev_status(s, path, status);
     }
-    /* Buffers queued before DRIVER_OK were left alone: take them now. */
+    /*
+     * Buffers made available before DRIVER_OK were left alone: take them
+     * now, from the bottom half.  Not here: the core stores @status only
+     * after this returns, so a virtio_error() raised by a drain run here
+     * would set DEVICE_NEEDS_RESET just before it is overwritten, leaving a
+     * broken device that says nothing.
+     */
     if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
         !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
-        vdev->status = status;
-        virtio_hello_process(s);
+        qemu_bh_schedule(s->bh);
+    }
+    /* and a broken device makes sure NEEDS_RESET survives this write */
+    if (vdev->broken) {
+        qemu_bh_schedule(s->bh);
     }
 }
 
@@ -379,9 +482,16 @@ static void virtio_hello_reset(VirtIODevice *vdev)
      * All guest-visible state lives in the virtio core (queues, features,
      * status) and is cleared by it; requests are handled synchronously so
      * none is in flight here (a deferred drain still pending is dropped).
-     * Scrub the scratch buffer so no data crosses a reset.
+     * A reset recovers a stalled device too.  Scrub the scratch buffer so
+     * no data crosses a reset.
      */
+    if (trace_event_get_state_backends(TRACE_VIRTIO_HELLO_DEV_RESET)) {
+        g_autofree char *path = virtio_hello_path(s);
+
+        trace_virtio_hello_dev_reset(s, path);
+    }
     qemu_bh_cancel(s->bh);
+    s->stall = false;
     memset(s->bounce, 0, VIRTIO_HELLO_BOUNCE_SIZE);
     s->stat_resets++;
 }
@@ -419,14 +529,23 @@ static void virtio_hello_device_realize(DeviceState *dev, Error **errp)
                    VIRTQUEUE_MAX_SIZE);
         return;
     }
+    if (s->burst < 1 || s->burst > VIRTIO_HELLO_MAX_BURST) {
+        error_setg(errp, "'burst' must be 1..%d", VIRTIO_HELLO_MAX_BURST);
+        return;
+    }
 
     virtio_init(vdev, VIRTIO_ID_HELLO, sizeof(struct virtio_hello_config));
     s->vq = virtio_add_queue(vdev, s->queue_size, virtio_hello_handle_request);
     s->bounce = g_malloc0(VIRTIO_HELLO_BOUNCE_SIZE);
-    s->bh = qemu_bh_new_guarded(virtio_hello_bh, s,
-                                &DEVICE(s)->mem_reentrancy_guard);
+    /* guarded by the transport, whose registers a chain could target */
+    s->bh = virtio_bh_new_guarded(dev, virtio_hello_bh, s);
     s->vmstate = qemu_add_vm_change_state_handler(
         virtio_hello_vm_state_change, s);
+    if (trace_event_get_state_backends(TRACE_VIRTIO_HELLO_DEV_REALIZE)) {
+        g_autofree char *path = virtio_hello_path(s);
+
+        trace_virtio_hello_dev_realize(s, s->vq, path);
+    }
 }
 
 static void virtio_hello_device_unrealize(DeviceState *dev)
@@ -453,8 +572,10 @@ static void virtio_hello_set_stall(Object *obj, bool value, Error **errp)
     VirtIOHello *s = VIRTIO_HELLO(obj);
 
     s->stall = value;
-    if (!value && s->vq && DEVICE(obj)->realized) {
-        virtio_hello_process(s);        /* catch up on what was left */
+    trace_virtio_hello_stall(s, value);
+    if (!value && s->bh) {
+        /* catch up on what was left, from the main loop, if the VM runs */
+        qemu_bh_schedule(s->bh);
     }
 }
 
@@ -464,7 +585,7 @@ static void virtio_hello_instance_init(Object *obj)
 
     /*
      * "stall" makes the device stop taking requests, like a hung device:
-     * requests stay in flight until it is cleared, the device is reset or
+     * requests stay in the ring until it is cleared, the device is reset or
      * it is unplugged.  For testing drivers (qom-set <id> stall true).
      */
     object_property_add_bool(obj, "stall", virtio_hello_get_stall,
@@ -485,9 +606,10 @@ static void virtio_hello_instance_init(Object *obj)
 }
 
 /*
- * Requests complete synchronously in the queue handler, so the only device
- * state is the virtio core's.  The statistics are host-side and deliberately
- * not migrated.
+ * A pass completes every chain it pops, so the only device state is the
+ * virtio core's (chains a pass left are still in the avail ring, and the
+ * run-state handler schedules the bottom half on the destination).  The
+ * statistics are host-side and deliberately not migrated.
  */
 static const VMStateDescription vmstate_virtio_hello = {
     .name = "virtio-hello",
@@ -505,6 +627,8 @@ static Property virtio_hello_properties[] = {
                        VIRTIO_HELLO_DEFAULT_MAX_BUF),
     DEFINE_PROP_UINT16("queue-size", VirtIOHello, queue_size, 256),
     DEFINE_PROP_BOOL("defer", VirtIOHello, defer, false),
+    DEFINE_PROP_UINT32("burst", VirtIOHello, burst,
+                       VIRTIO_HELLO_DEFAULT_BURST),
     DEFINE_PROP_BIT64("crc32", VirtIOHello, dev_features,
                       VIRTIO_HELLO_F_CRC32, true),
     DEFINE_PROP_END_OF_LIST(),

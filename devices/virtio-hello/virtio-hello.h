@@ -29,6 +29,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIOHello, VIRTIO_HELLO)
 #define VIRTIO_HELLO_MAX_MAX_BUF        (16 * 1024 * 1024)
 #define VIRTIO_HELLO_BOUNCE_SIZE        (64 * 1024)
 #define VIRTIO_HELLO_FLUSH_BATCH        64      /* used entries per flush */
+#define VIRTIO_HELLO_DEFAULT_BURST      256     /* chains per drain pass */
+#define VIRTIO_HELLO_MAX_BURST          (64 * 1024)
 
 struct VirtIOHello {
     VirtIODevice parent_obj;
@@ -43,6 +45,8 @@ struct VirtIOHello {
 
     /* answer from a bottom half instead of inside the kick (property) */
     bool defer;
+    /* most chains one drain pass answers; the bottom half does the rest */
+    uint32_t burst;
     QEMUBH *bh;
     VMChangeStateEntry *vmstate;
 
