@@ -45,6 +45,13 @@
 //   on from QEMU's start (the -trace options below), so that every reset was seen; it is an
 //   inference, right in practice, not a guarantee (two devices with identical histories stay
 //   unmapped).
+// - exact, by name: kernelcraft's virtio-hello device (QEMU built by devices/qemu-build.sh) has
+//   trace events of its own, `virtio_hello_*`, each naming the device first ("hello 0x..."; its
+//   VirtIOHello starts with its VirtIODevice, so the pointer is the vdev). The rare ones,
+//   `virtio_hello_dev_realize|status|reset`, also carry its QOM path, the path QMP lists, and
+//   realize carries its one queue's pointer: `virtio_hello_dev_realize hello P vq Q path PATH`.
+//   One such line binds P to PATH and Q to (P, queue 0) at once, with any number of devices, no
+//   warm-up and no correlation. With the trace on from QEMU's start, realize is the first line.
 
 import {open} from 'node:fs/promises';
 import {StringDecoder} from 'node:string_decoder';
@@ -63,8 +70,18 @@ export const traceEvents = [
 	'virtio_rng_vm_state_change',
 ] as const;
 
-/** Arguments for QEMU's command line: `-D logPath -trace EVENT ...` (log backend). */
-export function qemuTraceArgs(logPath: string, extraEvents: readonly string[] = []): string[] {
+/**
+ * Device events the counter also reads: a pattern, so a QEMU without the device (Debian's)
+ * accepts it silently. Only virtio-hello's rare events (realize, status, reset), never its
+ * per-request ones. The default `extraEvents` of qemuTraceArgs and enableTraceEventsViaQmp.
+ */
+export const deviceTraceEvents = ['virtio_hello_dev_*'] as const;
+
+/**
+ * Arguments for QEMU's command line: `-D logPath -trace EVENT ...` (log backend): traceEvents, then
+ * `extraEvents` (by default deviceTraceEvents; a caller giving its own should include them).
+ */
+export function qemuTraceArgs(logPath: string, extraEvents: readonly string[] = deviceTraceEvents): string[] {
 	const args = ['-D', logPath];
 	for (const event of [...traceEvents, ...extraEvents]) args.push('-trace', event);
 	return args;
@@ -75,7 +92,7 @@ export function qemuTraceArgs(logPath: string, extraEvents: readonly string[] = 
  * have been set with -D at start (otherwise QEMU writes the lines to its stderr). Resets before
  * this call were not seen, so only exact mappings and name hints will work, not correlation.
  */
-export async function enableTraceEventsViaQmp(qmp: QmpLike, extraEvents: readonly string[] = []): Promise<void> {
+export async function enableTraceEventsViaQmp(qmp: QmpLike, extraEvents: readonly string[] = deviceTraceEvents): Promise<void> {
 	for (const name of [...traceEvents, ...extraEvents]) {
 		await qmp.execute('trace-event-set-state', {name, enable: true, 'ignore-unavailable': true});
 	}
@@ -121,6 +138,7 @@ interface Candidate {
 const nameHints: {pattern: RegExp; name: string}[] = [
 	{pattern: /^virtio_blk_\w+$/, name: 'virtio-blk'},
 	{pattern: /^virtio_rng_\w+$/, name: 'virtio-rng'},
+	{pattern: /^virtio_hello_\w+$/, name: 'virtio-hello'},
 ];
 
 const linePattern = /^(?:\d+@\d+\.\d+:)?([a-z0-9_]+) (.*)$/;
@@ -129,7 +147,9 @@ const notifyArgs = /^vdev (0x[0-9a-f]+) vq (0x[0-9a-f]+)/;
 const flushArgs = /^vq (0x[0-9a-f]+) count (\d+)/;
 const statusArgs = /^vdev (0x[0-9a-f]+) val (\d+)/;
 const pciNotifyArgs = /^0x[0-9a-f]+ = (0x[0-9a-f]+)/;
-const hintArgs = /^(?:vdev|rng) (0x[0-9a-f]+)/;
+const hintArgs = /^(?:vdev|rng|hello) (0x[0-9a-f]+)/;
+const helloRealizeArgs = /^hello (0x[0-9a-f]+) vq (0x[0-9a-f]+) path (\S+)/;
+const helloPathArgs = /^hello (0x[0-9a-f]+) path (\S+)/;
 
 export interface TraceCounterOptions {
 	/** Most bytes read per poll(), so a huge backlog is taken in slices. Default 8 MiB. */
@@ -155,6 +175,8 @@ export class TraceCounter {
 	readonly #vdevToPath = new Map<string, string>();
 	readonly #pathToVdev = new Map<string, string>();
 	readonly #candidates = new Map<string, Candidate>();
+	/** vdev pointers whose path a device's own trace event gave. */
+	readonly #named = new Set<string>();
 
 	constructor(logPath: string, options: TraceCounterOptions = {}) {
 		this.#logPath = logPath;
@@ -224,12 +246,23 @@ export class TraceCounter {
 		this.#vdevToPath.clear();
 		this.#pathToVdev.clear();
 		this.#candidates.clear();
+		this.#named.clear();
 		this.pciNotifyWrites.clear();
 	}
 
 	/** Every queue seen in the trace so far. */
 	queues(): TraceQueueCounts[] {
 		return [...this.#vqs.values()].map((s) => ({...s}));
+	}
+
+	/**
+	 * How a vdev pointer was mapped to its path: 'named' when the device's own trace events said
+	 * (virtio-hello), otherwise a name hint or used-idx correlation. Undefined while unmapped.
+	 */
+	mappedBy(path: string): 'named' | 'inferred' | undefined {
+		const vdev = this.#pathToVdev.get(path);
+		if (!vdev) return undefined;
+		return this.#named.has(vdev) ? 'named' : 'inferred';
 	}
 
 	/** The QOM path a vdev pointer was mapped to, if any. */
@@ -239,6 +272,7 @@ export class TraceCounter {
 
 	/** Maps a vdev pointer to a QOM path by hand (e.g. from knowledge the caller has). */
 	bind(vdev: string, path: string): void {
+		this.#named.delete(vdev);
 		const oldPath = this.#vdevToPath.get(vdev);
 		if (oldPath) this.#pathToVdev.delete(oldPath);
 		const oldVdev = this.#pathToVdev.get(path);
@@ -316,6 +350,23 @@ export class TraceCounter {
 		}
 	}
 
+	/** A virtio-hello device was realized: its pointer, its queue's, its path; all fresh. */
+	#helloRealized(vdev: string, vq: string, path: string): void {
+		for (const queues of this.#vdevQueues.values()) {
+			for (const [index, q] of queues) if (q === vq) queues.delete(index);
+		}
+		this.#vdevQueues.delete(vdev);
+		this.#vqs.delete(vq);
+		this.#attach(this.#vq(vq), vdev, 0);
+		this.#helloNamed(vdev, path);
+	}
+
+	#helloNamed(vdev: string, path: string): void {
+		this.#vdevHints.set(vdev, 'virtio-hello');
+		if (this.#vdevToPath.get(vdev) !== path) this.bind(vdev, path);
+		this.#named.add(vdev);
+	}
+
 	#vq(vq: string): VqState {
 		let state = this.#vqs.get(vq);
 		if (!state) this.#vqs.set(vq, (state = {vq, kicks: 0, interrupts: 0, flushed: 0, flushedSinceReset: 0}));
@@ -385,6 +436,21 @@ export class TraceCounter {
 				if ((a = pciNotifyArgs.exec(args))) {
 					const queue = Number.parseInt(a[1]!, 16);
 					this.pciNotifyWrites.set(queue, (this.pciNotifyWrites.get(queue) ?? 0) + 1);
+					this.linesParsed++;
+					return;
+				}
+				break;
+			case 'virtio_hello_dev_realize':
+				if ((a = helloRealizeArgs.exec(args))) {
+					this.#helloRealized(a[1]!, a[2]!, a[3]!);
+					this.linesParsed++;
+					return;
+				}
+				break;
+			case 'virtio_hello_dev_status':
+			case 'virtio_hello_dev_reset':
+				if ((a = helloPathArgs.exec(args))) {
+					this.#helloNamed(a[1]!, a[2]!);
 					this.linesParsed++;
 					return;
 				}
