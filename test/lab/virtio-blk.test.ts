@@ -21,11 +21,12 @@ test('run virtio-blk --json: N direct reads move the used index by N, with kicks
 	t.true(summary.ok);
 	for (const id of ['predict-small', 'predict-big']) {
 		const moved = summary[id] as Movement;
-		t.true(moved.requests >= moved.predicted, `${id}: ${moved.requests} requests for ${moved.predicted} reads`);
+		t.is(moved.requests, moved.predicted, `${id}: ${moved.requests} requests for ${moved.predicted} reads`);
 		t.true(moved.kicks > 0 && moved.interrupts > 0, `${id}: kicks ${moved.kicks}, interrupts ${moved.interrupts}`);
 	}
 	const queue = summary.queue as {size: number; usedIdx: number; totals: {requests: number; kicks: number; interrupts: number}};
 	t.is(queue.size, 256);
+	// At least the predicted reads (32 + 8); mounting and the file checks add their own requests.
 	t.true(queue.totals.requests >= 40);
 	// The panel streamed samples during the run, and they named the device and its status.
 	const samples = events.filter(event => event.type === 'virtio') as {devices: {name: string; status: string[]; queues: unknown[]}[]}[];

@@ -49,9 +49,7 @@ test('connect gives up at the deadline with a clear error', async (t) => {
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'kc-qmp-'));
 	t.teardown(() => rm(dir, {recursive: true, force: true}));
 	const socketPath = path.join(dir, 'never.sock');
-	const started = Date.now();
 	const error = await t.throwsAsync(QmpClient.connect({socketPath, timeoutMs: 300}), {instanceOf: QmpConnectError});
-	t.true(Date.now() - started < 2000);
 	t.regex(error!.message, /did not accept a connection within 300 ms .*the socket never appeared/);
 	t.is(error!.socketPath, socketPath);
 });
