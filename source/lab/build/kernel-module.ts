@@ -24,7 +24,8 @@ export interface ModuleBuildOptions {
 	cacheDir: string;
 	/** Extra make arguments, e.g. EXTRA_CFLAGS for an include dir. */
 	makeArgs?: string[];
-	/** Other inputs that change the build (e.g. a shared ABI header). */
+	/** Other inputs that change the build (e.g. a shared ABI header); those inside the repository
+	 * are copied beside the module's copy at their own relative place. */
 	extraInputs?: string[];
 	signal?: AbortSignal;
 	onLine?: (line: string) => void;
@@ -50,14 +51,23 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 	const key = hashInputs(inputs);
 	const entryDir = path.join(options.cacheDir, 'modules', key);
 	const expected = moduleNames(srcDir);
+	// Inside the repository the copy keeps its place relative to the root, so a Kbuild's relative
+	// include (drivers/virtio-hello -> devices/virtio-hello/include) finds the copied extra inputs.
+	const insideRepo = !path.relative(projectRoot, srcDir).startsWith('..');
+	const relative = insideRepo ? path.relative(projectRoot, srcDir) : path.basename(srcDir);
 	const entry = await ensureCacheEntry(entryDir, {what: `building the module in ${path.basename(srcDir)}`, onLine: options.onLine, signal: options.signal}, async scratch => {
-		for (const file of Object.keys(sources)) {
-			fs.mkdirSync(path.dirname(path.join(scratch, file)), {recursive: true});
-			fs.copyFileSync(path.join(srcDir, file), path.join(scratch, file));
+		const buildDir = path.join(scratch, relative);
+		const copy = (from: string, to: string) => {
+			fs.mkdirSync(path.dirname(to), {recursive: true});
+			fs.copyFileSync(from, to);
+		};
+		for (const file of Object.keys(sources)) copy(path.join(srcDir, file), path.join(buildDir, file));
+		for (const file of options.extraInputs ?? []) {
+			if (!path.relative(projectRoot, file).startsWith('..')) copy(file, path.join(scratch, path.relative(projectRoot, file)));
 		}
-		// Messages name the learner's file, not the copy make compiled.
-		const toSource = (line: string) => line.split(scratch).join(srcDir);
-		await runLogged('make', ['-C', options.kernel.buildDir, `M=${scratch}`, `-j${os.availableParallelism()}`, ...(options.makeArgs ?? []), 'modules'], {
+		// Messages name the learner's files, not the copies make compiled.
+		const toSource = (line: string) => line.split(buildDir).join(srcDir).split(`${scratch}/`).join(`${projectRoot}/`);
+		await runLogged('make', ['-C', options.kernel.buildDir, `M=${buildDir}`, `-j${os.availableParallelism()}`, ...(options.makeArgs ?? []), 'modules'], {
 			logPath: path.join(scratch, 'build.log'),
 			what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
 			signal: options.signal,
@@ -68,12 +78,12 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 			},
 			hint: 'Fix the source at the line shown and save: the module is rebuilt on the next run.',
 		});
-		const missing = expected.filter(name => !fs.existsSync(path.join(scratch, `${name}.ko`)));
+		const missing = expected.filter(name => !fs.existsSync(path.join(buildDir, `${name}.ko`)));
 		if (missing.length > 0) throw new LabError({what: `make finished but ${missing.map(name => `${name}.ko`).join(', ')} is missing.`, logPath: path.join(scratch, 'build.log')});
-		return {modules: expected};
+		return {modules: expected, relative};
 	});
 	return {
-		modules: Object.fromEntries(entry.meta.modules.map(name => [name, path.join(entryDir, `${name}.ko`)])),
+		modules: Object.fromEntries(entry.meta.modules.map(name => [name, path.join(entryDir, entry.meta.relative, `${name}.ko`)])),
 		rebuilt: entry.built,
 		logPath: path.join(entryDir, 'build.log'),
 	};
