@@ -2,6 +2,7 @@ import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import {milestones} from '../expedition/milestones.js';
 import type {Workbench} from '../runner/workbench.js';
+import {setupCommand} from './setup.js';
 
 /** Loaded only for the interactive command, so headless runs never load React. */
 export async function startTui(workbench: Workbench): Promise<number> {
@@ -15,10 +16,16 @@ export async function startTui(workbench: Workbench): Promise<number> {
 	const {renderApp} = await import('../ui/render-app.js');
 	const info = milestones.map(({id, title, summary, available, steps}) => ({id, title, summary, available, steps: steps.map(({id, title, lesson}) => ({id, title, lesson}))}));
 	let autoRun: string | undefined;
-	// The edit loop: the screen steps aside for the editor, then comes back and runs the milestone.
+	// The screen steps aside for the editor or for setup (apt-get and sudo talk to the learner in
+	// this terminal), then comes back and runs the milestone.
 	for (;;) {
 		let editRequest: string | undefined;
-		await renderApp(workbench, info, {autoRun, onEdit: id => (editRequest = id)});
+		let setupRequest: string | undefined;
+		await renderApp(workbench, info, {autoRun, onEdit: id => (editRequest = id), onSetup: id => (setupRequest = id)});
+		if (setupRequest) {
+			autoRun = (await setupInTerminal(workbench, setupRequest)) ? setupRequest : undefined;
+			continue;
+		}
 		if (!editRequest) return 0;
 		const file = workbench.editableFile(editRequest);
 		if (!file) return 0;
@@ -28,6 +35,20 @@ export async function startTui(workbench: Workbench): Promise<number> {
 		if (result.error) process.stderr.write(`Could not start the editor "${editor}": ${result.error.message}. Set $EDITOR.\n`);
 		autoRun = editRequest;
 	}
+}
+
+/**
+ * Runs `kernelcraft setup` in the plain terminal (it asks before changing anything; sudo asks for
+ * its password here). True when the milestone then has everything it needs.
+ */
+async function setupInTerminal(workbench: Workbench, milestone: string): Promise<boolean> {
+	process.stdout.write(`\nSetting up the host for ${milestone}.\n`);
+	const code = await setupCommand({yes: false, quiet: false}, process.stdout);
+	const still = workbench.hostNeeds(milestone);
+	if (code === 0 && still.length === 0) return true;
+	process.stdout.write(`\n${still.length > 0 ? `Still missing: ${still.join(', ')}.` : 'Setup did not finish.'} Press Enter to go back to kernelcraft.`);
+	await new Promise<void>(resolve => process.stdin.once('data', () => resolve()));
+	return false;
 }
 
 /** $VISUAL, $EDITOR, then Debian's `editor` alternative, nano and vi, whichever exists first. */

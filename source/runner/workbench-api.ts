@@ -19,6 +19,11 @@ export interface WorkbenchApi {
 	setLookInside(on: boolean): void;
 	/** The source file the learner edits for this milestone (the edit loop), if it has one. */
 	editableFile(milestone: string): string | undefined;
+	/**
+	 * What the host still lacks for this milestone (Debian packages, QEMU's source entry), named
+	 * for a person; empty when it has everything. `kernelcraft setup` installs all of it.
+	 */
+	hostNeeds(milestone: string): string[];
 	/** Milestones verified in earlier runs, from the state file. */
 	verifiedMilestones(): string[];
 	/** A problem with the state file found at start (it was set aside), to show once. */

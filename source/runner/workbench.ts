@@ -1,3 +1,5 @@
+import {aptSourceState, fetchedQemuSource} from '../lab/build/qemu-source.js';
+import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import path from 'node:path';
 import {findMilestone} from '../expedition/milestones.js';
 import {driversDir} from '../lab/paths.js';
@@ -74,6 +76,13 @@ export class Workbench implements WorkbenchApi {
 	editableFile(milestone: string): string | undefined {
 		if (milestone !== 'hello-module') return undefined;
 		return path.join(this.options.moduleSrc ?? path.join(driversDir, 'hello'), 'hello.c');
+	}
+
+	hostNeeds(milestone: string): string[] {
+		const packages = packageStates(requirementsFor(milestone)).filter(state => !state.installed).map(state => state.pkg);
+		const buildsQemu = requirementsFor(milestone).some(requirement => requirement.pkg === 'ninja-build');
+		const needsSource = buildsQemu && !this.options.qemuSrc && !fetchedQemuSource(this.options.cacheDir) && !aptSourceState().ready;
+		return needsSource ? [...packages, 'a deb-src entry for QEMU\'s source'] : packages;
 	}
 
 	verifiedMilestones(): string[] {

@@ -3,7 +3,7 @@
 /** Ctrl-] leaves the console, as in telnet: Tab and Esc are needed inside the guest's shell and vi. */
 export const LEAVE_CONSOLE = '\x1d';
 
-export type AppKey = 'up' | 'down' | 'enter' | 'tab' | 'quit' | 'cancel' | 'inside' | 'help' | 'escape' | 'edit';
+export type AppKey = 'up' | 'down' | 'enter' | 'tab' | 'quit' | 'cancel' | 'inside' | 'help' | 'escape' | 'edit' | 'setup';
 
 const APP_KEYS: Record<string, AppKey> = {
 	'\x1b[A': 'up',
@@ -20,6 +20,7 @@ const APP_KEYS: Record<string, AppKey> = {
 	c: 'cancel',
 	i: 'inside',
 	e: 'edit',
+	s: 'setup',
 	'?': 'help',
 	'\x1b': 'escape',
 };

@@ -12,6 +12,7 @@ export const NOT_A_TTY_MESSAGE =
  */
 export interface RenderOptions {
 	onEdit?: (milestone: string) => void;
+	onSetup?: (milestone: string) => void;
 	autoRun?: string;
 }
 
@@ -19,7 +20,7 @@ export async function renderApp(workbench: WorkbenchApi, milestones: MilestoneIn
 	const stdin = process.stdin;
 	if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') throw new Error(NOT_A_TTY_MESSAGE);
 
-	const instance = render(<App workbench={workbench} milestones={milestones} onEdit={options.onEdit} autoRun={options.autoRun} />, {
+	const instance = render(<App workbench={workbench} milestones={milestones} onEdit={options.onEdit} onSetup={options.onSetup} autoRun={options.autoRun} />, {
 		// Ctrl-C belongs to the guest while the console has focus; App quits on it otherwise.
 		exitOnCtrlC: false,
 		// Console output of our own would tear the frame; the host side logs to files.

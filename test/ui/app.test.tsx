@@ -12,9 +12,9 @@ const ENTER = '\r';
 const TAB = '\t';
 
 // ink-testing-library's stdout is 100 columns wide.
-function start(workbench = new FakeWorkbench(), extra: {onQuit?: () => void; columns?: number; rows?: number} = {}) {
+function start(workbench = new FakeWorkbench(), extra: {onQuit?: () => void; onSetup?: (id: string) => void; columns?: number; rows?: number} = {}) {
 	const app = render(
-		<App workbench={workbench} milestones={MILESTONES} columns={extra.columns ?? 100} rows={extra.rows ?? 36} onQuit={extra.onQuit} frameIntervalMs={0} />,
+		<App workbench={workbench} milestones={MILESTONES} columns={extra.columns ?? 100} rows={extra.rows ?? 36} onQuit={extra.onQuit} onSetup={extra.onSetup} frameIntervalMs={0} />,
 	);
 	const frame = () => app.lastFrame() ?? '';
 	const shows = (pattern: RegExp) => until(() => pattern.test(frame()));
@@ -195,5 +195,30 @@ test('c cancels a running milestone, ? shows help, i looks inside the ring', asy
 test('the state warning is shown at start', async t => {
 	const {shows, unmount} = start(new FakeWorkbench([], 'state file was unreadable; set aside as state.json.bad'));
 	t.true(await shows(/state file was unreadable/));
+	unmount();
+});
+
+test('a milestone whose host packages are missing is not started: Enter says what is missing, s hands over to setup', async t => {
+	const workbench = new FakeWorkbench();
+	workbench.needs = {boot: ['flex', 'bison']};
+	const asked: string[] = [];
+	const {stdin, shows, unmount} = start(workbench, {onSetup: id => asked.push(id)});
+	t.true(await shows(/milestones/));
+	stdin.write(ENTER);
+	t.true(await shows(/boot needs flex, bison: press s to set up/));
+	t.deepEqual(workbench.runs, [], 'nothing was run');
+	stdin.write('s');
+	t.true(await until(() => asked.length === 1));
+	t.deepEqual(asked, ['boot']);
+	unmount();
+});
+
+test('s with nothing missing says so and stays', async t => {
+	const asked: string[] = [];
+	const {stdin, shows, unmount} = start(new FakeWorkbench(), {onSetup: id => asked.push(id)});
+	t.true(await shows(/milestones/));
+	stdin.write('s');
+	t.true(await shows(/the host has everything boot needs/));
+	t.deepEqual(asked, []);
 	unmount();
 });

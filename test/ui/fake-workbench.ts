@@ -52,6 +52,13 @@ export class FakeWorkbench implements WorkbenchApi {
 		this.lookInside.push(on);
 	}
 
+	/** What hostNeeds answers, by milestone (a test sets it). */
+	needs: Record<string, string[]> = {};
+
+	hostNeeds(milestone: string): string[] {
+		return this.needs[milestone] ?? [];
+	}
+
 	editableFile(milestone: string): string | undefined {
 		return milestone === 'hello-module' ? '/src/drivers/hello/hello.c' : undefined;
 	}

@@ -31,6 +31,8 @@ export interface AppProps {
 	frameIntervalMs?: number;
 	/** The learner asked to edit a milestone's source: the caller leaves the screen, runs the editor, comes back. */
 	onEdit?: (milestone: string) => void;
+	/** The learner asked to set up the host for a milestone: the caller leaves the screen, runs setup, comes back. */
+	onSetup?: (milestone: string) => void;
 	/** A milestone to run as soon as the screen is up (after an edit). */
 	autoRun?: string;
 }
@@ -48,7 +50,7 @@ function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title
 	return {title: `lesson — ${selected.title}`, text: `${selected.summary}\n\n${steps}${coming}`};
 }
 
-export function App({workbench, milestones, columns, rows, onQuit, frameIntervalMs, onEdit, autoRun}: AppProps) {
+export function App({workbench, milestones, columns, rows, onQuit, frameIntervalMs, onEdit, onSetup, autoRun}: AppProps) {
 	const {exit} = useApp();
 	const {state, dispatch, getState} = useUiStore(() => ({
 		...initialUiState(milestones, workbench.verifiedMilestones()),
@@ -83,6 +85,8 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 		if (!id) return;
 		if (!current.available[id]) return notice('that milestone is coming: it is not built yet');
 		if (isRunning(current)) return notice('a milestone is already running (c cancels it)');
+		const needs = workbench.hostNeeds(id);
+		if (needs.length > 0) return notice(`${id} needs ${needs.join(', ')}: press s to set up the host here (apt-get, asks first)`);
 		dispatch({type: 'ui/notice', text: undefined});
 		// Progress and the outcome arrive as events; a rejection means the run never started.
 		workbench.run(id).catch(failed(`could not run ${id}`));
@@ -100,6 +104,16 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 		if (!id || !onEdit || !workbench.editableFile(id)) return notice('this milestone has no source to edit (try hello-module)');
 		if (isRunning(current)) return notice('wait for the run to finish (or c to cancel) before editing');
 		onEdit(id);
+		exit();
+	};
+
+	const setupSelected = () => {
+		const current = getState();
+		const id = selectedMilestone(current);
+		if (!id || !onSetup) return;
+		if (isRunning(current)) return notice('wait for the run to finish (or c to cancel) before setting up');
+		if (workbench.hostNeeds(id).length === 0) return notice(`the host has everything ${id} needs`);
+		onSetup(id);
 		exit();
 	};
 
@@ -139,6 +153,8 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 				return dispatch({type: 'ui/toggle-look-inside'});
 			case 'edit':
 				return editSelected();
+			case 'setup':
+				return setupSelected();
 			case 'help':
 				return dispatch({type: 'ui/toggle-help'});
 			default:
