@@ -8,4 +8,6 @@ export default {
 	...shared,
 	files: ['test/fresh-cache/**/*.test.ts'],
 	concurrency: 1,
+	// A cold kernel build on the slowest machine tried took 7.4 minutes: room for it and the boots.
+	timeout: '20m',
 };
