@@ -343,7 +343,7 @@ static void virtio_hello_process(VirtIOHello *s)
             virtqueue_flush(s->vq, filled);
             filled = 0;
         }
-        /* broken, or reset by a chain that wrote to the device */
+        /* broken by a chain, or no longer live */
         if (vdev->broken || !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
             break;
         }
