@@ -22,6 +22,8 @@ export async function makeDiskImage(options: DiskImageOptions): Promise<{path: s
 	const pristine = path.join(options.cacheDir, 'disks', `${key}.ext4`);
 	let rebuilt = false;
 	if (!fs.existsSync(pristine)) {
+		// A scratch name of this process's own, renamed into place whole once mke2fs has finished
+		// (the image's existence is its completion stamp); a killed run's scratch is never read.
 		const scratch = `${pristine}.${process.pid}.tmp`;
 		fs.mkdirSync(path.dirname(pristine), {recursive: true});
 		fs.rmSync(scratch, {force: true});

@@ -49,6 +49,9 @@ export function ensureRootfs(options: RootfsOptions): Rootfs {
 	for (const file of builtIn) inputs[`builtin:${file.guestPath}`] = fs.readFileSync(file.hostPath, 'utf8');
 	for (const extra of extras) inputs[`extra:${extra.guestPath}`] = `${extra.mode ?? '644'}:${fileIdentity(extra.hostPath)}`;
 	const key = hashInputs(inputs);
+	// One file, made in well under a second and identical for identical inputs: two processes may
+	// both make it, each writes a temporary name of its own and renames it into place whole, so a
+	// reader only ever sees a complete archive. No lock is needed for that.
 	const archive = path.join(options.cacheDir, 'rootfs', `${key}.cpio`);
 	if (fs.existsSync(archive)) return {path: archive, key, rebuilt: false};
 
