@@ -128,3 +128,18 @@ test.serial('setup SIGKILLed while fetching QEMU\'s source leaves no source that
 	const applied = fs.readFileSync(path.join(tree, '.pc/applied-patches'), 'utf8').split('\n').filter(Boolean);
 	t.deepEqual(applied, series, 'every patch of Debian\'s series is applied');
 });
+
+test.serial('two virtio-hello runs at once on a cache without QEMU: QEMU is built once, and both pass', async t => {
+	const runs = [0, 1].map(() => startCli(['run', 'virtio-hello', '--json'], env, t));
+	const codes = await Promise.all(runs.map(run => run.waitForExit(20 * 60_000)));
+	t.deepEqual(codes, [0, 0], runs.map(run => run.stderr.join('') + run.lines.filter(line => line.includes('"failed"')).join('\n')).join('\n'));
+	const qemuDetails = runs.map(run => {
+		const summary = safeParse(run.lines.at(-1) ?? '') as {steps?: {name: string; detail?: string}[]} | undefined;
+		return summary?.steps?.find(step => step.name === 'qemu')?.detail ?? '';
+	});
+	t.is(qemuDetails.filter(detail => / built: /.test(detail)).length, 1, qemuDetails.join('\n'));
+	t.is(qemuDetails.filter(detail => /unchanged, from the cache/.test(detail)).length, 1, 'the other run reused it');
+	const bin = path.join(cache, 'qemu', 'bin');
+	t.is(published(bin).length, 1);
+	t.deepEqual(scratches(bin), []);
+});
