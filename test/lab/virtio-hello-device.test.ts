@@ -195,3 +195,28 @@ test.serial('burst limit: a pass answers at most `burst` chains, the bottom half
 	t.is(counter.countsFor(backend('hello1'), 0)!.flushed, 0);
 	alive(t, guest);
 });
+
+test('trace counter: virtio_hello_dev_* lines name each device and its queue exactly', t => {
+	const path = (id: string) => backend(id);
+	const counter = new TraceCounter('/nonexistent');
+	counter.feed([
+		`virtio_hello_dev_realize hello 0x10 vq 0x20 path ${path('a')}`,
+		`virtio_hello_dev_realize hello 0x30 vq 0x40 path ${path('b')}`,
+		'virtio_queue_notify vdev 0x30 n 0 vq 0x40',
+		'virtio_hello_kick hello 0x30 vq 0x40 defer 0',
+		'virtqueue_flush vq 0x40 count 3',
+		'virtio_notify vdev 0x30 vq 0x40',
+		`virtio_hello_dev_status hello 0x30 path ${path('b')} status 0x0f`,
+		'',
+	].join('\n'));
+	t.like(counter.countsFor(path('b'), 0), {vq: '0x40', vdev: '0x30', index: 0, kicks: 1, interrupts: 1, flushed: 3});
+	t.like(counter.countsFor(path('a'), 0), {vq: '0x20', kicks: 0, interrupts: 0});
+	t.is(counter.mappedBy(path('a')), 'named');
+	t.is(counter.mappedBy(path('zz')), undefined);
+	// b unplugged, c realized at the same addresses: c starts from zero, b is gone
+	counter.feed(`virtio_hello_dev_realize hello 0x30 vq 0x40 path ${path('c')}\n`);
+	t.like(counter.countsFor(path('c'), 0), {kicks: 0, flushed: 0});
+	t.is(counter.countsFor(path('b'), 0), undefined);
+	t.is(counter.pathOf('0x30'), path('c'));
+	t.is(counter.linesIgnored, 0);
+});
