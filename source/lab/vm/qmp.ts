@@ -393,11 +393,6 @@ export class QmpClient implements QmpLike {
 	}
 }
 
-/** Same as QmpClient.connect(options). */
-export function connectQmp(options: QmpConnectOptions): Promise<QmpClient> {
-	return QmpClient.connect(options);
-}
-
 /** "SHUTDOWN {"guest":false,"reason":"host-signal"}", shortened; "none" when there was none. */
 export function describeEvent(event: QmpEvent | undefined): string {
 	if (!event) return 'none';
