@@ -15,6 +15,7 @@ import {QemuVm} from '../../source/lab/vm/qemu-vm.js';
 import type {AccelChoice, RunEvent} from '../../source/runner/events.js';
 import {Workbench} from '../../source/runner/workbench.js';
 import {heavyLockPath, takeHeavyLock} from './heavy-lock.js';
+import {measureFirstPaint} from './first-paint.js';
 import {measurePanelCost} from './panel-cost.js';
 import {machine, markdownTable, seconds, spread, stats, writeBetweenMarkers, type Row} from './report.js';
 import {cpuTicks, delay, qemuChildOf, TuiPty} from './tui-pty.js';
@@ -79,6 +80,10 @@ async function main(): Promise<number> {
 			await section('warm boot to prompt', () => bootFigures(built, accel!, scratch));
 			await section('hello-module edit loop', () => editLoop(scratch));
 			await section('TUI idle CPU', () => tuiIdle(scratch));
+			await section('npm start: first paint', async () => {
+				const paint = await measureFirstPaint(runs);
+				rows.push({figure: '`npm start` to the first frame (warm: compiled output up to date), in a pty', value: spread(paint), target: '≤ 2.00 s (median)', met: paint.median <= 2000});
+			});
 			await section('virtqueue panel cost', async () => {
 				const cost = await measurePanelCost(cacheDir, Math.max(3, Math.min(runs, 5)), log);
 				const on = stats(cost.withPanelMBps).median;
