@@ -13,8 +13,18 @@ import {doctorCommand} from './doctor.js';
 import {runCommand} from './run.js';
 import {setupCommand} from './setup.js';
 import {statusText} from './status.js';
+import {ExitGuard, sayToStderr} from './exit-guard.js';
+
+/** What a signal, a hung-up terminal or a closed pipe must stop before the app exits. */
+let stopWork: () => Promise<void> = async () => undefined;
 
 export async function main(argv: string[]): Promise<number> {
+	// Stays installed after main returns: a pipe can still close under the last write.
+	new ExitGuard({shutdown: () => stopWork()}).install();
+	return command(argv);
+}
+
+async function command(argv: string[]): Promise<number> {
 	let parsed: Parsed;
 	try {
 		parsed = parseArgs(argv, commands, 'tui');
@@ -46,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
 				process.stdout.write(statusText(milestones, store.verified()));
 				return 0;
 			}
+			case 'cache': {
+				const {cacheCommand} = await import('./cache.js');
+				return await cacheCommand(cacheRoot(), parsed.options.get('--clear'), process.stdout);
+			}
 			case 'bench':
 				checkBenchArgs(parsed);
 				return await withWorkbench(parsed, false, workbench => benchCommand(workbench, parsed.flags.has('--json'), process.stdout));
@@ -63,15 +77,16 @@ export async function main(argv: string[]): Promise<number> {
 			return 2;
 		}
 		const failure = toFailure(error);
-		process.stderr.write(`kernelcraft: ${failure.what}\n${failure.hint ? `  try: ${failure.hint}\n` : ''}`);
-		if (!(error as {failure?: unknown}).failure && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+		sayToStderr(`kernelcraft: ${failure.what}\n${failure.hint ? `  try: ${failure.hint}\n` : ''}`);
+		if (!(error as {failure?: unknown}).failure && error instanceof Error) sayToStderr(`${error.stack}\n`);
 		return 1;
 	}
 }
 
 /**
- * Owns the workbench for the command's lifetime: Ctrl-C, SIGTERM, SIGHUP and crashes all end in
- * dispose(), which stops QEMU; the child reaper is the last line behind it.
+ * Owns the workbench for the command's lifetime: Ctrl-C, SIGTERM, SIGHUP, a closed terminal or
+ * pipe and crashes all end in dispose(), which stops QEMU (see ExitGuard); the child reaper is
+ * the last line behind it.
  */
 async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: Workbench) => Promise<number>): Promise<number> {
 	const workbench = new Workbench({
@@ -87,21 +102,11 @@ async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: W
 	});
 	const accel = parsed.options.get('--accel');
 	if (accel && accel !== 'tcg' && accel !== 'kvm') throw new UsageError(`--accel takes tcg or kvm, not "${accel}".`, parsed.command);
-	const onSignal = (signal: NodeJS.Signals) => {
-		void workbench.dispose().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-	};
-	const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-	for (const signal of signals) process.on(signal, onSignal);
-	const onCrash = (error: unknown) => {
-		process.stderr.write(`kernelcraft: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-		void workbench.dispose().finally(() => process.exit(70));
-	};
-	process.on('uncaughtException', onCrash);
-	process.on('unhandledRejection', onCrash);
+	stopWork = () => workbench.dispose();
 	try {
 		return await use(workbench);
 	} finally {
 		await workbench.dispose();
-		for (const signal of signals) process.off(signal, onSignal);
+		stopWork = async () => undefined;
 	}
 }

@@ -16,6 +16,27 @@ export interface TuiPtyOptions {
 	args?: string[];
 	/** Options for node itself, before the script (e.g. --cpu-prof to see where idle time goes). */
 	nodeArgs?: string[];
+	/**
+	 * Start the app under a shell that stays the session leader (as `npm start` or a wrapper
+	 * script does): a hangup's SIGHUP then reaches the shell, not the app.
+	 */
+	underShell?: boolean;
+}
+
+/** Every app started here; SIGKILLed when the test process exits, whatever ended the test. */
+const liveApps = new Set<number>();
+let reaperInstalled = false;
+function track(pid: number): void {
+	liveApps.add(pid);
+	if (reaperInstalled) return;
+	reaperInstalled = true;
+	process.on('exit', () => {
+		for (const app of liveApps) {
+			try {
+				process.kill(app, 'SIGKILL');
+			} catch {}
+		}
+	});
 }
 
 export interface PtyExit {
@@ -32,12 +53,14 @@ export class TuiPty {
 	readonly exited: Promise<PtyExit>;
 	readonly cols: number;
 	readonly rows: number;
+	private readonly underShell: boolean;
 	private readonly process: pty.IPty;
 	private readonly terminal: InstanceType<typeof Terminal>;
 	private exitInfo: PtyExit | undefined;
 	private bytes = 0;
 
 	constructor(options: TuiPtyOptions = {}) {
+		this.underShell = options.underShell ?? false;
 		this.cols = options.cols ?? 120;
 		this.rows = options.rows ?? 36;
 		this.terminal = new Terminal({cols: this.cols, rows: this.rows, allowProposedApi: true, scrollback: 0});
@@ -48,22 +71,38 @@ export class TuiPty {
 		env.CONTINUOUS_INTEGRATION = 'false';
 		env.TERM = 'xterm-256color';
 		Object.assign(env, options.env ?? {});
-		this.process = pty.spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath, ...(options.args ?? [])], {name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: projectRoot, env});
+		const argv = [process.execPath, ...(options.nodeArgs ?? []), cliPath, ...(options.args ?? [])];
+		// The trailing `:` keeps sh from exec'ing the app in its place.
+		const [file, ...fileArgs] = options.underShell ? ['/bin/sh', '-c', 'trap "" HUP; "$@"; :', 'sh', ...argv] : argv;
+		this.process = pty.spawn(file!, fileArgs, {name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: projectRoot, env});
 		this.pid = this.process.pid;
+		track(this.pid);
 		this.process.onData(data => {
 			this.bytes += data.length;
 			this.terminal.write(data);
 		});
 		// Answers to the app's terminal queries (cursor position etc.) go back like a real terminal's.
 		this.terminal.onData(data => {
-			if (!this.exitInfo) this.process.write(data);
+			if (!this.exitInfo && !this.hungUp) this.process.write(data);
 		});
 		this.exited = new Promise(resolve => {
 			this.process.onExit(({exitCode, signal}) => {
 				this.exitInfo = {exitCode, signal};
+				liveApps.delete(this.pid);
 				resolve(this.exitInfo);
 			});
 		});
+	}
+
+	/** The app's own pid: the pty's child, or under a shell that shell's child. */
+	appPid(): number | undefined {
+		if (!this.underShell) return this.pid;
+		try {
+			const children = fs.readFileSync(`/proc/${this.pid}/task/${this.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+			return children.length > 0 ? Number(children[0]) : undefined;
+		} catch {
+			return undefined;
+		}
 	}
 
 	get running(): boolean {
@@ -93,6 +132,7 @@ export class TuiPty {
 	}
 
 	write(data: string): void {
+		if (this.hungUp) return;
 		this.process.write(data);
 	}
 
@@ -146,6 +186,18 @@ export class TuiPty {
 		return Promise.race([this.exited, delay(timeoutMs).then(() => undefined)]);
 	}
 
+	/**
+	 * Closes the terminal as a closed window, a killed tmux session or a dropped SSH link does: the
+	 * pty's master side goes away (the kernel hangs up the app's session: SIGHUP, then EIO on
+	 * every read and write).
+	 */
+	hangUp(): void {
+		this.hungUp = true;
+		(this.process as unknown as {destroy(): void}).destroy();
+	}
+
+	private hungUp = false;
+
 	/** Last resort for a failed test: SIGKILL the app (its QEMU dies with the pty's hangup). */
 	kill(): void {
 		if (!this.running) return;
@@ -165,6 +217,12 @@ export class TuiPty {
  * -pidfile argument, <runDir>/qemu.pid).
  */
 export function qemuChildOf(parentPid: number): {pid: number; runDir: string} | undefined {
+	return qemuChildrenOf(parentPid)[0];
+}
+
+/** Every QEMU the process started that still runs (children only: the app spawns QEMU itself). */
+export function qemuChildrenOf(parentPid: number): {pid: number; runDir: string}[] {
+	const found: {pid: number; runDir: string}[] = [];
 	for (const entry of fs.readdirSync('/proc')) {
 		if (!/^\d+$/.test(entry)) continue;
 		try {
@@ -173,10 +231,10 @@ export function qemuChildOf(parentPid: number): {pid: number; runDir: string} | 
 			const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
 			if (!path.basename(argv[0] ?? '').startsWith('qemu-system')) continue;
 			const pidfile = argv[argv.indexOf('-pidfile') + 1];
-			if (argv.includes('-pidfile') && pidfile) return {pid: Number(entry), runDir: path.dirname(pidfile)};
+			if (argv.includes('-pidfile') && pidfile) found.push({pid: Number(entry), runDir: path.dirname(pidfile)});
 		} catch {}
 	}
-	return undefined;
+	return found;
 }
 
 /** utime + stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
