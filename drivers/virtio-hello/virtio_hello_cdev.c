@@ -179,7 +179,7 @@ static long vh_ioctl_batch(struct virtio_hello *vh, void __user *uarg)
 	if (IS_ERR(irs))
 		return PTR_ERR(irs);
 	reqs = kcalloc(b.count, sizeof(*reqs), GFP_KERNEL);
-	pool = reqs ? vh_pool_alloc(vh, b.count) : NULL;
+	pool = reqs ? vh_pool_alloc(b.count) : NULL;
 	if (!pool) {
 		kfree(reqs);
 		kfree(irs);

@@ -53,7 +53,6 @@ struct vh_stats {
 struct vh_fault {
 	struct dentry *dir;
 	u32 fail_indirect;	/* indirect tables that "fail" to allocate */
-	bool pool_vmalloc;	/* batch pools always from vmalloc */
 };
 
 struct virtio_hello {
@@ -134,8 +133,7 @@ struct vh_req {
 /*
  * A batch's requests in one allocation: one allocation per batch instead of
  * one per request.  Each request holds a reference; an orphaned request (its
- * submitter was killed) drops its own when the device returns it.  The pool
- * may come from vmalloc, so it is never freed under vh->lock.
+ * submitter was killed) drops its own when the device returns it.
  */
 struct vh_pool {
 	refcount_t ref;
@@ -162,7 +160,7 @@ void vh_count_error(struct virtio_hello *vh);
 int vh_req_cache_init(void);
 void vh_req_cache_exit(void);
 struct vh_req *vh_req_alloc(void);
-struct vh_pool *vh_pool_alloc(struct virtio_hello *vh, unsigned int n);
+struct vh_pool *vh_pool_alloc(unsigned int n);
 void vh_req_free(struct vh_req *req);
 void vh_resp_sgs(struct vh_req *req);
 void vh_buf_free(struct vh_buf *b);

@@ -11,8 +11,6 @@
  *                      behave as if its GFP_ATOMIC allocation failed: the
  *                      ring falls back to direct descriptors and returns
  *                      -ENOSPC when the chain does not fit in what is free;
- *       pool_vmalloc   1: batch pools come from vmalloc, as they may on a
- *                      small guest, so freeing one in atomic context shows;
  *       break_ring     write 1: mark the ring broken (virtio_break_device)
  *                      and run the callback, as the next interrupt would.
  */
@@ -195,7 +193,6 @@ void vh_fault_init(struct virtio_hello *vh)
 		return;
 	dir = debugfs_create_dir(dev_name(&vh->vdev->dev), vh_debugfs_root);
 	debugfs_create_u32("fail_indirect", 0600, dir, &vh->fault.fail_indirect);
-	debugfs_create_bool("pool_vmalloc", 0600, dir, &vh->fault.pool_vmalloc);
 	debugfs_create_file("break_ring", 0200, dir, vh, &vh_break_ring_fops);
 	vh->fault.dir = dir;
 }

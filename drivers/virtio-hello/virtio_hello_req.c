@@ -9,7 +9,6 @@
 #include <linux/highmem.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 
 #include "virtio_hello_drv.h"
 
@@ -164,17 +163,19 @@ struct vh_req *vh_req_alloc(void)
 	return req;
 }
 
-struct vh_pool *vh_pool_alloc(struct virtio_hello *vh, unsigned int n)
+struct vh_pool *vh_pool_alloc(unsigned int n)
 {
 	struct vh_pool *pool;
-	size_t size = struct_size(pool, reqs, n);
 	unsigned int i;
 
-	/* a test knob makes the vmalloc fallback the rule */
-	if (unlikely(READ_ONCE(vh->fault.pool_vmalloc)))
-		pool = vmalloc(size);
-	else
-		pool = kvmalloc(size, GFP_KERNEL);
+	/*
+	 * kmalloc, never kvmalloc: the requests' headers and status bytes are
+	 * handed to the device through sg_init_one(), which needs memory in
+	 * the linear map.  A vmalloc'ed pool gives virt_to_page() garbage and
+	 * the device reads and writes unrelated pages.  64 requests are
+	 * about 28 KiB: an order-3 allocation, which GFP_KERNEL retries.
+	 */
+	pool = kmalloc(struct_size(pool, reqs, n), GFP_KERNEL);
 	if (!pool)
 		return NULL;
 	refcount_set(&pool->ref, n);
@@ -186,7 +187,7 @@ struct vh_pool *vh_pool_alloc(struct virtio_hello *vh, unsigned int n)
 	return pool;
 }
 
-/* May sleep (a pool may be vmalloc'ed), unless called from an interrupt. */
+/* Any context: the completion path frees orphaned requests from the interrupt. */
 void vh_req_free(struct vh_req *req)
 {
 	vh_buf_free(&req->out);
@@ -197,7 +198,7 @@ void vh_req_free(struct vh_req *req)
 	if (!req->pool)
 		kmem_cache_free(vh_req_cache, req);
 	else if (refcount_dec_and_test(&req->pool->ref))
-		kvfree(req->pool);
+		kfree(req->pool);
 }
 
 int vh_req_cache_init(void)
