@@ -1,0 +1,148 @@
+import test from 'ava';
+import {assertKernelClean, bootDriverVm, type DriverVm} from '../helpers/hello-driver-vm.js';
+
+// The virtio-hello driver's rare paths, made to happen: a submitter killed with requests in
+// flight, a ring that breaks, an indirect table that cannot be allocated. Each test boots its
+// own VM (on the debug kernel unless KERNELCRAFT_DRIVER_KERNEL=normal) and ends with a kernel
+// log free of complaints and, where the kernel has kmemleak, no leak.
+
+/** The virtio device's name (virtioN) of the virtio-hello device at a PCI address, or the only one. */
+async function virtioName(vm: DriverVm, pci?: string): Promise<string> {
+	const glob = pci ? `/sys/bus/pci/devices/${pci}/virtio*` : '/sys/bus/virtio/drivers/virtio_hello/virtio*';
+	const name = (await vm.sh(`basename $(ls -d ${glob} | head -1)`)).output.trim();
+	if (!/^virtio\d+$/.test(name)) throw new Error(`no virtio-hello device bound: ${name}`);
+	return name;
+}
+
+const stat = (dev: string, name: string) => `/sys/bus/virtio/devices/${dev}/stats/${name}`;
+const knob = (dev: string, name: string) => `/sys/kernel/debug/virtio_hello/${dev}/${name}`;
+
+/** Polls a guest shell condition for up to `tenths` x 0.1 s; true if it came true. */
+async function waitFor(vm: DriverVm, condition: string, tenths = 150): Promise<boolean> {
+	return (await vm.sh(`i=0; until ${condition}; do [ $i -ge ${tenths} ] && exit 1; sleep 0.1; i=$((i+1)); done`, tenths * 100 + 30_000)).status === 0;
+}
+
+/** Starts `command` in the background; its output and then "rc N" go to `out`. */
+async function background(vm: DriverVm, command: string, out: string): Promise<void> {
+	await vm.sh(`(${command}; echo "rc $?") > ${out} 2>&1 &`);
+}
+
+/** A batch of 64 NOPs waiting on a stalled device, then its submitter SIGKILLed: 64 orphans. */
+async function orphanBatch(t: import('ava').ExecutionContext, vm: DriverVm, id: string, dev: string): Promise<void> {
+	await vm.qmp.execute('qom-set', {path: id, property: 'stall', value: true});
+	await background(vm, 'hello-client batch 64 1000', '/tmp/batch.out');
+	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'inflight')})" = 64 ]`), 'the batch is in flight');
+	t.is((await vm.sh('kill -9 $(pidof hello-client)')).status, 0);
+	t.true(await waitFor(vm, 'grep -q "^rc" /tmp/batch.out'), 'SIGKILL ends the waiting submitter');
+	t.regex((await vm.sh('cat /tmp/batch.out')).output, /^rc 137$/m);
+	t.is((await vm.sh(`cat ${stat(dev, 'inflight')}`)).output.trim(), '64', 'its requests are still the device\'s');
+}
+
+test.serial('a SIGKILLed batch, then a reset, then answers: the orphans are freed, the device works', async t => {
+	const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+	const {sh, qmp} = vm;
+	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
+	const dev = await virtioName(vm);
+
+	// Orphans failed by the reset work (process context, the path that held vh->lock).
+	await orphanBatch(t, vm, 'hello0', dev);
+	t.is((await sh(`echo 1 > ${knob(dev, 'break_ring')}`)).status, 0);
+	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'state')})" = live ] && [ "$(cat ${stat(dev, 'inflight')})" = 0 ]`), 'the reset failed the orphans and the device is back');
+	t.regex((await sh('dmesg')).output, /device needs reset: failing 64 request\(s\)[\s\S]*device reset done, back in service/);
+
+	// Orphans answered by the device (freed from the interrupt).
+	await orphanBatch(t, vm, 'hello0', dev);
+	await qmp.execute('qom-set', {path: 'hello0', property: 'stall', value: false});
+	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'inflight')})" = 0 ]`), 'the device answered the orphans');
+
+	// Their answers landed where they belonged: later requests are answered correctly.
+	t.is((await sh('hello-client greet after')).output.trim(), 'Hello, after! from QEMU');
+	const batch = await sh('hello-client batch 64 20');
+	t.is(batch.status, 0, batch.output);
+	const echo = await sh('hello-client echo 256K 4');
+	t.is(echo.status, 0, echo.output);
+	t.is((await sh('rmmod virtio_hello')).status, 0);
+	await assertKernelClean(t, vm);
+});
+
+test.serial('a SIGKILLed batch, then device_del: remove frees the orphans, no oops', async t => {
+	const vm = await bootDriverVm(t, [
+		'-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+		'-device', 'pcie-root-port,id=rp1,slot=1,chassis=1',
+		'-device', 'virtio-hello-pci,id=hello1,bus=rp1',
+	]);
+	const {sh, qmp} = vm;
+	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
+	const dev = await virtioName(vm, '0000:01:00.0');
+	await orphanBatch(t, vm, 'hello1', dev);
+	await qmp.execute('device_del', {id: 'hello1'});
+	// pciehp's own lockdep report on unplug (see kernelComplaintsAllowed) turns lockdep off:
+	// everything the driver does under lockdep happens before this point.
+	t.true(await waitFor(vm, 'test ! -e /dev/virtio-hello0', 300), 'the device is gone');
+	t.regex((await sh('dmesg')).output, /removed with 64 request\(s\) in flight/);
+	t.is((await sh('rmmod virtio_hello')).status, 0);
+	await assertKernelClean(t, vm, {allowPciehpUnplugSplat: true});
+});
+
+test.serial('the ring breaks while requests wait: every waiter fails with EIO, the device is reset and works', async t => {
+	const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+	const {sh, qmp} = vm;
+	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
+	const dev = await virtioName(vm);
+	await qmp.execute('qom-set', {path: 'hello0', property: 'stall', value: true});
+	await background(vm, 'hello-client nop 100000', '/tmp/nop.out');
+	await background(vm, 'hello-client batch 64 100', '/tmp/batch.out');
+	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'inflight')})" = 65 ]`), 'a request and a batch wait on the stalled device');
+	t.is((await sh(`echo 1 > ${knob(dev, 'break_ring')}`)).status, 0);
+	t.true(await waitFor(vm, 'grep -q "^rc" /tmp/nop.out && grep -q "^rc" /tmp/batch.out', 100), 'both waiters returned');
+	const nop = (await sh('cat /tmp/nop.out')).output;
+	const batch = (await sh('cat /tmp/batch.out')).output;
+	t.regex(nop, /request op 4: Input\/output error/);
+	t.regex(nop, /^rc 1$/m);
+	t.regex(batch, /batch: Input\/output error/);
+	t.regex(batch, /^rc 1$/m);
+	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'state')})" = live ]`));
+	t.is((await sh(`cat ${stat(dev, 'resets')}`)).output.trim(), '1');
+	await qmp.execute('qom-set', {path: 'hello0', property: 'stall', value: false});
+	t.is((await sh('hello-client greet again')).output.trim(), 'Hello, again! from QEMU');
+	t.is((await sh('rmmod virtio_hello')).status, 0);
+	await assertKernelClean(t, vm);
+});
+
+test.serial('an indirect table that cannot be allocated: ENOMEM in a moment, not a sleep until SIGKILL', async t => {
+	const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+	const {sh} = vm;
+	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
+	const dev = await virtioName(vm);
+	t.regex((await sh('hello-client info')).output, /indirect_desc/);
+
+	// The knob: every chain that needs an indirect table gets none.
+	t.is((await sh(`echo 1000000 > ${knob(dev, 'fail_indirect')}`)).status, 0);
+	// 1 MiB each way is 515 descriptors: more than the 256-entry ring holds without a table.
+	const big = await sh('timeout 30 hello-client echo 1M 1; echo "rc $?"', 60_000);
+	t.regex(big.output, /Cannot allocate memory/);
+	t.regex(big.output, /^rc 1$/m, 'failed, not killed by the timeout');
+	// 64 KiB is 35 descriptors: without a table it goes in as direct descriptors.
+	t.regex((await sh('hello-client echo 64K 3')).output, /echo: 3 x 65536 bytes verified/);
+	t.is((await sh(`echo 0 > ${knob(dev, 'fail_indirect')}`)).status, 0);
+	t.regex((await sh('hello-client echo 1M 2', 120_000)).output, /echo: 2 x 1048576 bytes verified/);
+
+	// The real allocation failing, where the kernel has fault injection: failslab fails this
+	// task's slab allocations that cannot sleep, so the GFP_ATOMIC indirect table (512 KiB:
+	// 259 descriptors, a kmalloc-8k object) is refused.
+	if ((await sh('test -d /sys/kernel/debug/failslab')).status === 0) {
+		const fs = '/sys/kernel/debug/failslab';
+		await sh(`echo Y > ${fs}/task-filter; echo 100 > ${fs}/probability; echo -1 > ${fs}/times; echo 0 > ${fs}/verbose; echo Y > ${fs}/ignore-gfp-wait`);
+		const failed = await sh('timeout 30 sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 512K 1"; echo "rc $?"', 60_000);
+		t.regex(failed.output, /Cannot allocate memory/);
+		t.regex(failed.output, /^rc 1$/m);
+		const direct = await sh('sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 64K 2"', 60_000);
+		t.regex(direct.output, /echo: 2 x 65536 bytes verified/, 'without its table a small chain goes in direct');
+		await sh(`echo 0 > ${fs}/probability`);
+		t.log('failslab: the real GFP_ATOMIC failure was exercised');
+	} else {
+		t.log('this kernel has no failslab: only the fail_indirect knob was exercised');
+	}
+	t.is((await sh('rmmod virtio_hello')).status, 0);
+	await assertKernelClean(t, vm);
+});
