@@ -106,6 +106,11 @@ test.serial('queue_size written on a live queue: QEMU stays up, the device says 
 	t.regex(out, /nop answered status 0 len 17\nqueue_size written: reads 16\ndevice_status 0x4f needs_reset 1\nnop unanswered/);
 	t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: true, needsReset: true});
 	t.regex(guest.console(), /queue_size of enabled queue 0 written \(1024\)/);
+	// The unanswered NOP is still in the ring, and the element query still shows a good chain
+	// (tail first, as 7.2 lists it): status + response (writable), then the request header.
+	const pending = await guest.qmp.execute<{index: number; descs: Array<{len: number; flags: string[]}>}>('x-query-virtio-queue-element', {path: backend('hello0'), queue: 0, index: 1});
+	t.is(pending.index, 2);
+	t.deepEqual(pending.descs.map(d => [d.len, d.flags]), [[17, ['write']], [16, ['next']]]);
 	const done = await release(guest);
 	t.regex(done, /^rc 0$/m);
 	const again = await raw(guest, guest.pci[0]!, 'nop', '^rc ');
