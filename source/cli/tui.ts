@@ -42,6 +42,9 @@ export async function startTui(workbench: Workbench): Promise<number> {
  * its password here). True when the milestone then has everything it needs.
  */
 async function setupInTerminal(workbench: Workbench, milestone: string): Promise<boolean> {
+	// Ink unrefs stdin when its screen goes away: without this, waiting for the learner's answer
+	// would leave nothing keeping the process alive, and it would just end.
+	process.stdin.ref();
 	process.stdout.write(`\nSetting up the host for ${milestone}.\n`);
 	const code = await setupCommand({yes: false, quiet: false}, process.stdout);
 	const still = workbench.hostNeeds(milestone);
