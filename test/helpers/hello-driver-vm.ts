@@ -19,6 +19,13 @@ import {Session} from '../../source/runner/session.js';
 export type KernelFlavour = 'normal' | 'debug';
 export const driverKernelFlavour: KernelFlavour = process.env.KERNELCRAFT_DRIVER_KERNEL === 'normal' ? 'normal' : 'debug';
 
+/**
+ * The driver source the debug flavour builds: the repository's, or another tree given in
+ * KERNELCRAFT_HELLO_DRIVER_SRC (to check that the tests fail on a driver without a fix; its
+ * Kbuild must then find the ABI header by an absolute -I).
+ */
+const driverSourceDir = process.env.KERNELCRAFT_HELLO_DRIVER_SRC ?? helloDriverDir;
+
 export const debugFragments = () => [...listFragments(path.join(configsDir, 'kernel')), ...listFragments(path.join(configsDir, 'kernel-debug'))];
 
 /** The debug kernel: the normal fragments plus configs/kernel-debug/, so it is cached under its own key. */
@@ -44,7 +51,7 @@ const driverOnDebug: Step = {
 	lesson: '',
 	async run(ctx) {
 		const kernel = ctx.session.kernel!;
-		const build = await buildKernelModule({srcDir: helloDriverDir, kernel, cacheDir: ctx.session.cacheDir, extraInputs: [helloAbiHeader], signal: ctx.signal});
+		const build = await buildKernelModule({srcDir: driverSourceDir, kernel, cacheDir: ctx.session.cacheDir, extraInputs: [helloAbiHeader], signal: ctx.signal});
 		ctx.session.modules.virtio_hello = build.modules.virtio_hello!;
 		const client = await buildGuestProgram({
 			name: 'hello-client',
