@@ -8,6 +8,7 @@ import {
 	decodeStatus,
 	queueStep,
 	ringElementView,
+	safeRingPosition,
 	type QueueTraceSource,
 } from '../../source/lab/virtio/sampler.js';
 import {startQemu} from '../qmp/qemu.js';
@@ -103,6 +104,20 @@ test('ringElementView puts the chain head first and says whether the entry is pe
 	t.true(ringElementView('/p', 0, 0, queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}), element).pending);
 });
 
+test('safeRingPosition: only a chain published and not yet taken, the newest one, never a used one', (t) => {
+	// idle: every chain in the ring is done, none is safe to walk
+	t.is(safeRingPosition(queueStatus({'last-avail-idx': 93, 'shadow-avail-idx': 93, 'used-idx': 93})), undefined);
+	// popped, in flight or done out of order: still none
+	t.is(safeRingPosition(queueStatus({'last-avail-idx': 93, 'shadow-avail-idx': 93, 'used-idx': 90})), undefined);
+	// three published, not taken: the newest
+	t.is(safeRingPosition(queueStatus({'last-avail-idx': 93, 'shadow-avail-idx': 96, 'used-idx': 90})), 95);
+	// across the 16-bit wrap
+	t.is(safeRingPosition(queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1})), 0);
+	// no ring yet, or indices that cannot be (more pending than the ring holds)
+	t.is(safeRingPosition(queueStatus({'vring-desc': 0, 'last-avail-idx': 0, 'shadow-avail-idx': 1})), undefined);
+	t.is(safeRingPosition(queueStatus({'vring-num': 256, 'last-avail-idx': 0, 'shadow-avail-idx': 300})), undefined);
+});
+
 // ---------- sampler with a scripted QMP ----------
 
 class ScriptedQmp implements QmpLike {
@@ -112,7 +127,13 @@ class ScriptedQmp implements QmpLike {
 	concurrent = 0;
 	maxConcurrent = 0;
 	closed = false;
+	queries = 0;
+	/** Chains in the ring: [last-avail-idx, shadow-avail-idx) as QEMU would report them. */
+	lastAvail = 53;
+	shadowAvail = 53;
+	elementQueries: number[] = [];
 	async execute<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+		this.queries++;
 		this.concurrent++;
 		this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
 		try {
@@ -125,7 +146,10 @@ class ScriptedQmp implements QmpLike {
 					return {name: 'virtio-blk', 'num-vqs': 1, status: {statuses: []}, 'guest-features': {transports: []}} as unknown as T;
 				case 'x-query-virtio-queue-status':
 					t_assert(args?.queue === 0);
-					return queueStatus({'used-idx': this.used & 0xffff, 'vring-desc': this.ringAddr}) as T;
+					return queueStatus({'used-idx': this.used & 0xffff, 'vring-desc': this.ringAddr, 'last-avail-idx': this.lastAvail, 'shadow-avail-idx': this.shadowAvail}) as T;
+				case 'x-query-virtio-queue-element':
+					this.elementQueries.push(args?.index as number);
+					return {index: 7, name: 'virtio-blk', descs: [{flags: ['next'], len: 16, addr: 4096}, {flags: ['write'], len: 1, addr: 8192}]} as T;
 				default:
 					throw new QmpError(command, 'CommandNotFound', `The command ${command} has not been found`);
 			}
@@ -164,35 +188,74 @@ test('sampler totals and history follow the used index across a wrap, with a bou
 	t.is(sampler.samples, 5);
 });
 
-test('sampler never overlaps samples: slow answers make ticks skip', async (t) => {
+test('inspectPendingRing asks QEMU only about a chain published and not yet taken', async (t) => {
 	const qmp = new ScriptedQmp();
-	qmp.delayMs = 60;
-	const sampler = new VirtioSampler(qmp, {intervalMs: 20});
+	const sampler = new VirtioSampler(qmp);
+	const path = '/machine/peripheral-anon/device[0]/virtio-backend';
+	t.is(await sampler.inspectPendingRing(path, 0), undefined, 'idle ring: no chain');
+	t.deepEqual(qmp.elementQueries, [], 'and no element query');
+	qmp.shadowAvail = 56;
+	const ring = (await sampler.inspectPendingRing(path, 0))!;
+	t.deepEqual(qmp.elementQueries, [55]);
+	t.like(ring, {position: 55, head: 7, pending: true});
+	qmp.lastAvail = 56; // the device took them all
+	t.is(await sampler.inspectPendingRing(path, 0), undefined);
+	t.deepEqual(qmp.elementQueries, [55]);
+});
+
+/** Polls until the condition holds; rejects past the deadline, naming what it waited for. */
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+}
+
+test('sampler never overlaps samples: ticks that come while QEMU has not answered are skipped', async (t) => {
+	// QEMU answers only when the test says so: whatever the machine's speed, ticks pile up meanwhile.
+	const qmp = new ScriptedQmp();
+	let release: () => void = () => undefined;
+	let gate = new Promise<void>((resolve) => (release = resolve));
+	const execute = qmp.execute.bind(qmp);
+	qmp.execute = async <T,>(command: string, args?: Record<string, unknown>) => {
+		await gate;
+		return execute<T>(command, args);
+	};
+	const sampler = new VirtioSampler(qmp, {intervalMs: 10});
 	const seen: number[] = [];
 	sampler.onSample((_devices, at) => seen.push(at));
 	sampler.start();
-	await new Promise((resolve) => setTimeout(resolve, 500));
+	await until(() => sampler.skippedTicks >= 3, 'three ticks skipped while the first sample waits');
+	t.is(seen.length, 0, 'the first sample is still waiting');
+	gate = Promise.resolve();
+	release();
+	await until(() => seen.length >= 2, 'two samples once QEMU answers');
 	await sampler.stop();
-	const count = seen.length;
-	t.true(count >= 2, `samples: ${count}`);
-	t.true(sampler.skippedTicks > 0);
 	// one device with one queue: a sample asks one query at a time, so 2 would mean overlapping samples
 	t.true(qmp.maxConcurrent <= 1, `max concurrent queries ${qmp.maxConcurrent}`);
 	t.false(sampler.running);
-	await new Promise((resolve) => setTimeout(resolve, 150));
+	const count = seen.length;
+	const queries = qmp.queries;
+	await new Promise((resolve) => setTimeout(resolve, 50));
 	t.is(seen.length, count, 'no sample after stop()');
+	t.is(qmp.queries, queries, 'no query after stop()');
 });
 
 test('sampler stops by itself when the QMP connection closes, reporting the error once', async (t) => {
 	const qmp = new ScriptedQmp();
-	const sampler = new VirtioSampler(qmp, {intervalMs: 20});
+	const sampler = new VirtioSampler(qmp, {intervalMs: 10});
 	const errors: Error[] = [];
 	sampler.onError((e) => errors.push(e));
 	sampler.start();
-	await new Promise((resolve) => setTimeout(resolve, 60));
+	await until(() => sampler.samples >= 1, 'a first sample');
 	qmp.closed = true;
-	await new Promise((resolve) => setTimeout(resolve, 150));
+	await until(() => errors.length >= 1, 'the closed connection reported');
+	// The timer is gone with the first error: nothing can report a second one.
 	t.false(sampler.running);
+	const queries = qmp.queries;
+	await new Promise((resolve) => setTimeout(resolve, 50));
+	t.is(qmp.queries, queries, 'no query after the connection closed');
 	t.is(errors.length, 1);
 	t.true(errors[0] instanceof QmpClosedError);
 	await sampler.stop();
@@ -232,7 +295,7 @@ test('sampler against a real QEMU -S: shape and all-zero queues', async (t) => {
 	const samples: DeviceView[][] = [];
 	sampler.onSample((devices) => samples.push(devices));
 	sampler.start();
-	while (samples.length < 6) await new Promise((resolve) => setTimeout(resolve, 20));
+	await until(() => samples.length >= 6, 'six samples', 20_000);
 	await sampler.stop();
 	const devices = samples.at(-1)!;
 	t.deepEqual(

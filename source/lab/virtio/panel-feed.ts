@@ -41,9 +41,10 @@ export class PanelFeed {
 		return this.guest;
 	}
 
+	/** The queue's newest published, not yet taken chain (see inspectPendingRing). */
 	async inspectRing(path: string, queue: number): Promise<RingElementView | undefined> {
 		await this.ready;
-		return this.sampler?.inspectRing(path, queue);
+		return this.sampler?.inspectPendingRing(path, queue);
 	}
 
 	private lastSignature = '';
@@ -75,18 +76,21 @@ export class PanelFeed {
 		this.lastSignature = '';
 	}
 
+	/**
+	 * Each queue's newest chain that is published and not yet taken by the device, when there is
+	 * one. Nothing else is read: on QEMU 7.2 asking about a chain the guest may have reclaimed can
+	 * break the device (see VirtioSampler.inspectPendingRing). An idle queue shows no chain.
+	 */
 	private async withRings(devices: DeviceView[]): Promise<DeviceView[]> {
 		return Promise.all(devices.map(async device => ({
 			...device,
 			queues: await Promise.all(device.queues.map(async queue => {
-				// The newest chain: the one at the head if the device has not popped it yet, else the
-				// last one it popped. Before the driver sets the ring up QEMU refuses: no ring then.
-				const pending = queue.availIdx !== queue.lastAvailIdx;
-				const position = pending ? queue.lastAvailIdx : (queue.lastAvailIdx + 0xffff) & 0xffff;
 				try {
-					const ring = await this.sampler!.inspectRing(device.path, queue.index, position);
+					const ring = await this.sampler!.inspectPendingRing(device.path, queue.index);
+					if (!ring) return queue;
 					return {...queue, ring: {position: ring.position, head: ring.head, pending: ring.pending, descriptors: ring.descriptors}};
 				} catch {
+					// Before the driver sets the ring up QEMU refuses: no chain then.
 					return queue;
 				}
 			})),

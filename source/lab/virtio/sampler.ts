@@ -57,6 +57,32 @@ export interface RingElementView {
 	usedIdx?: number;
 }
 
+export interface QemuIdentity {
+	/** "7.2.22" */
+	version: string;
+	/** The build's package string: Debian's builds say "Debian 1:7.2+dfsg-7+deb12u…". */
+	package: string;
+	/** Built by kernelcraft from devices/ (it has the virtio-hello device). */
+	kernelcraftBuild: boolean;
+}
+
+/**
+ * The avail position of the newest chain that is published and not yet taken by the device: in
+ * [last-avail-idx, shadow-avail-idx) as QEMU reports them, or undefined when that range is empty.
+ * Pure. Chains before last-avail-idx are popped (in flight or done: a device may complete them out
+ * of order, so used-idx says nothing about which); the newest pending one is the furthest from
+ * being taken while QEMU answers.
+ */
+export function safeRingPosition(status: Pick<VirtQueueStatus, 'last-avail-idx' | 'shadow-avail-idx' | 'vring-num' | 'vring-desc'>): number | undefined {
+	if (!status['vring-num'] || !status['vring-desc'] || BigInt(status['vring-desc']) === 0n) return undefined;
+	const lastAvail = status['last-avail-idx'] ?? 0;
+	const shadowAvail = status['shadow-avail-idx'] ?? 0;
+	const pending = idxPending(lastAvail, shadowAvail);
+	// More pending than the ring holds: the indices are not sane (a reset in between); read nothing.
+	if (pending === 0 || pending > status['vring-num']) return undefined;
+	return (shadowAvail - 1) & 0xffff;
+}
+
 /** Only what rates need from a queue sample. */
 export interface QueuePoint {
 	usedIdx: number;
@@ -173,6 +199,7 @@ export class VirtioSampler {
 	#timer: NodeJS.Timeout | undefined;
 	#inFlight: Promise<DeviceView[]> | undefined;
 	#latest: {devices: DeviceView[]; at: number} | undefined;
+	#identity: Promise<QemuIdentity> | undefined;
 
 	constructor(qmp: QmpLike, options: VirtioSamplerOptions = {}) {
 		this.#qmp = qmp;
@@ -236,6 +263,10 @@ export class VirtioSampler {
 	 * The descriptor chain at a queue's avail position (default: the head, the next entry the
 	 * device will pop). Throws QmpError when the ring is not set up ("Region caches not
 	 * initialized" before the guest driver ran).
+	 *
+	 * Not safe on its own for any position: QEMU 7.2 walks the chain with the same code the device
+	 * uses, and a chain the guest has already reclaimed can make it call virtio_error(), which
+	 * breaks the device. The ring view uses inspectPendingRing().
 	 */
 	async inspectRing(path: string, queue: number, position?: number): Promise<RingElementView> {
 		const status = await this.#qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path, queue}, {timeoutMs: this.#timeoutMs});
@@ -243,6 +274,37 @@ export class VirtioSampler {
 		if (position !== undefined) args.index = position;
 		const element = await this.#qmp.execute<VirtioQueueElement>('x-query-virtio-queue-element', args, {timeoutMs: this.#timeoutMs});
 		return ringElementView(path, queue, position, status, element);
+	}
+
+	/**
+	 * The newest chain the guest has published and the device has not taken yet, or undefined when
+	 * there is none. Only such a chain is safe to walk: the driver cannot reclaim a chain before
+	 * the device has used it, while one the device has taken may be completed, freed and reused by
+	 * the time QEMU walks it (see safeRingPosition). QEMU's own indices decide, read just before.
+	 */
+	async inspectPendingRing(path: string, queue: number): Promise<RingElementView | undefined> {
+		const status = await this.#qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path, queue}, {timeoutMs: this.#timeoutMs});
+		const position = safeRingPosition(status);
+		if (position === undefined) return undefined;
+		const element = await this.#qmp.execute<VirtioQueueElement>('x-query-virtio-queue-element', {path, queue, index: position}, {timeoutMs: this.#timeoutMs});
+		return ringElementView(path, queue, position, status, element);
+	}
+
+	/**
+	 * Which QEMU answers: its version and Debian's package string when it is Debian's build (which
+	 * has no virtio-hello device). Asked once.
+	 */
+	async qemuIdentity(): Promise<QemuIdentity> {
+		this.#identity ??= (async () => {
+			const version = await this.#qmp.execute<{qemu: {major: number; minor: number; micro: number}; package: string}>('query-version', undefined, {timeoutMs: this.#timeoutMs});
+			const types = await this.#qmp.execute<{name: string}[]>('qom-list-types', {implements: 'virtio-device'}, {timeoutMs: this.#timeoutMs}).catch(() => []);
+			return {
+				version: `${version.qemu.major}.${version.qemu.minor}.${version.qemu.micro}`,
+				package: version.package.trim(),
+				kernelcraftBuild: types.some(type => type.name === 'virtio-hello-device'),
+			};
+		})();
+		return this.#identity;
 	}
 
 	#tick(): void {

@@ -29,9 +29,14 @@ function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] 
 			` ${ringDistance(q.signalledUsed, q.usedIdx)} used, guest not yet told`,
 			` total req ${q.totals.requests} kick ${q.totals.kicks ?? '–'} irq ${q.totals.interrupts ?? '–'}`,
 		);
+		// Only a chain the guest has posted and the device has not taken yet is read: one the device
+		// has taken may already be done and reclaimed by the guest, and asking QEMU about it could
+		// break the device. So an idle queue shows none.
 		if (q.ring) {
-			lines.push(` chain @avail[${q.ring.position}] head d${q.ring.head}${q.ring.pending ? ' (pending)' : ' (done)'}`);
+			lines.push(` chain @avail[${q.ring.position}] head d${q.ring.head} (posted, not yet taken)`);
 			for (const d of q.ring.descriptors) lines.push(`  ${d.addr} ${d.len}B ${d.flags.join(',') || 'read'}`);
+		} else {
+			lines.push(' chains shown only while posted, not taken');
 		}
 	}
 
