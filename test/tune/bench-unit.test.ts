@@ -1,7 +1,8 @@
 import test from 'ava';
-import {bookkeepingProblems, evaluateTargets, hostDelta, parseBenchLine, variantResult, variants, type VariantResult} from '../../source/lab/tune/bench.js';
-import {benchTable, opsChart, renderReport} from '../../source/lab/tune/report.js';
+import {bookkeepingProblems, evaluateTargets, samplerCanCount, hostDelta, parseBenchLine, variantResult, variants, type VariantResult} from '../../source/lab/tune/bench.js';
+import {benchTable, latencyUnit, opsChart, renderReport} from '../../source/lab/tune/report.js';
 import type {QueueView} from '../../source/runner/events.js';
+import {explain} from '../../source/expedition/tune.js';
 
 const helloLine = 'bench mode=batch target=/dev/virtio-hello0 ops=640 calls=10 bytes=0 secs=0.300138 ops_s=2132.4 mb_s=0.000 p50_us=259.39 p99_us=2802.28 max_us=9380.10 clock=tsc features=0x10130000001 event_idx=1 drv_kicks=10 drv_irqs=10 drv_completed=640 batch=64';
 
@@ -45,9 +46,15 @@ test('bookkeeping: agreeing counts pass; each disagreement is named', t => {
 	t.true(problems.some(p => p.includes('used index moved 3')));
 	t.true(problems.some(p => p.includes('sampler')));
 	t.true(problems.some(p => p.includes('kicked 10 times')));
-	// Above the sampler's bound its total is not expected to match.
+	// The sampler's total is checked at every request count: 100,000 requests at 2,132/s must match.
 	const many = {...guest, ops: 100_000, driverCompleted: 100_000};
-	t.deepEqual(bookkeepingProblems(batch, variantResult(batch, many, {requests: 100_000, usedIdxDelta: 100_000 % 65536, samplerRequests: 1234, kicks: 10, interrupts: 10})), []);
+	t.deepEqual(bookkeepingProblems(batch, variantResult(batch, many, {requests: 100_000, usedIdxDelta: 100_000 % 65536, samplerRequests: 100_000, kicks: 10, interrupts: 10})), []);
+	t.true(bookkeepingProblems(batch, variantResult(batch, many, {requests: 100_000, usedIdxDelta: 100_000 % 65536, samplerRequests: 100_000 - 65536, kicks: 10, interrupts: 10})).some(p => p.includes('sampler')));
+	// A rate at which one panel interval could wrap the used index is reported, not skipped.
+	const fast = {...many, opsPerSec: 200_000};
+	t.true(bookkeepingProblems(batch, variantResult(batch, fast, {requests: 100_000, usedIdxDelta: 100_000 % 65536, samplerRequests: 100_000, kicks: 10, interrupts: 10})).some(p => p.includes('could wrap')));
+	t.true(samplerCanCount(60_000));
+	t.false(samplerCanCount(70_000));
 });
 
 function fake(id: string, opsPerSec: number, kicks: number, requests = 1000): VariantResult {
@@ -73,4 +80,24 @@ test('the report has a row and a bar per variant and the targets', t => {
 	const text = renderReport({accel: 'tcg', secondsPerVariant: 2, results, targets: evaluateTargets(results)});
 	t.regex(text, /not met/);
 	t.regex(text, /TCG/);
+	t.regex(text, /÷ the requests the device itself counted/);
+});
+
+test('latency says what one sample times: one request, or one call carrying a batch', t => {
+	const [naive, batch] = [fake('naive', 100, 1000), fake('batch', 600, 16)];
+	t.is(latencyUnit({...naive, guest: {...naive.guest, batch: undefined}}), 'per request');
+	t.is(latencyUnit(batch), 'per 64-request call');
+	const table = benchTable([{...naive, guest: {...naive.guest, batch: undefined}}, batch]);
+	t.regex(table[0]!, /latency of/);
+	t.regex(table[2]!, /1 request\b/);
+	t.regex(table[3]!, /64 requests/);
+});
+
+test('the lesson states what was measured and claims no bound it did not measure', t => {
+	const lines = explain([fake('naive', 100_000, 1000), fake('batch', 500_000, 16)]);
+	const text = lines.join('\n');
+	t.notRegex(text, /bounds?|at most/i);
+	// 10 µs per request naive, 2 µs batched: 8 µs removed per request
+	t.regex(text, /naive took 10\.00 µs and batched 2\.00 µs: batching removed 8\.00 µs per request/);
+	t.regex(text, /not measured here/);
 });

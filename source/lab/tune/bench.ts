@@ -75,8 +75,8 @@ export interface HostDelta {
 	usedIdxDelta: number;
 	/**
 	 * The panel sampler's running total of the same queue. It adds up used-index advances sample by
-	 * sample (every 250 ms), so it is exact only while fewer than 32768 requests complete between
-	 * two samples; above that the 16-bit index is ambiguous.
+	 * sample (every 250 ms), so it is exact whatever the total, as long as fewer than 32768
+	 * requests complete between two samples (see samplerCanCount).
 	 */
 	samplerRequests: number;
 	/** Guest notifications, from QEMU's trace (exact with ioeventfd=off). */
@@ -97,6 +97,17 @@ export function hostDelta(before: QueueView, after: QueueView, deviceCount: {bef
 
 /** Half the 16-bit index space: the most requests a sampler interval can tell apart. */
 export const samplerBound = 0x8000;
+
+/** The panel's sampling interval the sampler total relies on (Session's default). */
+export const samplerIntervalMs = 250;
+
+/**
+ * Can the sampler's total be exact at this rate? Only while one interval sees fewer than
+ * samplerBound requests; the interval is doubled for a sample that comes late.
+ */
+export function samplerCanCount(opsPerSec: number, intervalMs = samplerIntervalMs): boolean {
+	return (opsPerSec * 2 * intervalMs) / 1000 < samplerBound;
+}
 
 /** The request queue of the device QEMU knows by `-device ...,id=<id>`. */
 export function queueOf(devices: readonly DeviceView[], id: string): QueueView | undefined {
@@ -176,8 +187,10 @@ export function bookkeepingProblems(variant: Variant, r: VariantResult): string[
 	if (guest.ops < 1) problems.push(`the guest completed no requests`);
 	if (host.requests !== guest.ops) problems.push(`the guest counted ${guest.ops} requests, the device counted ${host.requests}`);
 	if (host.usedIdxDelta !== host.requests % 0x1_0000) problems.push(`the used index moved ${host.usedIdxDelta}, not ${host.requests} mod 65536`);
-	// Below the bound no sampler interval can have wrapped; above it the sampler cannot know.
-	if (host.requests < samplerBound && host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
+	// The sampler's total is checked at every request count; only a rate at which one sampling
+	// interval could wrap the 16-bit used index makes it unknowable, and that is a problem too.
+	if (!samplerCanCount(guest.opsPerSec)) problems.push(`${Math.round(guest.opsPerSec)} requests/s could wrap the 16-bit used index between two panel samples: the panel's total cannot be checked (sample faster)`);
+	else if (host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
 	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts)) problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
 	if (variant.peer === 'virtio-hello') {
 		if (guest.driverCompleted !== guest.ops) problems.push(`the driver completed ${guest.driverCompleted}, the client counted ${guest.ops}`);

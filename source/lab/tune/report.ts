@@ -20,8 +20,17 @@ function pad(text: string, width: number, right = false): string {
 	return right ? ' '.repeat(width - n) + text : text + ' '.repeat(width - n);
 }
 
+/**
+ * What one latency sample times: the syscall that carried the request, so for a batched variant
+ * one sample is a whole ioctl of `batch` requests, not one request.
+ */
+export function latencyUnit(r: Pick<VariantResult, 'inFlight' | 'guest'>): string {
+	const batch = r.guest.batch ?? r.inFlight;
+	return batch > 1 ? `per ${batch}-request call` : 'per request';
+}
+
 export function benchTable(results: readonly VariantResult[]): string[] {
-	const header = ['variant', 'in flight', 'ops/s', 'MB/s', 'p50 µs', 'p99 µs', 'requests', 'kicks/req', 'irqs/req'];
+	const header = ['variant', 'in flight', 'ops/s', 'MB/s', 'p50 µs', 'p99 µs', 'latency of', 'requests', 'kicks/req', 'irqs/req'];
 	const rows = results.map(r => [
 		r.title,
 		String(r.inFlight),
@@ -29,6 +38,7 @@ export function benchTable(results: readonly VariantResult[]): string[] {
 		fixed(r.guest.mbPerSec, 2),
 		fixed(r.guest.p50Us, 1),
 		fixed(r.guest.p99Us, 1),
+		(r.guest.batch ?? r.inFlight) > 1 ? `${r.guest.batch ?? r.inFlight} requests` : '1 request',
 		String(r.host.requests),
 		fixed(r.kicksPerRequest, 3),
 		fixed(r.interruptsPerRequest, 3),
@@ -67,7 +77,7 @@ export function renderReport(report: BenchReport): string {
 		...targetLines(report.targets),
 		'',
 		...(report.notes ?? []).flatMap(note => [note, '']),
-		'latency: wall time of the syscall that carried the request (a batched request completes for its caller when the batch ioctl returns).',
-		'kicks and interrupts: QEMU\'s trace (ioeventfd=off, so one trace line per guest notify write) ÷ the used-index advance.',
+		'latency: wall time of one syscall. For one request in flight that is one request; for a batched variant it is the whole ioctl ("latency of 64 requests"), and every request in it completes for its caller when the ioctl returns.',
+		'kicks and interrupts: QEMU\'s trace (ioeventfd=off, so one trace line per guest notify write) ÷ the requests the device itself counted (its 64-bit counter), which the guest\'s count, the used index and the panel\'s total all matched.',
 	].join('\n');
 }
