@@ -1,7 +1,7 @@
 import path from 'node:path';
 import {LabError} from '../lab/lab-error.js';
 import {QmpClient} from '../lab/vm/qmp.js';
-import {bookkeepingProblems, evaluateTargets, hostDelta, parseBenchLine, queueOf, variantResult, variants, type Variant, type VariantResult} from '../lab/tune/bench.js';
+import {bookkeepingProblems, evaluateTargets, hostDelta, nextSampleDelayMs, parseBenchLine, queueOf, variantResult, variants, type Variant, type VariantResult} from '../lab/tune/bench.js';
 import {benchTable, latencyUnit, opsChart, targetLines, type BenchReport} from '../lab/tune/report.js';
 import type {DeviceView} from '../runner/events.js';
 import type {Session} from '../runner/session.js';
@@ -95,21 +95,47 @@ function queueFor(devices: DeviceView[], id: string) {
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
+/**
+ * Samples the panel while a variant runs, often enough that its 16-bit used index cannot wrap
+ * unseen between two samples (hundreds of thousands of requests per second in a batch), and no
+ * more often than that: every sample takes QEMU's lock. Resolves with the longest gap seen.
+ */
+function sampleDensely(ctx: StepContext, id: string): {stop(): void; maxGapMs: Promise<number>} {
+	let running = true;
+	const panel = ctx.session.panel!;
+	const maxGapMs = (async () => {
+		let last = Date.now();
+		let maxGap = 0;
+		while (running) {
+			const devices = await panel.sampleNow();
+			const now = Date.now();
+			maxGap = Math.max(maxGap, now - last);
+			last = now;
+			await sleep(nextSampleDelayMs(queueOf(devices, id)?.rates.requests ?? 0));
+		}
+		await panel.sampleNow();
+		return Math.max(maxGap, Date.now() - last);
+	})();
+	return {stop: () => (running = false), maxGapMs};
+}
+
 async function measure(ctx: StepContext, variant: Variant): Promise<VariantResult> {
 	const tune = state(ctx);
 	const node = tune.nodes[variant.device] ?? '';
 	const seconds = tuneSeconds(ctx);
 	const before = queueFor(await freshSample(ctx), variant.device);
 	const countBefore = await deviceCount(ctx, variant.device);
-	const output = await check(ctx, variant.command(seconds).replace('{dev}', node), 60_000 + seconds * 5000);
+	const sampling = sampleDensely(ctx, variant.device);
+	const output = await check(ctx, variant.command(seconds).replace('{dev}', node), 60_000 + seconds * 5000).finally(() => sampling.stop());
+	const maxGapMs = await sampling.maxGapMs;
 	const guestBench = parseBenchLine(output);
 	if (!guestBench) throw new LabError({what: 'hello-client printed no bench line.', lastSeen: output.split('\n')});
 	const count = {before: countBefore, after: await deviceCount(ctx, variant.device)};
 	// QEMU appends trace lines as it runs; a sample or two later every kick of the run is in.
-	let result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count));
+	let result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs));
 	for (let attempt = 0; attempt < 5 && bookkeepingProblems(variant, result).length > 0; attempt++) {
 		await sleep(200);
-		result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count));
+		result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs));
 	}
 	const problems = bookkeepingProblems(variant, result);
 	if (problems.length > 0) throw new LabError({what: `${variant.title}: the guest's and the host's counts disagree: ${problems.join('; ')}.`, lastSeen: output.split('\n')});

@@ -60,11 +60,11 @@ export function markdownTable(rows: Row[]): string {
 	return lines.join('\n');
 }
 
-export const startMarker = '<!-- bench:start -->';
-export const endMarker = '<!-- bench:end -->';
+export const benchStartMarker = '<!-- bench:start -->';
+export const benchEndMarker = '<!-- bench:end -->';
 
 /** Replaces only what is between the markers (creating the file, or appending the markers, if needed). */
-export function writeBetweenMarkers(file: string, body: string): void {
+export function writeBetweenMarkers(file: string, body: string, startMarker = benchStartMarker, endMarker = benchEndMarker): void {
 	let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `${startMarker}\n${endMarker}\n`;
 	let start = text.indexOf(startMarker);
 	let end = text.indexOf(endMarker, start);

@@ -18,6 +18,7 @@ import {heavyLockPath, takeHeavyLock} from './heavy-lock.js';
 import {measureFirstPaint} from './first-paint.js';
 import {measurePanelCost} from './panel-cost.js';
 import {machine, markdownTable, seconds, spread, stats, writeBetweenMarkers, type Row} from './report.js';
+import {runTuneBench, tuneEndMarker, tuneMarkdown, tuneStartMarker} from './tune-table.js';
 import {cpuTicks, delay, qemuChildOf, TuiPty} from './tui-pty.js';
 
 const args = process.argv.slice(2);
@@ -25,6 +26,8 @@ const skipCold = args.includes('--skip-cold');
 const runsAt = args.indexOf('--runs');
 const runs = runsAt === -1 ? 5 : Number(args[runsAt + 1]);
 const writeReadme = !args.includes('--no-readme');
+/** Only `kernelcraft bench` (the tune milestone), for the README's tune section. */
+const onlyTune = args.includes('--only-tune');
 const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}` : ['node dist/test/bench/run-bench.js', ...args].join(' ');
 
 const qemu = '/usr/bin/qemu-system-x86_64';
@@ -51,14 +54,21 @@ async function section(name: string, body: () => Promise<void>): Promise<void> {
 
 async function main(): Promise<number> {
 	if (!Number.isInteger(runs) || runs < 1) {
-		process.stderr.write('usage: run-bench [--skip-cold] [--runs N] [--no-readme]\n');
+		process.stderr.write('usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune]\n');
 		return 2;
 	}
 	const release = await takeHeavyLock(() => log(`waiting for ${heavyLockPath}: another heavy job (a kernel build?) is running`));
 	const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kernelcraft-bench-'));
 	const host = machine();
 	let accel: AccelChoice | undefined;
+	let tuneBody: string | undefined;
 	try {
+		await section('tune: kernelcraft bench', async () => {
+			const report = await runTuneBench(log);
+			tuneBody = tuneMarkdown(report, {date: host.date, machine: `${host.model}, ${host.cpus} CPUs (nproc), ${host.memory}`, command});
+			rows.push({figure: 'kernelcraft bench (tune): see the tune section', value: `${report.results.length} variants, ${report.targets.filter(target => target.met).length} of ${report.targets.length} targets met`, target: ''});
+		});
+		if (onlyTune) return finish(host, accel, tuneBody);
 		accel = await chooseAccel(qemu, process.env.KERNELCRAFT_ACCEL);
 		log(`accelerator: ${accel.accel} (${accel.reason})`);
 		let kernel: KernelBuild | undefined;
@@ -98,7 +108,22 @@ async function main(): Promise<number> {
 		release();
 		fs.rmSync(scratch, {recursive: true, force: true});
 	}
+	return finish(host, accel, tuneBody);
+}
 
+function finish(host: ReturnType<typeof machine>, accel: AccelChoice | undefined, tuneBody: string | undefined): number {
+	if (onlyTune) {
+		if (tuneBody) process.stdout.write(`\n${tuneBody}\n`);
+		if (crashes.length > 0 || !tuneBody) {
+			process.stderr.write(`\nbench: the tune run failed; README.md left as it was.\n${crashes.join('\n')}\n`);
+			return 1;
+		}
+		if (writeReadme) {
+			writeBetweenMarkers(path.join(projectRoot, 'README.md'), tuneBody, tuneStartMarker, tuneEndMarker);
+			log('tune figures written to README.md between the tune markers');
+		}
+		return 0;
+	}
 	const accelText = accel ? `${accel.accel.toUpperCase()} (${accel.reason.replace(/: using TCG$/, '')})` : 'unknown';
 	const report = [
 		`Measured ${host.date} on ${host.model}, ${host.cpus} CPUs (nproc), ${host.memory}; load average at start ${host.load}.`,
@@ -116,7 +141,8 @@ async function main(): Promise<number> {
 	}
 	if (writeReadme) {
 		writeBetweenMarkers(path.join(projectRoot, 'README.md'), report);
-		log('figures written to README.md between the bench markers');
+		if (tuneBody) writeBetweenMarkers(path.join(projectRoot, 'README.md'), tuneBody, tuneStartMarker, tuneEndMarker);
+		log('figures written to README.md between the bench and tune markers');
 	}
 	const missed = rows.filter(row => row.met === false).length;
 	log(missed === 0 ? 'every target met' : `${missed} target${missed === 1 ? '' : 's'} missed (reported, not an error)`);

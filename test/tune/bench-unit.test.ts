@@ -1,5 +1,5 @@
 import test from 'ava';
-import {bookkeepingProblems, evaluateTargets, samplerCanCount, hostDelta, parseBenchLine, variantResult, variants, type VariantResult} from '../../source/lab/tune/bench.js';
+import {bookkeepingProblems, evaluateTargets, nextSampleDelayMs, samplerCanCount, hostDelta, parseBenchLine, variantResult, variants, type VariantResult} from '../../source/lab/tune/bench.js';
 import {benchTable, latencyUnit, opsChart, renderReport} from '../../source/lab/tune/report.js';
 import type {QueueView} from '../../source/runner/events.js';
 import {explain} from '../../source/expedition/tune.js';
@@ -55,6 +55,13 @@ test('bookkeeping: agreeing counts pass; each disagreement is named', t => {
 	t.true(bookkeepingProblems(batch, variantResult(batch, fast, {requests: 100_000, usedIdxDelta: 100_000 % 65536, samplerRequests: 100_000, kicks: 10, interrupts: 10})).some(p => p.includes('could wrap')));
 	t.true(samplerCanCount(60_000));
 	t.false(samplerCanCount(70_000));
+	// 650,000 batched requests/s: exact when the panel sampled at least every 20 ms during the run
+	t.true(samplerCanCount(650_000, 20));
+	t.deepEqual(bookkeepingProblems(batch, variantResult(batch, fast, {requests: 100_000, usedIdxDelta: 100_000 % 65536, samplerRequests: 100_000, samplerMaxGapMs: 20, kicks: 10, interrupts: 10})), []);
+	// the pace that keeps it so: a quarter of the bound between samples, never slower than the panel
+	t.is(nextSampleDelayMs(0), 10);
+	t.is(nextSampleDelayMs(1000), 250);
+	t.true(Math.abs(nextSampleDelayMs(650_000) - 12.6) < 0.1);
 });
 
 function fake(id: string, opsPerSec: number, kicks: number, requests = 1000): VariantResult {

@@ -79,14 +79,17 @@ export interface HostDelta {
 	 * requests complete between two samples (see samplerCanCount).
 	 */
 	samplerRequests: number;
+	/** The longest time between two panel samples during the run (the panel's interval when not measured). */
+	samplerMaxGapMs?: number;
 	/** Guest notifications, from QEMU's trace (exact with ioeventfd=off). */
 	kicks: number;
 	/** Interrupts QEMU injected for the queue, from the trace. */
 	interrupts: number;
 }
 
-export function hostDelta(before: QueueView, after: QueueView, deviceCount: {before: number; after: number}): HostDelta {
+export function hostDelta(before: QueueView, after: QueueView, deviceCount: {before: number; after: number}, samplerMaxGapMs?: number): HostDelta {
 	return {
+		...(samplerMaxGapMs === undefined ? {} : {samplerMaxGapMs}),
 		requests: deviceCount.after - deviceCount.before,
 		usedIdxDelta: idxDelta(before.usedIdx, after.usedIdx),
 		samplerRequests: after.totals.requests - before.totals.requests,
@@ -102,11 +105,20 @@ export const samplerBound = 0x8000;
 export const samplerIntervalMs = 250;
 
 /**
- * Can the sampler's total be exact at this rate? Only while one interval sees fewer than
- * samplerBound requests; the interval is doubled for a sample that comes late.
+ * Can the sampler's total be exact at this rate? Only while the longest time between two samples
+ * sees fewer than samplerBound requests, with a factor of 2 for a rate that is not steady.
  */
-export function samplerCanCount(opsPerSec: number, intervalMs = samplerIntervalMs): boolean {
-	return (opsPerSec * 2 * intervalMs) / 1000 < samplerBound;
+export function samplerCanCount(opsPerSec: number, maxGapMs = samplerIntervalMs): boolean {
+	return (opsPerSec * 2 * maxGapMs) / 1000 < samplerBound;
+}
+
+/**
+ * How long to wait before the next sample so that fewer than a quarter of samplerBound requests
+ * complete in between, at the rate seen so far; at most the panel's own interval.
+ */
+export function nextSampleDelayMs(opsPerSec: number): number {
+	if (!(opsPerSec > 0)) return 10;
+	return Math.max(0, Math.min(samplerIntervalMs, (samplerBound / 4 / opsPerSec) * 1000));
 }
 
 /** The request queue of the device QEMU knows by `-device ...,id=<id>`. */
@@ -189,7 +201,7 @@ export function bookkeepingProblems(variant: Variant, r: VariantResult): string[
 	if (host.usedIdxDelta !== host.requests % 0x1_0000) problems.push(`the used index moved ${host.usedIdxDelta}, not ${host.requests} mod 65536`);
 	// The sampler's total is checked at every request count; only a rate at which one sampling
 	// interval could wrap the 16-bit used index makes it unknowable, and that is a problem too.
-	if (!samplerCanCount(guest.opsPerSec)) problems.push(`${Math.round(guest.opsPerSec)} requests/s could wrap the 16-bit used index between two panel samples: the panel's total cannot be checked (sample faster)`);
+	if (!samplerCanCount(guest.opsPerSec, host.samplerMaxGapMs)) problems.push(`${Math.round(guest.opsPerSec)} requests/s with up to ${Math.round(host.samplerMaxGapMs ?? samplerIntervalMs)} ms between panel samples could wrap the 16-bit used index: the panel's total cannot be checked`);
 	else if (host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
 	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts)) problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
 	if (variant.peer === 'virtio-hello') {
