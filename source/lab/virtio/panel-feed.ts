@@ -71,9 +71,22 @@ export class PanelFeed {
 	}
 
 	set lookInside(on: boolean) {
+		if (on && !this.looking) void this.sayWhichChains();
 		this.looking = on;
 		// The next sample goes out even if the queues are idle, so the chains appear at once.
 		this.lastSignature = '';
+	}
+
+	private said = false;
+
+	/** Once per VM, in the step log: which QEMU answers and which chains the view reads. */
+	private async sayWhichChains(): Promise<void> {
+		await this.ready.catch(() => undefined);
+		if (!this.sampler || this.said || this.stopped) return;
+		this.said = true;
+		const identity = await this.sampler.qemuIdentity().catch(() => undefined);
+		const qemu = identity ? `QEMU ${identity.version}${identity.kernelcraftBuild ? ' (kernelcraft\'s build)' : identity.package ? ` (${identity.package})` : ''}` : 'QEMU';
+		this.options.emit({type: 'log', step: '', line: `inside the ring: ${qemu}; a queue's chain is shown only while the guest has posted it and the device has not taken it yet (asking about a chain the device has taken could break the device, as it may already be done and reused)`});
 	}
 
 	/**
