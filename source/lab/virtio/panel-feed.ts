@@ -41,10 +41,10 @@ export class PanelFeed {
 		return this.guest;
 	}
 
-	/** The queue's newest published, not yet taken chain (see inspectPendingRing). */
+	/** The queue's newest chain, read from guest memory (see VirtioSampler.readChain). */
 	async inspectRing(path: string, queue: number): Promise<RingElementView | undefined> {
 		await this.ready;
-		return this.sampler?.inspectPendingRing(path, queue);
+		return this.sampler?.readChain(path, queue);
 	}
 
 	private lastSignature = '';
@@ -86,20 +86,21 @@ export class PanelFeed {
 		this.said = true;
 		const identity = await this.sampler.qemuIdentity().catch(() => undefined);
 		const qemu = identity ? `QEMU ${identity.version}${identity.kernelcraftBuild ? ' (kernelcraft\'s build)' : identity.package ? ` (${identity.package})` : ''}` : 'QEMU';
-		this.options.emit({type: 'log', step: '', line: `inside the ring: ${qemu}; a queue's chain is shown only while the guest has posted it and the device has not taken it yet (asking about a chain the device has taken could break the device, as it may already be done and reused)`});
+		this.options.emit({type: 'log', step: '', line: `inside the ring: ${qemu}; chains are read from guest memory, never through QEMU's element query (on 7.2 that can break a device when asked about a chain the guest already reclaimed). A chain posted and not yet taken is exact; one the device took may be done and its descriptors reused: it is shown as the memory holds it now.`});
 	}
 
 	/**
-	 * Each queue's newest chain that is published and not yet taken by the device, when there is
-	 * one. Nothing else is read: on QEMU 7.2 asking about a chain the guest may have reclaimed can
-	 * break the device (see VirtioSampler.inspectPendingRing). An idle queue shows no chain.
+	 * Each queue's newest chain, read from guest memory (VirtioSampler.readChain): the one posted
+	 * and not yet taken if there is one, else the last one the device took. Never through
+	 * x-query-virtio-queue-element, which on QEMU 7.2 can break a device when the guest has
+	 * already reclaimed the chain.
 	 */
 	private async withRings(devices: DeviceView[]): Promise<DeviceView[]> {
 		return Promise.all(devices.map(async device => ({
 			...device,
 			queues: await Promise.all(device.queues.map(async queue => {
 				try {
-					const ring = await this.sampler!.inspectPendingRing(device.path, queue.index);
+					const ring = await this.sampler!.readChain(device.path, queue.index);
 					if (!ring) return queue;
 					return {...queue, ring: {position: ring.position, head: ring.head, pending: ring.pending, descriptors: ring.descriptors}};
 				} catch {

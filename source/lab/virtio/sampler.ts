@@ -83,6 +83,53 @@ export function safeRingPosition(status: Pick<VirtQueueStatus, 'last-avail-idx' 
 	return (shadowAvail - 1) & 0xffff;
 }
 
+/** The values of an HMP `xp` answer ("0000000000001000: 0x0001 0x0002\r\n"), in order. */
+export function parseXp(text: string): bigint[] {
+	const values: bigint[] = [];
+	for (const line of text.split('\n')) {
+		const colon = line.indexOf(':');
+		if (colon === -1) continue;
+		for (const word of line.slice(colon + 1).trim().split(/\s+/)) if (/^0x[0-9a-f]+$/i.test(word)) values.push(BigInt(word));
+	}
+	return values;
+}
+
+const descFlagNames: [bigint, string][] = [[1n, 'next'], [2n, 'write'], [4n, 'indirect']];
+
+type MemoryRead = (format: string, addr: bigint, len: bigint) => Promise<bigint[] | undefined>;
+
+/**
+ * Walks a split-ring chain in guest memory from its head: each descriptor is 16 bytes (addr u64,
+ * len u32, flags u16, next u16). An indirect descriptor's table is read and walked the same way.
+ * Undefined on anything a well-formed chain cannot hold: an index outside the table, a loop, an
+ * indirect table of odd size or inside another, or memory it may not read.
+ */
+export async function walkChain(head: number, num: number, table: bigint, read: MemoryRead, nested = false): Promise<RingElementView['descriptors'] | undefined> {
+	const out: RingElementView['descriptors'] = [];
+	const seen = new Set<number>();
+	let index = head;
+	for (;;) {
+		if (index >= num || seen.has(index)) return undefined;
+		seen.add(index);
+		const words = await read('2gx', table + 16n * BigInt(index), 16n);
+		if (!words || words.length < 2) return undefined;
+		const [addr, word] = [words[0]!, words[1]!];
+		const len = word & 0xffff_ffffn;
+		const flags = (word >> 32n) & 0xffffn;
+		const next = Number((word >> 48n) & 0xffffn);
+		if (flags & 4n) {
+			if (nested || len === 0n || len % 16n !== 0n || len / 16n > 1024n || flags & 1n) return undefined;
+			const inner = await walkChain(0, Number(len / 16n), addr, read, true);
+			if (!inner) return undefined;
+			out.push({addr: '0x' + addr.toString(16), len: Number(len), flags: ['indirect']}, ...inner);
+			return out;
+		}
+		out.push({addr: '0x' + addr.toString(16), len: Number(len), flags: descFlagNames.filter(([bit]) => flags & bit).map(([, name]) => name)});
+		if (!(flags & 1n)) return out;
+		index = next;
+	}
+}
+
 /** Only what rates need from a queue sample. */
 export interface QueuePoint {
 	usedIdx: number;
@@ -229,6 +276,7 @@ export class VirtioSampler {
 	#inFlight: Promise<DeviceView[]> | undefined;
 	#latest: {devices: DeviceView[]; at: number} | undefined;
 	#identity: Promise<QemuIdentity> | undefined;
+	#ramBytes: Promise<bigint> | undefined;
 
 	constructor(qmp: QmpLike, options: VirtioSamplerOptions = {}) {
 		this.#qmp = qmp;
@@ -317,6 +365,46 @@ export class VirtioSampler {
 		if (position === undefined) return undefined;
 		const element = await this.#qmp.execute<VirtioQueueElement>('x-query-virtio-queue-element', {path, queue, index: position}, {timeoutMs: this.#timeoutMs});
 		return ringElementView(path, queue, position, status, element);
+	}
+
+	/**
+	 * The chain at an avail position, read from guest memory with HMP `xp` instead of
+	 * x-query-virtio-queue-element: a plain read of guest RAM, which never runs the device's chain
+	 * walker and so can never mark the device broken, whatever state the chain is in. Default
+	 * position: the newest chain the guest published and the device has not taken, else the last
+	 * one it took (that one may be done, and the guest may be reusing its descriptors: it is shown
+	 * as the memory holds it). Only addresses inside guest RAM below 4 GiB are read (a read of a
+	 * device's registers could have effects). Undefined when there is no ring yet, or when what the
+	 * memory holds is not a well-formed chain (the guest rewrote it while it was read).
+	 */
+	async readChain(path: string, queue: number, position?: number): Promise<RingElementView | undefined> {
+		const opts = {timeoutMs: this.#timeoutMs};
+		const status = await this.#qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path, queue}, opts);
+		const num = status['vring-num'];
+		if (!num || status['vring-desc'] === undefined || BigInt(status['vring-desc']) === 0n) return undefined;
+		this.#ramBytes ??= this.#qmp.execute<{'base-memory': number}>('query-memory-size-summary', undefined, opts).then((m) => BigInt(m['base-memory']));
+		const ram = await this.#ramBytes;
+		const inRam = (addr: bigint, len: bigint) => addr >= 0n && addr + len <= ram && addr + len <= 0x8000_0000n;
+		const xp = async (format: string, addr: bigint, len: bigint): Promise<bigint[] | undefined> => {
+			if (!inRam(addr, len)) return undefined;
+			const text = await this.#qmp.execute<string>('human-monitor-command', {'command-line': `xp /${format} 0x${addr.toString(16)}`}, opts);
+			return parseXp(text);
+		};
+		const lastAvail = status['last-avail-idx'] ?? 0;
+		const at = (position ?? safeRingPosition(status) ?? lastAvail - 1) & 0xffff;
+		const head = (await xp('1hx', BigInt(status['vring-avail'] ?? 0) + 4n + 2n * BigInt(at % num), 2n))?.[0];
+		if (head === undefined) return undefined;
+		const descriptors = await walkChain(Number(head), num, BigInt(status['vring-desc']), xp);
+		if (!descriptors) return undefined;
+		const shadowAvail = status['shadow-avail-idx'] ?? 0;
+		return {
+			path,
+			queue,
+			position: at,
+			head: Number(head),
+			descriptors,
+			pending: idxPending(lastAvail, at) < idxPending(lastAvail, shadowAvail),
+		};
 	}
 
 	/**

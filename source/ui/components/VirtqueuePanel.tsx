@@ -29,14 +29,12 @@ function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] 
 			` ${ringDistance(q.signalledUsed, q.usedIdx)} used, guest not yet told`,
 			` total req ${q.totals.requests} kick ${q.totals.kicks ?? '–'} irq ${q.totals.interrupts ?? '–'}`,
 		);
-		// Only a chain the guest has posted and the device has not taken yet is read: one the device
-		// has taken may already be done and reclaimed by the guest, and asking QEMU about it could
-		// break the device. So an idle queue shows none.
+		// Chains are read from guest memory, never through QEMU's element query (which can break a
+		// device on a reclaimed chain). A posted, not yet taken chain is exact; a taken one may be
+		// done and its descriptors reused by now.
 		if (q.ring) {
-			lines.push(` chain @avail[${q.ring.position}] head d${q.ring.head} (posted, not yet taken)`);
+			lines.push(` chain @avail[${q.ring.position}] head d${q.ring.head}${q.ring.pending ? ' (posted, not taken: exact)' : ' (taken: as memory holds it now)'}`);
 			for (const d of q.ring.descriptors) lines.push(`  ${d.addr} ${d.len}B ${d.flags.join(',') || 'read'}`);
-		} else {
-			lines.push(' chains shown only while posted, not taken');
 		}
 	}
 
