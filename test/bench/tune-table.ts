@@ -43,8 +43,9 @@ export function tuneMarkdown(report: BenchReport, meta: {date: string; machine: 
 		'',
 		'"latency of": one latency sample times one syscall, so for a batched variant it covers the whole',
 		'ioctl of 64 requests. kicks/req and irqs/req: QEMU\'s trace counts ÷ the requests the device itself',
-		'counted. For every variant the guest\'s count, the driver\'s, the device\'s 64-bit counter, the used',
-		'index and the panel\'s total agreed (the run fails otherwise).',
+		'counted. For every variant the guest\'s count, the driver\'s, the device\'s 64-bit counter and the',
+		'used index agreed, and so did the panel\'s total: exactly where its samples came often enough for',
+		'the rate, else modulo 65536 (the run fails otherwise).',
 		'',
 		...(report.notes ?? []).flatMap(note => [`- ${note}`]),
 	].join('\n');

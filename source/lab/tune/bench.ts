@@ -106,10 +106,10 @@ export const samplerIntervalMs = 250;
 
 /**
  * Can the sampler's total be exact at this rate? Only while the longest time between two samples
- * sees fewer than samplerBound requests, with a factor of 2 for a rate that is not steady.
+ * (a sample's own duration included) sees fewer than samplerBound requests.
  */
 export function samplerCanCount(opsPerSec: number, maxGapMs = samplerIntervalMs): boolean {
-	return (opsPerSec * 2 * maxGapMs) / 1000 < samplerBound;
+	return (opsPerSec * maxGapMs) / 1000 < samplerBound;
 }
 
 /**
@@ -199,10 +199,13 @@ export function bookkeepingProblems(variant: Variant, r: VariantResult): string[
 	if (guest.ops < 1) problems.push(`the guest completed no requests`);
 	if (host.requests !== guest.ops) problems.push(`the guest counted ${guest.ops} requests, the device counted ${host.requests}`);
 	if (host.usedIdxDelta !== host.requests % 0x1_0000) problems.push(`the used index moved ${host.usedIdxDelta}, not ${host.requests} mod 65536`);
-	// The sampler's total is checked at every request count; only a rate at which one sampling
-	// interval could wrap the 16-bit used index makes it unknowable, and that is a problem too.
-	if (!samplerCanCount(guest.opsPerSec, host.samplerMaxGapMs)) problems.push(`${Math.round(guest.opsPerSec)} requests/s with up to ${Math.round(host.samplerMaxGapMs ?? samplerIntervalMs)} ms between panel samples could wrap the 16-bit used index: the panel's total cannot be checked`);
-	else if (host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
+	// The sampler's total is checked at every request count: exactly when no gap between two panel
+	// samples can have held half the 16-bit index space at this rate, else modulo 65536 (each
+	// sample's step is exact modulo 65536, so their sum is too), and the report says which.
+	const exact = samplerCanCount(guest.opsPerSec, host.samplerMaxGapMs);
+	const samplerMod = ((host.samplerRequests % 0x1_0000) + 0x1_0000) % 0x1_0000;
+	if (exact && host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
+	if (!exact && samplerMod !== host.requests % 0x1_0000) problems.push(`the sampler's total moved ${host.samplerRequests}, not ${host.requests} modulo 65536`);
 	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts)) problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
 	if (variant.peer === 'virtio-hello') {
 		if (guest.driverCompleted !== guest.ops) problems.push(`the driver completed ${guest.driverCompleted}, the client counted ${guest.ops}`);
