@@ -282,6 +282,26 @@ test('sampler never overlaps samples: ticks that come while QEMU has not answere
 	t.is(qmp.queries, queries, 'no query after stop()');
 });
 
+test('sampleFresh never returns a sample that started before the call', async (t) => {
+	const qmp = new ScriptedQmp();
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => (release = resolve));
+	const execute = qmp.execute.bind(qmp);
+	qmp.execute = async <T,>(command: string, args?: Record<string, unknown>) => {
+		await gate;
+		return execute<T>(command, args);
+	};
+	const sampler = new VirtioSampler(qmp);
+	qmp.used = 10;
+	const old = sampler.sample(); // in flight, reads used 10 once released
+	const fresh = sampler.sampleFresh();
+	qmp.used = 12; // what the caller did after the old sample asked, before it was answered
+	release();
+	await old;
+	t.is((await fresh)[0]!.queues[0]!.usedIdx, 12);
+	t.is(sampler.samples, 2, 'a second sample, not the joined first one');
+});
+
 test('sampler stops by itself when the QMP connection closes, reporting the error once', async (t) => {
 	const qmp = new ScriptedQmp();
 	const sampler = new VirtioSampler(qmp, {intervalMs: 10});

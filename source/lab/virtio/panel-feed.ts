@@ -31,10 +31,13 @@ export class PanelFeed {
 		this.ready = this.start();
 	}
 
-	/** The latest counters, for a milestone's checks and its summary. */
+	/**
+	 * The counters as they are now, for a milestone's checks and its summary: from a sample that
+	 * started after this call, never one already in flight (it may predate what the step just did).
+	 */
 	async sampleNow() {
 		await this.ready;
-		return this.sampler ? this.sampler.sample() : [];
+		return this.sampler ? this.sampler.sampleFresh() : [];
 	}
 
 	get latestGuest(): GuestView | undefined {

@@ -337,6 +337,16 @@ export class VirtioSampler {
 	}
 
 	/**
+	 * A sample that started after this call: one in progress may have read QEMU before whatever
+	 * the caller just did, so it is waited for and another one taken (or joined, if the timer
+	 * started it meanwhile).
+	 */
+	async sampleFresh(): Promise<DeviceView[]> {
+		if (this.#inFlight) await this.#inFlight.catch(() => undefined);
+		return this.sample();
+	}
+
+	/**
 	 * The descriptor chain at a queue's avail position (default: the head, the next entry the
 	 * device will pop). Throws QmpError when the ring is not set up ("Region caches not
 	 * initialized" before the guest driver ran).
