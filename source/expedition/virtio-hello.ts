@@ -52,7 +52,7 @@ export const driverStep: Step = {
 	id: 'driver',
 	title: 'Build the driver and its client',
 	lesson: [
-		'drivers/virtio-hello/virtio_hello.c is the Linux half: a virtio_driver whose probe() finds',
+		'drivers/virtio-hello/virtio_hello_core.c is the Linux half: a virtio_driver whose probe() finds',
 		'the queue, a misc device (/dev/virtio-hello0) for user space, and one completion per',
 		'request. Both halves include the same header, devices/virtio-hello/include/virtio_hello.h:',
 		'one ABI, no copy to drift. hello-client is a static program for the guest.',
@@ -65,7 +65,8 @@ export const driverStep: Step = {
 			name: 'hello-client',
 			source: path.join(helloDriverDir, 'client', 'hello-client.c'),
 			includeDirs: [helloDriverDir, path.dirname(helloAbiHeader)],
-			inputs: [path.join(helloDriverDir, 'virtio_hello_ioctl.h'), helloAbiHeader],
+			// hello-client.c #includes its benchmarks from hello-bench.c: an edit there rebuilds it too.
+			inputs: [path.join(helloDriverDir, 'client', 'hello-bench.c'), path.join(helloDriverDir, 'virtio_hello_ioctl.h'), helloAbiHeader],
 			cacheDir: ctx.session.cacheDir,
 			signal: ctx.signal,
 		});
