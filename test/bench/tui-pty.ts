@@ -200,10 +200,14 @@ export class TuiPty {
 
 	/** Last resort for a failed test: SIGKILL the app (its QEMU dies with the pty's hangup). */
 	kill(): void {
-		if (!this.running) return;
-		try {
-			process.kill(this.pid, 'SIGKILL');
-		} catch {}
+		// Under a shell the app is the shell's child: kill it first, or it outlives the test.
+		const app = this.underShell ? this.appPid() : undefined;
+		for (const pid of [app, this.running ? this.pid : undefined]) {
+			if (pid === undefined) continue;
+			try {
+				process.kill(pid, 'SIGKILL');
+			} catch {}
+		}
 	}
 
 	dispose(): void {
