@@ -55,7 +55,8 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 		throw new LabError({what: `QEMU ${source.version} in ${source.dir} is not supported: the virtio-hello device targets QEMU 7.2.x (Debian bookworm's).`, hint: 'Unset QEMU_SRC to use Debian\'s QEMU 7.2 source.'});
 	}
 	const sourceKey = hashInputs({source: source.id, version: source.version});
-	const inputs = hashInputs({sourceKey, script: fs.readFileSync(script(), 'utf8'), ...directoryContents(path.join(devicesDir, 'virtio-hello'))});
+	// devices/virtio-hello/test/ holds guest-side tools for the tests (vh-raw.c), not QEMU code.
+	const inputs = hashInputs({sourceKey, script: fs.readFileSync(script(), 'utf8'), ...directoryContents(path.join(devicesDir, 'virtio-hello'), name => name === 'test')});
 	const entryDir = path.join(qemuCache, 'bin', inputs);
 	const workDir = path.join(qemuCache, `work-${sourceKey}`);
 	const logPath = path.join(workDir, 'build.log');
@@ -63,12 +64,6 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 		const onWait = (owner: Parameters<typeof describeOwner>[0]) => options.onLine?.(`waiting for ${describeOwner(owner)}`);
 		await withLock(`${workDir}.lock`, {what: 'building QEMU', onWait, signal: options.signal}, async () => {
 			const treeDir = options.given ? source.dir : prepareWorkTree(workDir, source.dir);
-			if (!revertChangedCorePatch(workDir, treeDir)) {
-				// The tree matches no patch we know of: start again from Debian's pristine source.
-				options.onLine?.('QEMU\'s work tree does not match the core patch applied last: copying Debian\'s source afresh');
-				removeTree(workDir);
-				prepareWorkTree(workDir, source.dir);
-			}
 			options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu only)', false);
 			await runLogged('bash', [script(), workDir, treeDir], {
 				logPath,
@@ -87,7 +82,6 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 			});
 			const built = path.join(workDir, 'build', 'qemu-system-x86_64');
 			if (!fs.existsSync(built)) throw new LabError({what: `The QEMU build finished but ${built} is missing.`, logPath});
-			fs.copyFileSync(corePatch(), appliedPatchCopy(workDir));
 			// A copy, not a link: the next build of the work tree rewrites its binary.
 			fs.copyFileSync(built, path.join(scratch, 'qemu-system-x86_64'));
 		});
@@ -112,21 +106,4 @@ function prepareWorkTree(workDir: string, pristine: string): string {
 	if (copy.status !== 0) throw new LabError({what: `Could not copy QEMU's source into ${tree}.`, lastSeen: [copy.stderr.trim()]});
 	writeFileAtomic(stamp, pristine);
 	return tree;
-}
-
-const corePatch = () => path.join(devicesDir, 'virtio-hello', 'qemu-7.2-virtio-core.patch');
-const appliedPatchCopy = (workDir: string) => path.join(workDir, 'applied-core.patch');
-
-/**
- * The core patch is applied to the work tree once and kept (so ninja recompiles only what
- * changes). When devices/ brings a different version of it, the one applied last is reversed
- * first, and qemu-build.sh applies the new one to a clean file. False when that fails.
- */
-function revertChangedCorePatch(workDir: string, treeDir: string): boolean {
-	const applied = appliedPatchCopy(workDir);
-	if (!fs.existsSync(applied) || fs.readFileSync(applied, 'utf8') === fs.readFileSync(corePatch(), 'utf8')) return true;
-	const reverse = spawnSync('patch', ['-d', treeDir, '-p1', '-R', '-s', '-f', '--no-backup-if-mismatch', '-i', applied], {encoding: 'utf8'});
-	if (reverse.status !== 0) return false;
-	fs.rmSync(applied);
-	return true;
 }
