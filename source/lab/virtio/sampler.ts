@@ -12,7 +12,7 @@ import type {DeviceView, QueueView} from '../../runner/events.js';
 import {QmpClosedError, QmpError, type QmpLike} from '../vm/qmp.js';
 import type {U64, VirtioInfo, VirtioQueueElement, VirtioStatus, VirtQueueStatus} from '../vm/qmp-types.js';
 import type {QueueCorrelationSample} from './trace-counter.js';
-import {idxAdvance, idxDelta, idxPending} from './wrap.js';
+import {idxAdvance, idxPending} from './wrap.js';
 
 /** What the sampler needs from a trace counter (TraceCounter implements it). */
 export interface QueueTraceSource {
@@ -153,18 +153,13 @@ export interface QueueStep {
  * so 65530 -> 4 is 10 requests. A ring that moved (vring-desc changed) or an index that went
  * backwards means the driver reset the queue: the count restarts from 0 (see idxAdvance).
  */
-export function queueStep(previous: QueuePoint | undefined, current: QueuePoint, previousRate = 0): QueueStep {
+export function queueStep(previous: QueuePoint | undefined, current: QueuePoint): QueueStep {
 	if (!previous) return {requests: 0, rate: 0, reset: false};
 	let requests: number;
 	let reset: boolean;
 	if (previous.ringAddr !== current.ringAddr) {
 		reset = true;
 		requests = current.ringAddr === '0x0' ? 0 : idxAdvance(0, current.usedIdx).delta;
-	} else if (previousRate * (current.at - previous.at) / 1000 >= wrapPlausible) {
-		// A queue moving this fast can pass half the 16-bit index space between two samples
-		// (a batched benchmark does): what looks like a step back is a wrap, counted forward.
-		requests = idxDelta(previous.usedIdx, current.usedIdx);
-		reset = false;
 	} else {
 		const step = idxAdvance(previous.usedIdx, current.usedIdx);
 		requests = step.delta;
@@ -172,9 +167,6 @@ export function queueStep(previous: QueuePoint | undefined, current: QueuePoint,
 	}
 	return {requests, rate: perSecond(requests, current.at - previous.at), reset};
 }
-
-/** Requests per sample gap from which a backwards-looking index is read as a wrap, not a reset. */
-const wrapPlausible = 0x4000;
 
 /** A count per second over dtMs; 0 for a non-positive interval. */
 export function perSecond(count: number, dtMs: number): number {
@@ -530,7 +522,7 @@ export class VirtioSampler {
 		const key = queueKey(path, index);
 		const previous = this.#tracks.get(key);
 		const point: QueuePoint = {usedIdx: q['used-idx'], ringAddr: hexAddr(q['vring-desc']), at};
-		const step = queueStep(previous?.point, point, previous?.history.at(-1));
+		const step = queueStep(previous?.point, point);
 		const history = [...(previous?.history ?? []), step.rate].slice(-this.#historyLength);
 		const track: QueueTrack = {
 			point,
