@@ -45,7 +45,7 @@ export function tuneMarkdown(report: BenchReport, meta: {date: string; machine: 
 		'ioctl of 64 requests. kicks/req and irqs/req: QEMU\'s trace counts ÷ the requests the device itself',
 		'counted. For every variant the guest\'s count, the driver\'s, the device\'s 64-bit counter and the',
 		'used index agreed, and so did the panel\'s total: exactly where its samples came often enough for',
-		'the rate, else modulo 65536 (the run fails otherwise).',
+		'the rate (past that a 16-bit total cannot be checked; the run fails on any other mismatch).',
 		'',
 		...(report.notes ?? []).flatMap(note => [`- ${note}`]),
 	].join('\n');

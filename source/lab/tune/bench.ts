@@ -199,13 +199,15 @@ export function bookkeepingProblems(variant: Variant, r: VariantResult): string[
 	if (guest.ops < 1) problems.push(`the guest completed no requests`);
 	if (host.requests !== guest.ops) problems.push(`the guest counted ${guest.ops} requests, the device counted ${host.requests}`);
 	if (host.usedIdxDelta !== host.requests % 0x1_0000) problems.push(`the used index moved ${host.usedIdxDelta}, not ${host.requests} mod 65536`);
-	// The sampler's total is checked at every request count: exactly when no gap between two panel
-	// samples can have held half the 16-bit index space at this rate, else modulo 65536 (each
-	// sample's step is exact modulo 65536, so their sum is too), and the report says which.
+	// The panel's total follows a 16-bit index from sample to sample. It must equal the device's
+	// count whenever no gap between two samples can have held half the index space at this rate.
+	// Past that it cannot be checked at all, not even modulo 65536: a step that looks backwards is
+	// read as a reset (a driver reload must not count as 65,000 requests), so a wrap in a long gap
+	// loses an arbitrary amount. Under TCG at batched rates that happens (gaps of 50 ms and more at
+	// 700k requests/s); the guest's count, the device's 64-bit counter and the used index still
+	// check every request there.
 	const exact = samplerCanCount(guest.opsPerSec, host.samplerMaxGapMs);
-	const samplerMod = ((host.samplerRequests % 0x1_0000) + 0x1_0000) % 0x1_0000;
 	if (exact && host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
-	if (!exact && samplerMod !== host.requests % 0x1_0000) problems.push(`the sampler's total moved ${host.samplerRequests}, not ${host.requests} modulo 65536`);
 	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts)) problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
 	if (variant.peer === 'virtio-hello') {
 		if (guest.driverCompleted !== guest.ops) problems.push(`the driver completed ${guest.driverCompleted}, the client counted ${guest.ops}`);
