@@ -10,13 +10,15 @@ import {qemuChildrenOf, TuiPty} from '../bench/tui-pty.js';
 // throughout: the built TUI in a real pty, the headless CLI behind real pipes.
 
 /** Every QEMU the app starts, seen by polling its children until the app is gone. */
-function watchQemu(appPid: number): {pids: Set<number>; stop(): void} {
+function watchQemu(t: ExecutionContext, appPid: number): {pids: Set<number>; stop(): void} {
 	const pids = new Set<number>();
 	const poll = () => {
 		for (const qemu of qemuChildrenOf(appPid)) pids.add(qemu.pid);
 	};
 	poll();
 	const timer = setInterval(poll, 50);
+	// Also when the test fails before it stops watching: a live interval keeps the worker from exiting.
+	t.teardown(() => clearInterval(timer));
 	return {pids, stop: () => clearInterval(timer)};
 }
 
@@ -29,7 +31,9 @@ async function startTui(t: ExecutionContext, underShell = false): Promise<TuiPty
 	await app.waitForScreen(() => app.milestoneLine(/\bboot\b/i) !== undefined, 20_000, 'the checklist');
 	// The ring view on before anything runs, as a learner who pressed i first.
 	app.write('i');
-	await app.waitForScreen(/inside the ring/, 5000, 'the ring view switched on');
+	// The panel's title, not the footer's key list (which always says it): proof that the key was
+	// read, so the screen is taking keys before the test types Enter.
+	await app.waitForScreen(/virtqueues \(inside the ring\)/, 10_000, 'the ring view switched on');
 	return app;
 }
 
@@ -49,7 +53,7 @@ async function assertGoneAfterHangup(t: ExecutionContext, app: TuiPty, qemu: {pi
 
 test.serial('a closed terminal ends the TUI and its QEMU: while the milestone starts (build, boot)', async t => {
 	const app = await startTui(t);
-	const qemu = watchQemu(app.pid);
+	const qemu = watchQemu(t, app.pid);
 	app.write('\r');
 	await app.waitForScreen(() => mark(app, /\bboot\b/i) === '▸', 20_000, 'the boot milestone running');
 	await assertGoneAfterHangup(t, app, qemu, 'during build/boot');
@@ -65,7 +69,7 @@ test.serial('a closed terminal ends the TUI and its QEMU: virtio-blk running wit
 		await new Promise(resolve => setTimeout(resolve, 150));
 	}
 	t.regex(app.checklist().find(line => line.startsWith('›')) ?? '', blk, 'virtio-blk selected');
-	const qemu = watchQemu(app.pid);
+	const qemu = watchQemu(t, app.pid);
 	app.write('\r');
 	await app.waitForScreen(() => {
 		if (mark(app, blk) === '✗') throw new Error('virtio-blk failed');
@@ -78,7 +82,7 @@ test.serial('a closed terminal ends the TUI and its QEMU: virtio-blk running wit
 
 test.serial('a closed terminal ends the TUI and its QEMU: at the guest prompt after the milestone', async t => {
 	const app = await startTui(t);
-	const qemu = watchQemu(app.pid);
+	const qemu = watchQemu(t, app.pid);
 	app.write('\r');
 	await app.waitForScreen(() => {
 		if (mark(app, /\bboot\b/i) === '✗') throw new Error('boot failed');
@@ -92,7 +96,7 @@ test.serial('a closed terminal ends the TUI even when a shell gets the SIGHUP in
 	const app = await startTui(t, true);
 	const appPid = app.appPid()!;
 	t.truthy(appPid);
-	const qemu = watchQemu(appPid);
+	const qemu = watchQemu(t, appPid);
 	app.write('\r');
 	await app.waitForScreen(() => {
 		if (mark(app, /\bboot\b/i) === '✗') throw new Error('boot failed');
