@@ -48,6 +48,19 @@ export const qemuStep: Step = {
 	},
 };
 
+/** The guest's static hello-client, keyed by its sources and the headers it shares with the driver. */
+export function buildHelloClient(cacheDir: string, signal?: AbortSignal): Promise<{path: string; rebuilt: boolean}> {
+	return buildGuestProgram({
+		name: 'hello-client',
+		source: path.join(helloDriverDir, 'client', 'hello-client.c'),
+		includeDirs: [helloDriverDir, path.dirname(helloAbiHeader)],
+		// hello-client.c #includes its benchmarks from hello-bench.c: an edit there rebuilds it too.
+		inputs: [path.join(helloDriverDir, 'client', 'hello-bench.c'), path.join(helloDriverDir, 'virtio_hello_ioctl.h'), helloAbiHeader],
+		cacheDir,
+		signal,
+	});
+}
+
 export const driverStep: Step = {
 	id: 'driver',
 	title: 'Build the driver and its client',
@@ -61,15 +74,7 @@ export const driverStep: Step = {
 		const kernel = ctx.session.kernel!;
 		const build = await buildKernelModule({srcDir: helloDriverDir, kernel, cacheDir: ctx.session.cacheDir, extraInputs: [helloAbiHeader], signal: ctx.signal, onLine: line => ctx.emit({type: 'log', step: ctx.step, line})});
 		ctx.session.modules.virtio_hello = build.modules.virtio_hello!;
-		const client = await buildGuestProgram({
-			name: 'hello-client',
-			source: path.join(helloDriverDir, 'client', 'hello-client.c'),
-			includeDirs: [helloDriverDir, path.dirname(helloAbiHeader)],
-			// hello-client.c #includes its benchmarks from hello-bench.c: an edit there rebuilds it too.
-			inputs: [path.join(helloDriverDir, 'client', 'hello-bench.c'), path.join(helloDriverDir, 'virtio_hello_ioctl.h'), helloAbiHeader],
-			cacheDir: ctx.session.cacheDir,
-			signal: ctx.signal,
-		});
+		const client = await buildHelloClient(ctx.session.cacheDir, ctx.signal);
 		ctx.session.guestPrograms['hello-client'] = client.path;
 		return `virtio_hello.ko ${build.rebuilt ? 'built' : 'unchanged'}; hello-client ${client.rebuilt ? 'built' : 'unchanged'}`;
 	},

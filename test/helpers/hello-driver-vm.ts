@@ -1,9 +1,8 @@
 import path from 'node:path';
 import type {ExecutionContext} from 'ava';
-import {helloAbiHeader, helloDriverDir, helloRootfsStep, qemuStep, helloBuildSteps} from '../../source/expedition/virtio-hello.js';
+import {buildHelloClient, helloAbiHeader, helloDriverDir, helloRootfsStep, qemuStep, helloBuildSteps} from '../../source/expedition/virtio-hello.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
 import type {Step} from '../../source/expedition/types.js';
-import {buildGuestProgram} from '../../source/lab/build/guest-program.js';
 import {buildKernelModule} from '../../source/lab/build/kernel-module.js';
 import {ensureKernel, listFragments, type KernelBuild} from '../../source/lab/build/kernel.js';
 import {resolveKernelSource} from '../../source/lab/build/kernel-source.js';
@@ -53,14 +52,7 @@ const driverOnDebug: Step = {
 		const kernel = ctx.session.kernel!;
 		const build = await buildKernelModule({srcDir: driverSourceDir, kernel, cacheDir: ctx.session.cacheDir, extraInputs: [helloAbiHeader], signal: ctx.signal});
 		ctx.session.modules.virtio_hello = build.modules.virtio_hello!;
-		const client = await buildGuestProgram({
-			name: 'hello-client',
-			source: path.join(helloDriverDir, 'client', 'hello-client.c'),
-			includeDirs: [helloDriverDir, path.dirname(helloAbiHeader)],
-			inputs: [path.join(helloDriverDir, 'client', 'hello-bench.c'), path.join(helloDriverDir, 'virtio_hello_ioctl.h'), helloAbiHeader],
-			cacheDir: ctx.session.cacheDir,
-			signal: ctx.signal,
-		});
+		const client = await buildHelloClient(ctx.session.cacheDir, ctx.signal);
 		ctx.session.guestPrograms['hello-client'] = client.path;
 		return 'built';
 	},
