@@ -19,7 +19,10 @@ export interface Parsed {
 }
 
 export class UsageError extends Error {
-	constructor(message: string, readonly command?: string) {
+	constructor(
+		message: string,
+		readonly command?: string,
+	) {
 		super(message);
 		this.name = 'UsageError';
 	}
@@ -33,7 +36,12 @@ export function parseArgs(argv: string[], specs: CommandSpec[], defaultCommand: 
 	const first = argv[0];
 	if (first !== undefined && !first.startsWith('-')) {
 		if (!specs.some(spec => spec.name === first)) {
-			throw new UsageError(`Unknown command "${first}". Commands: ${specs.filter(spec => spec.name !== defaultCommand).map(spec => spec.name).join(', ')}.`);
+			throw new UsageError(
+				`Unknown command "${first}". Commands: ${specs
+					.filter(spec => spec.name !== defaultCommand)
+					.map(spec => spec.name)
+					.join(', ')}.`,
+			);
 		}
 		command = first;
 		rest = argv.slice(1);
@@ -54,7 +62,8 @@ export function parseArgs(argv: string[], specs: CommandSpec[], defaultCommand: 
 			parsed.flags.add(arg);
 		} else if (arg in spec.options) {
 			const value = inlineValue ?? rest[++i];
-			if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value: ${spec.options[arg]}.`, command);
+			if (value === undefined || value.startsWith('--'))
+				throw new UsageError(`${arg} needs a value: ${spec.options[arg]}.`, command);
 			parsed.options.set(arg, value);
 		} else if (arg.startsWith('-')) {
 			throw new UsageError(`Unknown option ${arg} for "${command}".`, command);
@@ -64,13 +73,30 @@ export function parseArgs(argv: string[], specs: CommandSpec[], defaultCommand: 
 	}
 	if (parsed.flags.has('--help')) return parsed;
 	const required = spec.positionals.filter(p => p.required).length;
-	if (parsed.positionals.length < required) throw new UsageError(`"${command}" needs ${spec.positionals.map(p => `<${p.name}>`).join(' ')}.`, command);
-	if (parsed.positionals.length > spec.positionals.length) throw new UsageError(`Unexpected argument "${parsed.positionals[spec.positionals.length]}" for "${command}".`, command);
+	if (parsed.positionals.length < required)
+		throw new UsageError(`"${command}" needs ${spec.positionals.map(p => `<${p.name}>`).join(' ')}.`, command);
+	if (parsed.positionals.length > spec.positionals.length)
+		throw new UsageError(
+			`Unexpected argument "${parsed.positionals[spec.positionals.length]}" for "${command}".`,
+			command,
+		);
 	return parsed;
 }
 
 export function helpText(spec: CommandSpec): string {
-	const rows = [...Object.entries(spec.flags), ...Object.entries(spec.options).map(([name, what]) => [`${name} <${what.split(':')[0]}>`, what] as const), ['--help', 'show this help'] as const];
+	const rows = [
+		...Object.entries(spec.flags),
+		...Object.entries(spec.options).map(([name, what]) => [`${name} <${what.split(':')[0]}>`, what] as const),
+		['--help', 'show this help'] as const,
+	];
 	const width = Math.max(...rows.map(([name]) => name.length));
-	return [`Usage: ${spec.usage}`, '', spec.summary, '', 'Options:', ...rows.map(([name, what]) => `  ${name.padEnd(width)}  ${what}`), ''].join('\n');
+	return [
+		`Usage: ${spec.usage}`,
+		'',
+		spec.summary,
+		'',
+		'Options:',
+		...rows.map(([name, what]) => `  ${name.padEnd(width)}  ${what}`),
+		'',
+	].join('\n');
 }

@@ -10,7 +10,8 @@ export function checkBenchArgs(parsed: Parsed): void {
 	const value = parsed.options.get('--seconds');
 	if (value === undefined) return;
 	const seconds = Number(value);
-	if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 60) throw new UsageError(`--seconds takes a number of seconds in (0, 60], not "${value}".`, 'bench');
+	if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 60)
+		throw new UsageError(`--seconds takes a number of seconds in (0, 60], not "${value}".`, 'bench');
 	if (parsed.flags.has('--short')) throw new UsageError('--short and --seconds are exclusive.', 'bench');
 }
 
@@ -35,7 +36,14 @@ export async function benchCommand(workbench: Workbench, json: boolean, out: Nod
 	}
 	const report = summary.bench as BenchReport | undefined;
 	if (json) {
-		out.write(JSON.stringify({ok: summary.ok, report, steps: summary.steps, nodes: (summary.tune as {nodes?: unknown} | undefined)?.nodes}) + '\n');
+		out.write(
+			JSON.stringify({
+				ok: summary.ok,
+				report,
+				steps: summary.steps,
+				nodes: (summary.tune as {nodes?: unknown} | undefined)?.nodes,
+			}) + '\n',
+		);
 	} else {
 		if (report) out.write(`\n${renderReport(report)}\n`);
 		else out.write('\nNo report: the benchmark did not finish (see the failed step above).\n');

@@ -1,33 +1,43 @@
 import type {CommandSpec} from './args.js';
 
 const kernelOptions = {
-	'--kernel-src': 'dir: a Linux source tree to build instead of Debian\'s linux-source-6.1 (also KERNEL_SRC)',
+	'--kernel-src': "dir: a Linux source tree to build instead of Debian's linux-source-6.1 (also KERNEL_SRC)",
 	'--accel': 'tcg|kvm: force the accelerator instead of detecting it (also KERNELCRAFT_ACCEL)',
-	'--qemu-src': 'dir: a QEMU 7.2 tree to build virtio-hello into instead of Debian\'s source (also QEMU_SRC)',
+	'--qemu-src': "dir: a QEMU 7.2 tree to build virtio-hello into instead of Debian's source (also QEMU_SRC)",
 };
 
 export const commands: CommandSpec[] = [
 	{
 		name: 'tui',
-		summary: 'The expedition in your terminal: milestones, the VM\'s console, the virtqueue panel and the lesson.',
-		usage: 'kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU\'s source\n  cache               what kernelcraft\'s cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command\'s options.',
+		summary: "The expedition in your terminal: milestones, the VM's console, the virtqueue panel and the lesson.",
+		usage:
+			"kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU's source\n  cache               what kernelcraft's cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command's options.",
 		flags: {'--version': 'print the version'},
 		options: kernelOptions,
 		positionals: [],
 	},
 	{
 		name: 'run',
-		summary: 'Runs a milestone\'s steps without the screen, with live progress. Exit 0 only when every step was verified.',
+		summary:
+			"Runs a milestone's steps without the screen, with live progress. Exit 0 only when every step was verified.",
 		usage: 'kernelcraft run <milestone> [--json] [options]',
 		flags: {'--json': 'one JSON object per event per line; the last line is the summary'},
-		options: {...kernelOptions, '--module-src': 'dir: the module folder hello-module builds (default drivers/hello)', '--module-params': 'params: what hello-module passes to insmod (default "whom=Ada times=2")'},
+		options: {
+			...kernelOptions,
+			'--module-src': 'dir: the module folder hello-module builds (default drivers/hello)',
+			'--module-params': 'params: what hello-module passes to insmod (default "whom=Ada times=2")',
+		},
 		positionals: [{name: 'milestone', required: true}],
 	},
 	{
 		name: 'bench',
-		summary: 'Runs the tune milestone\'s benchmark: virtio-hello naive, batched, with and without EVENT_IDX, against virtio-blk on null-co, in one VM. Prints a table, a chart and the targets.',
+		summary:
+			"Runs the tune milestone's benchmark: virtio-hello naive, batched, with and without EVENT_IDX, against virtio-blk on null-co, in one VM. Prints a table, a chart and the targets.",
 		usage: 'kernelcraft bench [--json] [--short] [--seconds S] [options]',
-		flags: {'--json': 'print the report as one JSON object', '--short': 'measure each variant for 0.3 s (a quick check of the bookkeeping)'},
+		flags: {
+			'--json': 'print the report as one JSON object',
+			'--short': 'measure each variant for 0.3 s (a quick check of the bookkeeping)',
+		},
 		options: {...kernelOptions, '--seconds': 'seconds per variant (default 2)'},
 		positionals: [],
 	},
@@ -41,7 +51,8 @@ export const commands: CommandSpec[] = [
 	},
 	{
 		name: 'doctor',
-		summary: 'Lists every host prerequisite (found or missing, with its version) and the accelerator that will be used and why. Exit 1 when something required is missing.',
+		summary:
+			'Lists every host prerequisite (found or missing, with its version) and the accelerator that will be used and why. Exit 1 when something required is missing.',
 		usage: 'kernelcraft doctor',
 		flags: {},
 		options: {},
@@ -49,15 +60,21 @@ export const commands: CommandSpec[] = [
 	},
 	{
 		name: 'setup',
-		summary: 'Everything kernelcraft changes on the host, after asking: installs the missing Debian packages with apt-get (through sudo when not root), adds a deb-src entry for QEMU\'s source package, and fetches that source into the cache.',
+		summary:
+			"Everything kernelcraft changes on the host, after asking: installs the missing Debian packages with apt-get (through sudo when not root), adds a deb-src entry for QEMU's source package, and fetches that source into the cache.",
 		usage: 'kernelcraft setup [--yes]',
-		flags: {'--yes': 'do not ask', '--quiet': 'say nothing when everything is installed', '--bench': 'also install what `npm run bench` needs (Debian\'s distro kernel)'},
+		flags: {
+			'--yes': 'do not ask',
+			'--quiet': 'say nothing when everything is installed',
+			'--bench': "also install what `npm run bench` needs (Debian's distro kernel)",
+		},
 		options: {},
 		positionals: [],
 	},
 	{
 		name: 'cache',
-		summary: 'Lists what kernelcraft\'s cache holds (runs, kernels, QEMU, builds) and its size; --clear removes one kind, waiting for any build another kernelcraft is making in it.',
+		summary:
+			"Lists what kernelcraft's cache holds (runs, kernels, QEMU, builds) and its size; --clear removes one kind, waiting for any build another kernelcraft is making in it.",
 		usage: 'kernelcraft cache [--clear runs|kernels|qemu|builds]',
 		flags: {},
 		options: {'--clear': 'kind: remove one kind (runs, kernels, qemu, builds)'},

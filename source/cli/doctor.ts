@@ -14,7 +14,9 @@ export async function doctorCommand(out: NodeJS.WritableStream): Promise<number>
 	out.write(`\nAccelerator: ${accel.accel.toUpperCase()} — ${accel.reason}\n`);
 	const missing = states.filter(state => !state.installed);
 	if (missing.length > 0) {
-		out.write(`\n${missing.length} required package${missing.length === 1 ? ' is' : 's are'} missing. Install ${missing.length === 1 ? 'it' : 'them'} with: kernelcraft setup\n`);
+		out.write(
+			`\n${missing.length} required package${missing.length === 1 ? ' is' : 's are'} missing. Install ${missing.length === 1 ? 'it' : 'them'} with: kernelcraft setup\n`,
+		);
 		return 1;
 	}
 	out.write('\nEverything kernelcraft needs is here.\n');

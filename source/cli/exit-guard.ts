@@ -65,7 +65,9 @@ export function terminalAlive(fd: number): boolean {
 
 function isDeadOutputError(error: unknown): boolean {
 	const code = (error as NodeJS.ErrnoException | undefined)?.code;
-	return code === 'EIO' || code === 'EPIPE' || code === 'ENXIO' || code === 'ECONNRESET' || code === 'ERR_STREAM_DESTROYED';
+	return (
+		code === 'EIO' || code === 'EPIPE' || code === 'ENXIO' || code === 'ECONNRESET' || code === 'ERR_STREAM_DESTROYED'
+	);
 }
 
 export class ExitGuard {
@@ -74,6 +76,8 @@ export class ExitGuard {
 	/** Which of fds 0-2 were terminals when the app started. */
 	private readonly ttyFds = [process.stdin, process.stdout, process.stderr].map(stream => Boolean(stream.isTTY));
 	private watchdog: NodeJS.Timeout | undefined;
+	// Listeners of any event of any emitter, as EventEmitter itself types them.
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
 	private readonly listeners: [string | symbol, (...args: any[]) => void, NodeJS.EventEmitter][] = [];
 	private readonly deadlineMs: number;
 	private readonly exit: (code: number) => void;
@@ -84,7 +88,8 @@ export class ExitGuard {
 	}
 
 	install(): this {
-		for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) this.on(process, signal, () => this.onSignal(signal));
+		for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+			this.on(process, signal, () => this.onSignal(signal));
 		for (const stream of [process.stdout, process.stderr]) {
 			this.on(stream, 'error', (error: unknown) => this.onOutputError(stream, error));
 		}
@@ -114,6 +119,7 @@ export class ExitGuard {
 		this.listeners.length = 0;
 	}
 
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as EventEmitter.on types it
 	private on(emitter: NodeJS.EventEmitter, event: string | symbol, listener: (...args: any[]) => void): void {
 		emitter.on(event, listener);
 		this.listeners.push([event, listener, emitter]);
@@ -151,7 +157,8 @@ export class ExitGuard {
 	private onCrash(error: unknown): void {
 		if (isDeadOutputError(error)) {
 			// A write to a dead stream that surfaced as an exception, not as a stream 'error'.
-			for (const stream of [process.stdout, process.stderr]) if (stream.isTTY || (error as NodeJS.ErrnoException).code === 'EPIPE') silence(stream);
+			for (const stream of [process.stdout, process.stderr])
+				if (stream.isTTY || (error as NodeJS.ErrnoException).code === 'EPIPE') silence(stream);
 			this.stop(signalCodes.SIGHUP!);
 			return;
 		}

@@ -30,11 +30,15 @@ export class HumanRunPrinter {
 				break;
 			case 'progress': {
 				const bar = progressBar(event.fraction, 24);
-				this.status(`  ${bar} ${Math.round(event.fraction * 100)}%${event.estimated ? ' (estimate)' : ''} ${event.label.slice(0, 60)}`);
+				this.status(
+					`  ${bar} ${Math.round(event.fraction * 100)}%${event.estimated ? ' (estimate)' : ''} ${event.label.slice(0, 60)}`,
+				);
 				break;
 			}
 			case 'waiting':
-				this.status(`  waiting for ${event.what} — ${Math.round(event.elapsedMs / 1000)} s of ${Math.round(event.timeoutMs / 1000)} s`);
+				this.status(
+					`  waiting for ${event.what} — ${Math.round(event.elapsedMs / 1000)} s of ${Math.round(event.timeoutMs / 1000)} s`,
+				);
 				break;
 			case 'verified':
 				this.line(`✔ ${event.detail} (${seconds(event.ms)})`);
@@ -61,8 +65,13 @@ export class HumanRunPrinter {
 	finish(summary: MilestoneSummary): void {
 		const passed = summary.steps.filter(step => step.ok).length;
 		const figures = Object.entries(summary).filter(([key]) => !['milestone', 'ok', 'accel', 'steps'].includes(key));
-		this.line(summary.ok ? `✔ ${summary.milestone} verified: ${passed}/${summary.steps.length} steps` : `✗ ${summary.milestone} failed at step ${passed + 1} of ${this.plannedSteps || summary.steps.length}`);
-		for (const [key, value] of figures) this.line(`  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+		this.line(
+			summary.ok
+				? `✔ ${summary.milestone} verified: ${passed}/${summary.steps.length} steps`
+				: `✗ ${summary.milestone} failed at step ${passed + 1} of ${this.plannedSteps || summary.steps.length}`,
+		);
+		for (const [key, value] of figures)
+			this.line(`  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
 	}
 
 	private line(text: string): void {

@@ -30,7 +30,9 @@ async function command(argv: string[]): Promise<number> {
 		parsed = parseArgs(argv, commands, 'tui');
 	} catch (error) {
 		if (error instanceof UsageError) {
-			process.stderr.write(`kernelcraft: ${error.message}\nRun \`kernelcraft ${error.command && error.command !== 'tui' ? `${error.command} ` : ''}--help\` for usage.\n`);
+			process.stderr.write(
+				`kernelcraft: ${error.message}\nRun \`kernelcraft ${error.command && error.command !== 'tui' ? `${error.command} ` : ''}--help\` for usage.\n`,
+			);
 			return 2;
 		}
 		throw error;
@@ -49,7 +51,14 @@ async function command(argv: string[]): Promise<number> {
 			case 'doctor':
 				return await doctorCommand(process.stdout);
 			case 'setup':
-				return await setupCommand({yes: parsed.flags.has('--yes'), quiet: parsed.flags.has('--quiet'), extra: parsed.flags.has('--bench') ? benchRequirements : []}, process.stdout);
+				return await setupCommand(
+					{
+						yes: parsed.flags.has('--yes'),
+						quiet: parsed.flags.has('--quiet'),
+						extra: parsed.flags.has('--bench') ? benchRequirements : [],
+					},
+					process.stdout,
+				);
 			case 'status': {
 				const store = new ProgressStore(stateFile());
 				if (store.warning) process.stderr.write(`kernelcraft: ${store.warning}\n`);
@@ -62,9 +71,13 @@ async function command(argv: string[]): Promise<number> {
 			}
 			case 'bench':
 				checkBenchArgs(parsed);
-				return await withWorkbench(parsed, false, workbench => benchCommand(workbench, parsed.flags.has('--json'), process.stdout));
+				return await withWorkbench(parsed, false, workbench =>
+					benchCommand(workbench, parsed.flags.has('--json'), process.stdout),
+				);
 			case 'run':
-				return await withWorkbench(parsed, false, workbench => runCommand(workbench, parsed.positionals[0]!, parsed.flags.has('--json'), process.stdout));
+				return await withWorkbench(parsed, false, workbench =>
+					runCommand(workbench, parsed.positionals[0]!, parsed.flags.has('--json'), process.stdout),
+				);
 			default:
 				return await withWorkbench(parsed, true, async workbench => {
 					const {startTui} = await import('./tui.js');
@@ -88,7 +101,11 @@ async function command(argv: string[]): Promise<number> {
  * pipe and crashes all end in dispose(), which stops QEMU (see ExitGuard); the child reaper is
  * the last line behind it.
  */
-async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: Workbench) => Promise<number>): Promise<number> {
+async function withWorkbench(
+	parsed: Parsed,
+	keepVm: boolean,
+	body: (workbench: Workbench) => Promise<number>,
+): Promise<number> {
 	const workbench = new Workbench({
 		cacheDir: cacheRoot(),
 		stateFile: stateFile(),
@@ -97,14 +114,19 @@ async function withWorkbench(parsed: Parsed, keepVm: boolean, use: (workbench: W
 		qemuSrc: parsed.options.get('--qemu-src') ?? process.env.QEMU_SRC,
 		moduleSrc: parsed.options.get('--module-src'),
 		moduleParams: parsed.options.get('--module-params'),
-		tuneSeconds: parsed.flags.has('--short') ? 0.3 : parsed.options.has('--seconds') ? Number(parsed.options.get('--seconds')) : undefined,
+		tuneSeconds: parsed.flags.has('--short')
+			? 0.3
+			: parsed.options.has('--seconds')
+				? Number(parsed.options.get('--seconds'))
+				: undefined,
 		keepVm,
 	});
 	const accel = parsed.options.get('--accel');
-	if (accel && accel !== 'tcg' && accel !== 'kvm') throw new UsageError(`--accel takes tcg or kvm, not "${accel}".`, parsed.command);
+	if (accel && accel !== 'tcg' && accel !== 'kvm')
+		throw new UsageError(`--accel takes tcg or kvm, not "${accel}".`, parsed.command);
 	stopWork = () => workbench.dispose();
 	try {
-		return await use(workbench);
+		return await body(workbench);
 	} finally {
 		await workbench.dispose();
 		stopWork = async () => undefined;

@@ -6,15 +6,29 @@ import {UsageError} from './args.js';
 import {HumanRunPrinter} from './human-run-printer.js';
 
 /** `kernelcraft run <milestone> [--json]`: the same event stream as the TUI, printed. */
-export async function runCommand(workbench: Workbench, id: string, json: boolean, out: NodeJS.WriteStream): Promise<number> {
+export async function runCommand(
+	workbench: Workbench,
+	id: string,
+	json: boolean,
+	out: NodeJS.WriteStream,
+): Promise<number> {
 	const milestone = findMilestone(id);
-	if (!milestone) throw new UsageError(`There is no milestone "${id}". Milestones: ${milestones.map(m => m.id).join(', ')}.`, 'run');
-	if (!milestone.available) throw new UsageError(`The milestone "${id}" is not built yet. Available: ${milestones.filter(m => m.available).map(m => m.id).join(', ')}.`, 'run');
+	if (!milestone)
+		throw new UsageError(`There is no milestone "${id}". Milestones: ${milestones.map(m => m.id).join(', ')}.`, 'run');
+	if (!milestone.available)
+		throw new UsageError(
+			`The milestone "${id}" is not built yet. Available: ${milestones
+				.filter(m => m.available)
+				.map(m => m.id)
+				.join(', ')}.`,
+			'run',
+		);
 	const printer = json ? undefined : new HumanRunPrinter(out);
 	workbench.subscribe((event: RunEvent) => {
 		if (json) {
 			// The screen snapshots are for the TUI; the summary is printed last, on its own.
-			if (event.type !== 'console-screen' && event.type !== 'milestone-finished') out.write(JSON.stringify(event) + '\n');
+			if (event.type !== 'console-screen' && event.type !== 'milestone-finished')
+				out.write(JSON.stringify(event) + '\n');
 		} else {
 			printer!.take(event);
 		}

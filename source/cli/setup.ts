@@ -31,14 +31,17 @@ export async function setupCommand(options: SetupOptions, out: NodeJS.WritableSt
 		return 1;
 	}
 	if (missing.length === 0 && sourceFetched) {
-		if (!options.quiet) out.write('All host packages kernelcraft needs are installed, and QEMU\'s source is fetched.\n');
+		if (!options.quiet) out.write("All host packages kernelcraft needs are installed, and QEMU's source is fetched.\n");
 		return 0;
 	}
 
 	const changes: string[] = [];
 	if (missing.length > 0) changes.push(`install these Debian packages: ${missing.map(state => state.pkg).join(' ')}`);
-	if (debSrc) changes.push(`add ${debSrcFile} (a deb-src entry for ${debSrc.codename} main, so apt can fetch QEMU's source package)`);
-	if (!aptSource.ready) changes.push('refresh apt\'s package lists (apt-get update), for the source index');
+	if (debSrc)
+		changes.push(
+			`add ${debSrcFile} (a deb-src entry for ${debSrc.codename} main, so apt can fetch QEMU's source package)`,
+		);
+	if (!aptSource.ready) changes.push("refresh apt's package lists (apt-get update), for the source index");
 	const hostChanges = changes.length > 0;
 	if (hostChanges) {
 		out.write(`kernelcraft setup will:\n${changes.map(change => `  - ${change}\n`).join('')}`);
@@ -51,7 +54,11 @@ export async function setupCommand(options: SetupOptions, out: NodeJS.WritableSt
 	const privileged = (command: string, args: string[], input?: string) => {
 		out.write(`$ ${asRoot ? '' : 'sudo '}${[command, ...args].join(' ')}\n`);
 		const [program, programArgs] = asRoot ? [command, args] : ['sudo', [command, ...args]];
-		return spawnSync(program, programArgs, {input, stdio: [input === undefined ? 'ignore' : 'pipe', input === undefined ? 'inherit' : 'ignore', 'inherit'], env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}}).status;
+		return spawnSync(program, programArgs, {
+			input,
+			stdio: [input === undefined ? 'ignore' : 'pipe', input === undefined ? 'inherit' : 'ignore', 'inherit'],
+			env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'},
+		}).status;
 	};
 	if (debSrc && privileged('tee', [debSrcFile], debSrc.text) !== 0) {
 		out.write(`Could not write ${debSrcFile}.\n`);
@@ -64,8 +71,13 @@ export async function setupCommand(options: SetupOptions, out: NodeJS.WritableSt
 		}
 	}
 	if (missing.length > 0) {
-		if (privileged('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing.map(state => state.pkg)]) !== 0) {
-			out.write('apt-get install failed (see above). On a distribution other than Debian/Ubuntu, install the equivalents by hand.\n');
+		if (
+			privileged('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing.map(state => state.pkg)]) !==
+			0
+		) {
+			out.write(
+				'apt-get install failed (see above). On a distribution other than Debian/Ubuntu, install the equivalents by hand.\n',
+			);
 			return 1;
 		}
 		const still = packageStates(missing).filter(state => !state.installed);
@@ -78,11 +90,16 @@ export async function setupCommand(options: SetupOptions, out: NodeJS.WritableSt
 	if (!sourceFetched) {
 		out.write(`Fetching QEMU's source into ${cacheDir} (apt-get source qemu, about 24 MB)…\n`);
 		try {
-			const source = await ensureQemuSource({cacheDir: cacheDir, onLine: options.quiet ? undefined : line => out.write(`  ${line}\n`)});
+			const source = await ensureQemuSource({
+				cacheDir: cacheDir,
+				onLine: options.quiet ? undefined : line => out.write(`  ${line}\n`),
+			});
 			out.write(`QEMU ${source.version} source ready: ${source.dir}\n`);
 		} catch (error) {
 			const failure = toFailure(error);
-			out.write(`${failure.what}\n${(failure.lastSeen ?? []).map(line => `  ${line}\n`).join('')}${failure.hint ? `  try: ${failure.hint}\n` : ''}`);
+			out.write(
+				`${failure.what}\n${(failure.lastSeen ?? []).map(line => `  ${line}\n`).join('')}${failure.hint ? `  try: ${failure.hint}\n` : ''}`,
+			);
 			return 1;
 		}
 	}
@@ -95,9 +112,15 @@ function planDebSrc(): DebSrcPlan {
 	const codename = releaseCodename();
 	const text = codename ? debSrcEntryText(aptEntries(), codename) : undefined;
 	if (!codename || !text) {
-		return {error: 'QEMU\'s source needs a deb-src entry in apt, and kernelcraft found no `deb` entry for this release\'s main component to model it on. Add a deb-src line for your release by hand (see sources.list(5)), or set QEMU_SRC to an unpacked QEMU 7.2 tree.'};
+		return {
+			error:
+				"QEMU's source needs a deb-src entry in apt, and kernelcraft found no `deb` entry for this release's main component to model it on. Add a deb-src line for your release by hand (see sources.list(5)), or set QEMU_SRC to an unpacked QEMU 7.2 tree.",
+		};
 	}
-	if (fs.existsSync(debSrcFile)) return {error: `${debSrcFile} exists but apt still finds no source for qemu: check it, then run \`kernelcraft setup\` again.`};
+	if (fs.existsSync(debSrcFile))
+		return {
+			error: `${debSrcFile} exists but apt still finds no source for qemu: check it, then run \`kernelcraft setup\` again.`,
+		};
 	return {codename, text};
 }
 

@@ -7,14 +7,22 @@ import {setupCommand} from './setup.js';
 /** Loaded only for the interactive command, so headless runs never load React. */
 export async function startTui(workbench: Workbench): Promise<number> {
 	if (!process.stdin.isTTY) {
-		process.stderr.write('kernelcraft\'s screen needs an interactive terminal (stdin is not a TTY); run a milestone headless with: kernelcraft run <milestone> [--json]\n');
+		process.stderr.write(
+			"kernelcraft's screen needs an interactive terminal (stdin is not a TTY); run a milestone headless with: kernelcraft run <milestone> [--json]\n",
+		);
 		return 2;
 	}
 	// React's development build checks and warns on every render: several times the CPU of the
 	// production build for the same screen. Set before React is first imported.
 	process.env.NODE_ENV ??= 'production';
 	const {renderApp} = await import('../ui/render-app.js');
-	const info = milestones.map(({id, title, summary, available, steps}) => ({id, title, summary, available, steps: steps.map(({id, title, lesson}) => ({id, title, lesson}))}));
+	const info = milestones.map(({id, title, summary, available, steps}) => ({
+		id,
+		title,
+		summary,
+		available,
+		steps: steps.map(({id, title, lesson}) => ({id, title, lesson})),
+	}));
 	let autoRun: string | undefined;
 	// The screen steps aside for the editor or for setup (apt-get and sudo talk to the learner in
 	// this terminal), then comes back and runs the milestone.
@@ -32,7 +40,8 @@ export async function startTui(workbench: Workbench): Promise<number> {
 		await workbench.cancel();
 		const editor = pickEditor();
 		const result = spawnSync(editor, [file], {stdio: 'inherit'});
-		if (result.error) process.stderr.write(`Could not start the editor "${editor}": ${result.error.message}. Set $EDITOR.\n`);
+		if (result.error)
+			process.stderr.write(`Could not start the editor "${editor}": ${result.error.message}. Set $EDITOR.\n`);
 		autoRun = editRequest;
 	}
 }
@@ -49,7 +58,9 @@ async function setupInTerminal(workbench: Workbench, milestone: string): Promise
 	const code = await setupCommand({yes: false, quiet: false}, process.stdout);
 	const still = workbench.hostNeeds(milestone);
 	if (code === 0 && still.length === 0) return true;
-	process.stdout.write(`\n${still.length > 0 ? `Still missing: ${still.join(', ')}.` : 'Setup did not finish.'} Press Enter to go back to kernelcraft.`);
+	process.stdout.write(
+		`\n${still.length > 0 ? `Still missing: ${still.join(', ')}.` : 'Setup did not finish.'} Press Enter to go back to kernelcraft.`,
+	);
 	await new Promise<void>(resolve => process.stdin.once('data', () => resolve()));
 	return false;
 }
@@ -58,5 +69,7 @@ async function setupInTerminal(workbench: Workbench, milestone: string): Promise
 export function pickEditor(env: NodeJS.ProcessEnv = process.env): string {
 	const chosen = env.VISUAL || env.EDITOR;
 	if (chosen) return chosen;
-	return ['/usr/bin/editor', '/usr/bin/nano', '/usr/bin/vi', '/bin/vi'].find(candidate => fs.existsSync(candidate)) ?? 'vi';
+	return (
+		['/usr/bin/editor', '/usr/bin/nano', '/usr/bin/vi', '/bin/vi'].find(candidate => fs.existsSync(candidate)) ?? 'vi'
+	);
 }

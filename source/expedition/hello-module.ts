@@ -22,7 +22,11 @@ export function parseHelloParams(text: string | undefined): HelloParams {
 		const [key, value] = pair.split('=');
 		if (key === 'whom' && value && /^[A-Za-z0-9_-]+$/.test(value)) params.whom = value;
 		else if (key === 'times' && value && /^-?\d+$/.test(value)) params.times = Number(value);
-		else throw new LabError({what: `"${pair}" is not a hello parameter this milestone understands.`, hint: 'Use whom=<word> and times=<number>, e.g. --module-params "whom=Grace times=3".'});
+		else
+			throw new LabError({
+				what: `"${pair}" is not a hello parameter this milestone understands.`,
+				hint: 'Use whom=<word> and times=<number>, e.g. --module-params "whom=Grace times=3".',
+			});
 	}
 	return params;
 }
@@ -64,19 +68,31 @@ export const helloModuleMilestone: Milestone = {
 				'drivers/hello/hello.c is a loadable module: code that joins the running kernel with insmod',
 				'and leaves with rmmod. (The original expedition built its hello into the kernel image; a',
 				'module needs no kernel rebuild and no reboot to change.) It is built out of tree with',
-				'`make -C <kernel build> M=drivers/hello`: kbuild uses that exact build\'s config and headers,',
+				"`make -C <kernel build> M=drivers/hello`: kbuild uses that exact build's config and headers,",
 				'and stamps the module with its vermagic, the release and options it was built for.',
-				'insmod refuses a module whose vermagic differs from the running kernel\'s.',
+				"insmod refuses a module whose vermagic differs from the running kernel's.",
 				'Press e to edit hello.c: on save the module is rebuilt, booted and checked again.',
 			].join('\n'),
 			async run(ctx) {
 				const kernel = ctx.session.kernel!;
-				const build = await buildKernelModule({srcDir: helloSourceDir(ctx), kernel, cacheDir: ctx.session.cacheDir, signal: ctx.signal, onLine: line => ctx.emit({type: 'log', step: ctx.step, line})});
+				const build = await buildKernelModule({
+					srcDir: helloSourceDir(ctx),
+					kernel,
+					cacheDir: ctx.session.cacheDir,
+					signal: ctx.signal,
+					onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
+				});
 				const ko = build.modules.hello;
-				if (!ko) throw new LabError({what: `The module folder ${helloSourceDir(ctx)} does not build a module named hello (obj-m := hello.o).`});
+				if (!ko)
+					throw new LabError({
+						what: `The module folder ${helloSourceDir(ctx)} does not build a module named hello (obj-m := hello.o).`,
+					});
 				ctx.session.modules.hello = ko;
 				const vermagic = readVermagic(ko);
-				if (!vermagic?.startsWith(`${kernel.release} `)) throw new LabError({what: `hello.ko has vermagic "${vermagic}", which does not start with the kernel's release ${kernel.release}.`});
+				if (!vermagic?.startsWith(`${kernel.release} `))
+					throw new LabError({
+						what: `hello.ko has vermagic "${vermagic}", which does not start with the kernel's release ${kernel.release}.`,
+					});
 				ctx.figures.vermagic = vermagic;
 				return `hello.ko ${build.rebuilt ? 'built' : 'unchanged'}; vermagic "${vermagic}" matches the kernel`;
 			},
@@ -85,13 +101,16 @@ export const helloModuleMilestone: Milestone = {
 			const release = ctx.session.kernel!.release;
 			return [
 				{guestPath: guestModulePath(ctx), hostPath: ctx.session.modules.hello!},
-				{guestPath: `/lib/modules/${release}/modules.dep`, hostPath: writeModulesDep(ctx.session.cacheDir, release, [guestModulePath(ctx)])},
+				{
+					guestPath: `/lib/modules/${release}/modules.dep`,
+					hostPath: writeModulesDep(ctx.session.cacheDir, release, [guestModulePath(ctx)]),
+				},
 			];
 		}),
 		bootStep,
 		{
 			id: 'modinfo',
-			title: 'Read the module\'s label',
+			title: "Read the module's label",
 			lesson: [
 				'modinfo reads the .modinfo section that MODULE_LICENSE, MODULE_DESCRIPTION and',
 				'MODULE_PARM_DESC put into hello.ko: the licence (GPL lets it use GPL-only symbols), the',
@@ -100,7 +119,8 @@ export const helloModuleMilestone: Milestone = {
 			async run(ctx) {
 				const {output, status} = await guest(ctx, `modinfo ${guestModulePath(ctx)}`);
 				for (const line of output.split('\n')) ctx.emit({type: 'log', step: ctx.step, line});
-				if (status !== 0 || !/parm:\s+whom/.test(output)) throw new LabError({what: 'modinfo did not list the module\'s parameters.', lastSeen: output.split('\n')});
+				if (status !== 0 || !/parm:\s+whom/.test(output))
+					throw new LabError({what: "modinfo did not list the module's parameters.", lastSeen: output.split('\n')});
 				const parms = output.split('\n').filter(line => line.startsWith('parm:')).length;
 				return `modinfo: licence ${/license:\s+(\S+)/.exec(output)?.[1]}, ${parms} parameters, vermagic ${/vermagic:\s+(\S+)/.exec(output)?.[1]}`;
 			},
@@ -112,14 +132,23 @@ export const helloModuleMilestone: Milestone = {
 				`insmod hello.ko whom=${defaultHelloParams.whom} times=${defaultHelloParams.times}: the loader links the module into the kernel,`,
 				'sets its parameters, then calls hello_init() (module_init). pr_info() writes to the kernel',
 				'log ring buffer, which dmesg reads. Try a bad value yourself: `insmod .../hello.ko times=99`',
-				'is refused by hello_init\'s own check, and dmesg says why.',
+				"is refused by hello_init's own check, and dmesg says why.",
 			].join('\n'),
 			async run(ctx) {
 				const {whom, times} = parseHelloParams(ctx.session.options.moduleParams);
 				const {output, status} = await guest(ctx, `insmod ${guestModulePath(ctx)} whom=${whom} times=${times}`);
-				if (status !== 0) throw new LabError({what: `insmod failed (status ${status}): ${output.trim()}`, lastSeen: await dmesgTail(ctx), hint: 'The dmesg lines above say why the kernel refused the module.'});
+				if (status !== 0)
+					throw new LabError({
+						what: `insmod failed (status ${status}): ${output.trim()}`,
+						lastSeen: await dmesgTail(ctx),
+						hint: 'The dmesg lines above say why the kernel refused the module.',
+					});
 				const greetings = (await guest(ctx, `dmesg | grep -c 'hello: Hello, ${whom}!'`)).output.trim();
-				if (Number(greetings) !== times) throw new LabError({what: `dmesg shows the greeting ${greetings} times, not ${times}.`, lastSeen: await dmesgTail(ctx)});
+				if (Number(greetings) !== times)
+					throw new LabError({
+						what: `dmesg shows the greeting ${greetings} times, not ${times}.`,
+						lastSeen: await dmesgTail(ctx),
+					});
 				return `loaded; dmesg says "hello: Hello, ${whom}!" ${times} times`;
 			},
 		},
@@ -135,7 +164,10 @@ export const helloModuleMilestone: Milestone = {
 				const expected = parseHelloParams(ctx.session.options.moduleParams);
 				const whom = (await guest(ctx, 'cat /sys/module/hello/parameters/whom')).output.trim();
 				const times = (await guest(ctx, 'cat /sys/module/hello/parameters/times')).output.trim();
-				if (whom !== expected.whom || Number(times) !== expected.times) throw new LabError({what: `sysfs shows whom="${whom}" times="${times}", not whom="${expected.whom}" times="${expected.times}".`});
+				if (whom !== expected.whom || Number(times) !== expected.times)
+					throw new LabError({
+						what: `sysfs shows whom="${whom}" times="${times}", not whom="${expected.whom}" times="${expected.times}".`,
+					});
 				const listed = (await guest(ctx, 'grep -c "^hello " /proc/modules')).output.trim();
 				if (listed !== '1') throw new LabError({what: 'hello is not listed in /proc/modules.'});
 				return `/sys/module/hello/parameters: whom=${whom}, times=${times}; listed in /proc/modules`;
@@ -147,14 +179,19 @@ export const helloModuleMilestone: Milestone = {
 			lesson: [
 				'rmmod asks the kernel to remove the module (the delete_module system call): it refuses',
 				'while something uses the module, else calls hello_exit() (module_exit) and frees its',
-				'memory. The farewell is the last thing the module\'s code ever does.',
+				"memory. The farewell is the last thing the module's code ever does.",
 			].join('\n'),
 			async run(ctx) {
 				const {output, status} = await guest(ctx, 'rmmod hello');
-				if (status !== 0) throw new LabError({what: `rmmod failed (status ${status}): ${output.trim()}`, lastSeen: await dmesgTail(ctx)});
+				if (status !== 0)
+					throw new LabError({
+						what: `rmmod failed (status ${status}): ${output.trim()}`,
+						lastSeen: await dmesgTail(ctx),
+					});
 				const {whom} = parseHelloParams(ctx.session.options.moduleParams);
 				const farewell = (await guest(ctx, `dmesg | grep -c 'hello: Goodbye, ${whom}.'`)).output.trim();
-				if (farewell !== '1') throw new LabError({what: 'The farewell is not in dmesg after rmmod.', lastSeen: await dmesgTail(ctx)});
+				if (farewell !== '1')
+					throw new LabError({what: 'The farewell is not in dmesg after rmmod.', lastSeen: await dmesgTail(ctx)});
 				const gone = (await guest(ctx, 'test -e /sys/module/hello && echo present || echo gone')).output.trim();
 				if (gone !== 'gone') throw new LabError({what: '/sys/module/hello is still there after rmmod.'});
 				requireVm(ctx);

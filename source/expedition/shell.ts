@@ -17,7 +17,11 @@ export function requireVm(ctx: StepContext): QemuVm {
  * Runs a check command in the guest, on the check shell (ttyS2): its output comes back exactly,
  * with no kernel messages mixed in, and the learner's console is left alone.
  */
-export async function guest(ctx: StepContext, command: string, timeoutMs = 30_000): Promise<{output: string; status: number}> {
+export async function guest(
+	ctx: StepContext,
+	command: string,
+	timeoutMs = 30_000,
+): Promise<{output: string; status: number}> {
 	return requireVm(ctx).checks.run(command, {timeoutMs, step: ctx.step, signal: ctx.signal});
 }
 
@@ -26,7 +30,10 @@ export async function check(ctx: StepContext, command: string, timeoutMs = 60_00
 	const {output, status} = await guest(ctx, command, timeoutMs);
 	if (status !== 0) {
 		const dmesg = (await guest(ctx, 'dmesg | tail -n 6')).output.split('\n');
-		throw new LabError({what: `\`${command}\` failed in the guest (status ${status}).`, lastSeen: [...output.split('\n'), '--- dmesg:', ...dmesg]});
+		throw new LabError({
+			what: `\`${command}\` failed in the guest (status ${status}).`,
+			lastSeen: [...output.split('\n'), '--- dmesg:', ...dmesg],
+		});
 	}
 	return output.trim();
 }

@@ -1,7 +1,18 @@
 import path from 'node:path';
 import {LabError} from '../lab/lab-error.js';
 import {QmpClient} from '../lab/vm/qmp.js';
-import {bookkeepingProblems, evaluateTargets, hostDelta, nextSampleDelayMs, parseBenchLine, queueOf, variantResult, variants, type Variant, type VariantResult} from '../lab/tune/bench.js';
+import {
+	bookkeepingProblems,
+	evaluateTargets,
+	hostDelta,
+	nextSampleDelayMs,
+	parseBenchLine,
+	queueOf,
+	variantResult,
+	variants,
+	type Variant,
+	type VariantResult,
+} from '../lab/tune/bench.js';
 import {benchTable, latencyUnit, opsChart, targetLines, type BenchReport} from '../lab/tune/report.js';
 import type {DeviceView} from '../runner/events.js';
 import type {Session} from '../runner/session.js';
@@ -21,17 +32,23 @@ export const tuneDeviceArgs = [
 	// the ring itself (hello2 keeps INDIRECT_DESC, to measure what it costs). hello3 and hello4
 	// answer from a bottom half (defer=on) instead of inside the kick. Each device's greeting is
 	// its id, so the guest can tell which /dev node is which.
-	'-device', 'virtio-hello-pci,id=hello0,greeting=hello0,ioeventfd=off,indirect_desc=off',
-	'-device', 'virtio-hello-pci,id=hello1,greeting=hello1,ioeventfd=off,indirect_desc=off,event_idx=off',
-	'-device', 'virtio-hello-pci,id=hello2,greeting=hello2,ioeventfd=off',
-	'-device', 'virtio-hello-pci,id=hello3,greeting=hello3,ioeventfd=off,indirect_desc=off,defer=on',
-	'-device', 'virtio-hello-pci,id=hello4,greeting=hello4,ioeventfd=off,indirect_desc=off,event_idx=off,defer=on',
+	'-device',
+	'virtio-hello-pci,id=hello0,greeting=hello0,ioeventfd=off,indirect_desc=off',
+	'-device',
+	'virtio-hello-pci,id=hello1,greeting=hello1,ioeventfd=off,indirect_desc=off,event_idx=off',
+	'-device',
+	'virtio-hello-pci,id=hello2,greeting=hello2,ioeventfd=off',
+	'-device',
+	'virtio-hello-pci,id=hello3,greeting=hello3,ioeventfd=off,indirect_desc=off,defer=on',
+	'-device',
+	'virtio-hello-pci,id=hello4,greeting=hello4,ioeventfd=off,indirect_desc=off,event_idx=off,defer=on',
 	// The peer: a production device doing the least work it can. null-co completes every read
 	// without touching the buffer (read-zeroes=off).
-	'-blockdev', 'null-co,node-name=nullblk,size=67108864,read-zeroes=off',
-	'-device', 'virtio-blk-pci,drive=nullblk,id=blk0,ioeventfd=off',
+	'-blockdev',
+	'null-co,node-name=nullblk,size=67108864,read-zeroes=off',
+	'-device',
+	'virtio-blk-pci,drive=nullblk,id=blk0,ioeventfd=off',
 ];
-
 
 /**
  * A QMP connection of the benchmark's own (a second -qmp socket: the panel holds the first) for
@@ -50,7 +67,8 @@ async function deviceCount(ctx: StepContext, id: string): Promise<number> {
 	const entry = counters.get(ctx.session);
 	if (!entry) throw new LabError({what: 'The benchmark VM has no counter socket.'});
 	entry.client ??= await QmpClient.connect({socketPath: entry.socket, timeoutMs: 15_000, signal: ctx.signal});
-	if (id.startsWith('hello')) return Number(await entry.client.execute<number>('qom-get', {path: id, property: 'requests'}));
+	if (id.startsWith('hello'))
+		return Number(await entry.client.execute<number>('qom-get', {path: id, property: 'requests'}));
 	const stats = await entry.client.execute<{qdev?: string; stats: {rd_operations: number}}[]>('query-blockstats');
 	const entryFor = stats.find(s => s.qdev?.split('/').includes(id));
 	if (!entryFor) throw new LabError({what: `query-blockstats lists no device "${id}".`});
@@ -82,14 +100,19 @@ function state(ctx: StepContext): TuneState {
  */
 async function freshSample(ctx: StepContext): Promise<DeviceView[]> {
 	const panel = ctx.session.panel;
-	if (!panel) throw new LabError({what: 'The virtqueue panel is off, so the host side cannot be measured.', hint: 'Run without kc.panel=0.'});
+	if (!panel)
+		throw new LabError({
+			what: 'The virtqueue panel is off, so the host side cannot be measured.',
+			hint: 'Run without kc.panel=0.',
+		});
 	await panel.sampleNow();
 	return panel.sampleNow();
 }
 
 function queueFor(devices: DeviceView[], id: string) {
 	const queue = queueOf(devices, id);
-	if (!queue) throw new LabError({what: `QMP lists no device "${id}" with a queue.`, lastSeen: devices.map(d => d.path)});
+	if (!queue)
+		throw new LabError({what: `QMP lists no device "${id}" with a queue.`, lastSeen: devices.map(d => d.path)});
 	return queue;
 }
 
@@ -126,19 +149,33 @@ async function measure(ctx: StepContext, variant: Variant): Promise<VariantResul
 	const before = queueFor(await freshSample(ctx), variant.device);
 	const countBefore = await deviceCount(ctx, variant.device);
 	const sampling = sampleDensely(ctx, variant.device);
-	const output = await check(ctx, variant.command(seconds).replace('{dev}', node), 60_000 + seconds * 5000).finally(() => sampling.stop());
+	const output = await check(ctx, variant.command(seconds).replace('{dev}', node), 60_000 + seconds * 5000).finally(
+		() => sampling.stop(),
+	);
 	const maxGapMs = await sampling.maxGapMs;
 	const guestBench = parseBenchLine(output);
 	if (!guestBench) throw new LabError({what: 'hello-client printed no bench line.', lastSeen: output.split('\n')});
 	const count = {before: countBefore, after: await deviceCount(ctx, variant.device)};
 	// QEMU appends trace lines as it runs; a sample or two later every kick of the run is in.
-	let result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs));
+	let result = variantResult(
+		variant,
+		guestBench,
+		hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs),
+	);
 	for (let attempt = 0; attempt < 5 && bookkeepingProblems(variant, result).length > 0; attempt++) {
 		await sleep(200);
-		result = variantResult(variant, guestBench, hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs));
+		result = variantResult(
+			variant,
+			guestBench,
+			hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs),
+		);
 	}
 	const problems = bookkeepingProblems(variant, result);
-	if (problems.length > 0) throw new LabError({what: `${variant.title}: the guest's and the host's counts disagree: ${problems.join('; ')}.`, lastSeen: output.split('\n')});
+	if (problems.length > 0)
+		throw new LabError({
+			what: `${variant.title}: the guest's and the host's counts disagree: ${problems.join('; ')}.`,
+			lastSeen: output.split('\n'),
+		});
 	tune.results = [...tune.results.filter(r => r.id !== variant.id), result];
 	return result;
 }
@@ -173,15 +210,36 @@ export function explain(results: readonly VariantResult[]): string[] {
 	const blk = get('blk-null');
 	const lines: string[] = [];
 	if (naive && batch) {
-		lines.push(`Naive: every request paid a syscall, a kick (a write to the notify register; QEMU runs the queue handler right then), an interrupt and a wake-up: ${fmt(naive.kicksPerRequest, 2)} kicks and ${fmt(naive.interruptsPerRequest, 2)} interrupts per request, ${fmt(naive.guest.opsPerSec)} ops/s.`);
-		lines.push(`Batched: ${batch.inFlight} requests from one allocation, added under one lock, one kick, one drain, one used-index update, one interrupt: ${fmt(batch.kicksPerRequest, 3)} kicks and ${fmt(batch.interruptsPerRequest, 3)} interrupts per request, ${fmt(batch.guest.opsPerSec)} ops/s (${fmt(batch.guest.opsPerSec / naive.guest.opsPerSec, 1)}× naive).`);
-		lines.push(`Per request, naive took ${fmt(1e6 / naive.guest.opsPerSec, 2)} µs and batched ${fmt(1e6 / batch.guest.opsPerSec, 2)} µs: batching removed ${fmt(1e6 / naive.guest.opsPerSec - 1e6 / batch.guest.opsPerSec, 2)} µs per request, the syscall, kick, interrupt and wake-up that ${batch.inFlight} requests now share. How that splits between the syscall and the kick is not measured here. Under TCG guest code runs many times slower than natively while a kick is only a function call in QEMU, so the gain is far smaller than under KVM, where a kick is a VM exit.`);
+		lines.push(
+			`Naive: every request paid a syscall, a kick (a write to the notify register; QEMU runs the queue handler right then), an interrupt and a wake-up: ${fmt(naive.kicksPerRequest, 2)} kicks and ${fmt(naive.interruptsPerRequest, 2)} interrupts per request, ${fmt(naive.guest.opsPerSec)} ops/s.`,
+		);
+		lines.push(
+			`Batched: ${batch.inFlight} requests from one allocation, added under one lock, one kick, one drain, one used-index update, one interrupt: ${fmt(batch.kicksPerRequest, 3)} kicks and ${fmt(batch.interruptsPerRequest, 3)} interrupts per request, ${fmt(batch.guest.opsPerSec)} ops/s (${fmt(batch.guest.opsPerSec / naive.guest.opsPerSec, 1)}× naive).`,
+		);
+		lines.push(
+			`Per request, naive took ${fmt(1e6 / naive.guest.opsPerSec, 2)} µs and batched ${fmt(1e6 / batch.guest.opsPerSec, 2)} µs: batching removed ${fmt(1e6 / naive.guest.opsPerSec - 1e6 / batch.guest.opsPerSec, 2)} µs per request, the syscall, kick, interrupt and wake-up that ${batch.inFlight} requests now share. How that splits between the syscall and the kick is not measured here. Under TCG guest code runs many times slower than natively while a kick is only a function call in QEMU, so the gain is far smaller than under KVM, where a kick is a VM exit.`,
+		);
 	}
-	if (batch && indirect) lines.push(`INDIRECT_DESC on the same batch: ${fmt(indirect.guest.opsPerSec)} ops/s against ${fmt(batch.guest.opsPerSec)}: a table allocated (GFP_ATOMIC), filled and freed per request, and mapped separately by QEMU. It lets big requests fit the ring; small ones are faster without it.`);
-	if (each) lines.push(`Kick each, device answering inside the kick: ${fmt(each.kicksPerRequest, 3)} kicks/req. The device is never behind the driver (the vCPU waits while QEMU drains), so every virtqueue_kick_prepare says yes: there is nothing to suppress.`);
-	if (deferEach && deferEachNoEi) lines.push(`Kick each, device answering from a bottom half: ${fmt(deferEach.kicksPerRequest, 3)} kicks/req with EVENT_IDX, ${fmt(deferEachNoEi.kicksPerRequest, 3)} without; interrupts ${fmt(deferEach.interruptsPerRequest, 3)} and ${fmt(deferEachNoEi.interruptsPerRequest, 3)} per request. Now the driver adds while the device is behind, and suppression works: without EVENT_IDX the device sets VRING_USED_F_NO_NOTIFY while it drains; with it the device publishes avail_event (QEMU moves it at every pop) and the driver kicks only when its new entries cross it. Same order of magnitude either way here: QEMU's "disable" under EVENT_IDX writes avail_event = the current avail index, which still asks for one more kick, so EVENT_IDX does not beat the flag for kicks. Its real use is finer control (virtqueue_enable_cb_delayed: "interrupt me after 3/4 of these").`);
-	if (naive && deferNaive) lines.push(`The price of answering from another thread: one NOP in flight, p50 ${fmt(deferNaive.guest.p50Us, 1)} µs deferred against ${fmt(naive.guest.p50Us, 1)} µs inside the kick (${fmt(deferNaive.guest.opsPerSec)} against ${fmt(naive.guest.opsPerSec)} ops/s): the bottom half waits for QEMU's main loop to wake up.`);
-	if (naive && blk) lines.push(`virtio-blk on null-co, the production peer: ${fmt(blk.guest.opsPerSec)} ops/s, p50 ${fmt(blk.guest.p50Us, 1)} µs (${fmt(blk.kicksPerRequest, 2)} kicks/req) against virtio-hello's ${fmt(naive.guest.opsPerSec)}. Both devices do nothing; the difference is the path: the guest's block layer (bio, blk-mq tag, request, completion) and QEMU's, where the read is an AIO request in a coroutine completed from a bottom half in the main loop: the same hop as the deferred virtio-hello${deferNaive ? ` (${fmt(deferNaive.guest.opsPerSec)} ops/s)` : ''}, plus the block layers.`);
+	if (batch && indirect)
+		lines.push(
+			`INDIRECT_DESC on the same batch: ${fmt(indirect.guest.opsPerSec)} ops/s against ${fmt(batch.guest.opsPerSec)}: a table allocated (GFP_ATOMIC), filled and freed per request, and mapped separately by QEMU. It lets big requests fit the ring; small ones are faster without it.`,
+		);
+	if (each)
+		lines.push(
+			`Kick each, device answering inside the kick: ${fmt(each.kicksPerRequest, 3)} kicks/req. The device is never behind the driver (the vCPU waits while QEMU drains), so every virtqueue_kick_prepare says yes: there is nothing to suppress.`,
+		);
+	if (deferEach && deferEachNoEi)
+		lines.push(
+			`Kick each, device answering from a bottom half: ${fmt(deferEach.kicksPerRequest, 3)} kicks/req with EVENT_IDX, ${fmt(deferEachNoEi.kicksPerRequest, 3)} without; interrupts ${fmt(deferEach.interruptsPerRequest, 3)} and ${fmt(deferEachNoEi.interruptsPerRequest, 3)} per request. Now the driver adds while the device is behind, and suppression works: without EVENT_IDX the device sets VRING_USED_F_NO_NOTIFY while it drains; with it the device publishes avail_event (QEMU moves it at every pop) and the driver kicks only when its new entries cross it. Same order of magnitude either way here: QEMU's "disable" under EVENT_IDX writes avail_event = the current avail index, which still asks for one more kick, so EVENT_IDX does not beat the flag for kicks. Its real use is finer control (virtqueue_enable_cb_delayed: "interrupt me after 3/4 of these").`,
+		);
+	if (naive && deferNaive)
+		lines.push(
+			`The price of answering from another thread: one NOP in flight, p50 ${fmt(deferNaive.guest.p50Us, 1)} µs deferred against ${fmt(naive.guest.p50Us, 1)} µs inside the kick (${fmt(deferNaive.guest.opsPerSec)} against ${fmt(naive.guest.opsPerSec)} ops/s): the bottom half waits for QEMU's main loop to wake up.`,
+		);
+	if (naive && blk)
+		lines.push(
+			`virtio-blk on null-co, the production peer: ${fmt(blk.guest.opsPerSec)} ops/s, p50 ${fmt(blk.guest.p50Us, 1)} µs (${fmt(blk.kicksPerRequest, 2)} kicks/req) against virtio-hello's ${fmt(naive.guest.opsPerSec)}. Both devices do nothing; the difference is the path: the guest's block layer (bio, blk-mq tag, request, completion) and QEMU's, where the read is an AIO request in a coroutine completed from a bottom half in the main loop: the same hop as the deferred virtio-hello${deferNaive ? ` (${fmt(deferNaive.guest.opsPerSec)} ops/s)` : ''}, plus the block layers.`,
+		);
 	return lines;
 }
 
@@ -192,24 +250,27 @@ export const tuneMilestone: Milestone = {
 	available: true,
 	steps: [
 		...helloBuildSteps,
-		bootStepWith(ctx => ({
-			qemu: ctx.session.customQemu,
-			// Kernel messages stay in dmesg: none lands on the serial console mid-prompt or mid-run.
-			append: 'loglevel=4',
-			extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${countersSocket(ctx)},server=on,wait=off`],
-		}), [
-			'Six devices this time, all with ioeventfd=off so every guest notification is one trace line:',
-			'hello0 (EVENT_IDX), hello1 (event_idx=off), hello2 (INDIRECT_DESC too), hello3 and hello4',
-			'(defer=on: they answer from a bottom half, with and without EVENT_IDX) and the peer,',
-			'virtio-blk on QEMU\'s null-co block driver, which completes reads without touching a byte.',
-		].join('\n')),
+		bootStepWith(
+			ctx => ({
+				qemu: ctx.session.customQemu,
+				// Kernel messages stay in dmesg: none lands on the serial console mid-prompt or mid-run.
+				append: 'loglevel=4',
+				extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${countersSocket(ctx)},server=on,wait=off`],
+			}),
+			[
+				'Six devices this time, all with ioeventfd=off so every guest notification is one trace line:',
+				'hello0 (EVENT_IDX), hello1 (event_idx=off), hello2 (INDIRECT_DESC too), hello3 and hello4',
+				'(defer=on: they answer from a bottom half, with and without EVENT_IDX) and the peer,',
+				"virtio-blk on QEMU's null-co block driver, which completes reads without touching a byte.",
+			].join('\n'),
+		),
 		{
 			id: 'probe',
 			title: 'Load the driver, find the queues',
 			lesson: [
 				'insmod binds virtio_hello to the five hello devices; each greets with its QEMU id, which',
-				'tells which /dev node is which. QEMU\'s trace names each virtio-hello device and its queue',
-				'itself (virtio_hello_* events); virtio-blk\'s queue is tied to QMP\'s by its first reads.',
+				"tells which /dev node is which. QEMU's trace names each virtio-hello device and its queue",
+				"itself (virtio_hello_* events); virtio-blk's queue is tied to QMP's by its first reads.",
 				'Then every kick and interrupt count is exact.',
 			].join('\n'),
 			async run(ctx) {
@@ -220,7 +281,10 @@ export const tuneMilestone: Milestone = {
 					const id = /from (hello\d)$/.exec(await check(ctx, `hello-client -d ${node} greet tune`))?.[1];
 					if (id) tune.nodes[id] = node;
 				}
-				if (helloIds.some(id => !tune.nodes[id])) throw new LabError({what: `Expected virtio-hello devices ${helloIds.join(', ')}; found ${JSON.stringify(tune.nodes)}.`});
+				if (helloIds.some(id => !tune.nodes[id]))
+					throw new LabError({
+						what: `Expected virtio-hello devices ${helloIds.join(', ')}; found ${JSON.stringify(tune.nodes)}.`,
+					});
 				// virtio-hello's own trace events name each device and its queue from the moment QEMU
 				// realized it: those queues are mapped already. virtio-blk is tied to its queue by its
 				// first requests (a name hint, or the used index): a few reads give it some.
@@ -230,57 +294,92 @@ export const tuneMilestone: Milestone = {
 				for (;;) {
 					const devices = await freshSample(ctx);
 					const unmapped = [...helloIds, 'blk0'].filter(id => queueOf(devices, id)?.totals.kicks === undefined);
-					if (unmapped.length === 0) return `${helloIds.map(id => `${id} = ${tune.nodes[id]}`).join(', ')}, blk0 = /dev/vda (null-co); the trace names all ${helloIds.length + 1} queues; guest clocksource ${clock}`;
-					if (Date.now() > deadline) throw new LabError({what: `QEMU's trace names no queue for ${unmapped.join(', ')} within 10 s, so its kicks cannot be counted.`, hint: 'Rebuild QEMU (its virtio-hello device has trace events since this version): delete ~/.cache/kernelcraft/qemu/build.'});
+					if (unmapped.length === 0)
+						return `${helloIds.map(id => `${id} = ${tune.nodes[id]}`).join(', ')}, blk0 = /dev/vda (null-co); the trace names all ${helloIds.length + 1} queues; guest clocksource ${clock}`;
+					if (Date.now() > deadline)
+						throw new LabError({
+							what: `QEMU's trace names no queue for ${unmapped.join(', ')} within 10 s, so its kicks cannot be counted.`,
+							hint: 'Rebuild QEMU (its virtio-hello device has trace events since this version): delete ~/.cache/kernelcraft/qemu/build.',
+						});
 					await sleep(250);
 				}
 			},
 		},
-		variantStep(byId('naive'), [
-			'Predict first: one NOP at a time, the device does nothing. How many kicks and interrupts',
-			'per request? How many requests per second can a TCG guest make? Watch hello0 in the panel.',
-			'Each request: ioctl, virtqueue_add_sgs, virtqueue_kick (a write to the notify register:',
-			'QEMU runs the queue handler right then), virtqueue_push + virtio_notify (an interrupt),',
-			'vh_vq_done, complete(), the ioctl returns.',
-		].join('\n')),
-		variantStep(byId('naive-noei'), [
-			'Same, on hello1, which did not offer VIRTIO_RING_F_EVENT_IDX: suppression falls back to the',
-			'ring flags (VRING_USED_F_NO_NOTIFY, VRING_AVAIL_F_NO_INTERRUPT). Predict: any difference with',
-			'one request in flight?',
-		].join('\n')),
-		variantStep(byId('batch'), [
-			`Predict: ${byId('batch').inFlight} NOPs per ioctl (VIRTIO_HELLO_IOC_BATCH): the driver adds them all with`,
-			'virtqueue_add_sgs, then calls virtqueue_kick once. The device drains the ring with',
-			'notifications off and interrupts once. Kicks per request? How many times faster?',
-		].join('\n')),
+		variantStep(
+			byId('naive'),
+			[
+				'Predict first: one NOP at a time, the device does nothing. How many kicks and interrupts',
+				'per request? How many requests per second can a TCG guest make? Watch hello0 in the panel.',
+				'Each request: ioctl, virtqueue_add_sgs, virtqueue_kick (a write to the notify register:',
+				'QEMU runs the queue handler right then), virtqueue_push + virtio_notify (an interrupt),',
+				'vh_vq_done, complete(), the ioctl returns.',
+			].join('\n'),
+		),
+		variantStep(
+			byId('naive-noei'),
+			[
+				'Same, on hello1, which did not offer VIRTIO_RING_F_EVENT_IDX: suppression falls back to the',
+				'ring flags (VRING_USED_F_NO_NOTIFY, VRING_AVAIL_F_NO_INTERRUPT). Predict: any difference with',
+				'one request in flight?',
+			].join('\n'),
+		),
+		variantStep(
+			byId('batch'),
+			[
+				`Predict: ${byId('batch').inFlight} NOPs per ioctl (VIRTIO_HELLO_IOC_BATCH): the driver adds them all with`,
+				'virtqueue_add_sgs, then calls virtqueue_kick once. The device drains the ring with',
+				'notifications off and interrupts once. Kicks per request? How many times faster?',
+			].join('\n'),
+		),
 		variantStep(byId('batch-noei'), 'The batch again on hello1, without EVENT_IDX. Predict before you look.'),
-		variantStep(byId('batch-indirect'), [
-			'The batch once more, on hello2, which negotiated VIRTIO_RING_F_INDIRECT_DESC: every chain,',
-			'even a 2-descriptor NOP, becomes one ring slot pointing at a table the driver allocates',
-			'(kmalloc, GFP_ATOMIC) and frees on completion, and QEMU maps separately. Predict the cost.',
-		].join('\n')),
-		variantStep(byId('kick-each'), [
-			'Now a driver that kicks after every add (VIRTIO_HELLO_BATCH_KICK_EACH): virtqueue_kick_prepare',
-			'asks whether the device wants a notification (the NO_NOTIFY flag, or with EVENT_IDX the',
-			'avail_event index the device published). Predict: kicks per request for hello0, which',
-			'answers inside the kick?',
-		].join('\n')),
-		variantStep(byId('naive-defer'), [
-			'hello3 answers from a bottom half in QEMU\'s main loop (defer=on), as devices with an',
-			'iothread do: the kick returns at once and the answer comes from another thread. Predict',
-			'the latency of one NOP in flight, against hello0.',
-		].join('\n')),
-		variantStep(byId('kick-each-defer'), [
-			'Kick each again, on hello3: while the bottom half is pending or draining, the device is',
-			'behind the driver. Predict kicks per request now.',
-		].join('\n')),
-		variantStep(byId('kick-each-defer-noei'), 'The same on hello4, without EVENT_IDX: suppression by the NO_NOTIFY flag alone. Predict.'),
-		variantStep(byId('echo-512'), 'One 512-byte ECHO in flight: data both ways, checked byte for byte. Predict the cost of 1 KiB of copies against a NOP.'),
-		variantStep(byId('blk-null'), [
-			'The peer: `hello-client bench pread /dev/vda` reads 512 bytes with O_DIRECT, one at a time,',
-			'from virtio-blk on null-co (ioeventfd=off too). Predict: faster or slower than a virtio-hello',
-			'NOP? Both devices do no work; what is left is the path through each stack.',
-		].join('\n')),
+		variantStep(
+			byId('batch-indirect'),
+			[
+				'The batch once more, on hello2, which negotiated VIRTIO_RING_F_INDIRECT_DESC: every chain,',
+				'even a 2-descriptor NOP, becomes one ring slot pointing at a table the driver allocates',
+				'(kmalloc, GFP_ATOMIC) and frees on completion, and QEMU maps separately. Predict the cost.',
+			].join('\n'),
+		),
+		variantStep(
+			byId('kick-each'),
+			[
+				'Now a driver that kicks after every add (VIRTIO_HELLO_BATCH_KICK_EACH): virtqueue_kick_prepare',
+				'asks whether the device wants a notification (the NO_NOTIFY flag, or with EVENT_IDX the',
+				'avail_event index the device published). Predict: kicks per request for hello0, which',
+				'answers inside the kick?',
+			].join('\n'),
+		),
+		variantStep(
+			byId('naive-defer'),
+			[
+				"hello3 answers from a bottom half in QEMU's main loop (defer=on), as devices with an",
+				'iothread do: the kick returns at once and the answer comes from another thread. Predict',
+				'the latency of one NOP in flight, against hello0.',
+			].join('\n'),
+		),
+		variantStep(
+			byId('kick-each-defer'),
+			[
+				'Kick each again, on hello3: while the bottom half is pending or draining, the device is',
+				'behind the driver. Predict kicks per request now.',
+			].join('\n'),
+		),
+		variantStep(
+			byId('kick-each-defer-noei'),
+			'The same on hello4, without EVENT_IDX: suppression by the NO_NOTIFY flag alone. Predict.',
+		),
+		variantStep(
+			byId('echo-512'),
+			'One 512-byte ECHO in flight: data both ways, checked byte for byte. Predict the cost of 1 KiB of copies against a NOP.',
+		),
+		variantStep(
+			byId('blk-null'),
+			[
+				'The peer: `hello-client bench pread /dev/vda` reads 512 bytes with O_DIRECT, one at a time,',
+				'from virtio-blk on null-co (ioeventfd=off too). Predict: faster or slower than a virtio-hello',
+				'NOP? Both devices do no work; what is left is the path through each stack.',
+			].join('\n'),
+		),
 		{
 			id: 'results',
 			title: 'Why: the numbers side by side',
@@ -294,12 +393,29 @@ export const tuneMilestone: Milestone = {
 			].join('\n'),
 			async run(ctx) {
 				const tune = state(ctx);
-				const results = variants.map(v => tune.results.find(r => r.id === v.id)).filter((r): r is VariantResult => r !== undefined);
+				const results = variants
+					.map(v => tune.results.find(r => r.id === v.id))
+					.filter((r): r is VariantResult => r !== undefined);
 				const targets = evaluateTargets(results);
-				const report: BenchReport = {accel: ctx.session.chosenAccel?.accel, secondsPerVariant: tuneSeconds(ctx), results, targets, notes: explain(results)};
+				const report: BenchReport = {
+					accel: ctx.session.chosenAccel?.accel,
+					secondsPerVariant: tuneSeconds(ctx),
+					results,
+					targets,
+					notes: explain(results),
+				};
 				ctx.figures.bench = report;
 				await closeCounters(ctx.session);
-				for (const line of [...benchTable(results), '', ...opsChart(results, 30), '', ...targetLines(targets), '', ...report.notes!]) ctx.emit({type: 'log', step: ctx.step, line});
+				for (const line of [
+					...benchTable(results),
+					'',
+					...opsChart(results, 30),
+					'',
+					...targetLines(targets),
+					'',
+					...report.notes!,
+				])
+					ctx.emit({type: 'log', step: ctx.step, line});
 				const met = targets.filter(t => t.met).length;
 				return `${results.length} variants measured, every count agreed on both sides; targets met: ${met} of ${targets.length} (${targets.map(t => `${t.id} ${t.met ? 'met' : 'not met'}`).join(', ')})`;
 			},

@@ -30,7 +30,7 @@ export const qemuStep: Step = {
 	lesson: [
 		'devices/virtio-hello/ is a new device model for QEMU: virtio-hello.c (the device: its',
 		'queue handler pops each request, checks it, answers it), virtio-hello-pci.c (the PCI proxy',
-		'that puts it on the bus) and two build lines. kernelcraft applies them to Debian\'s QEMU 7.2',
+		"that puts it on the bus) and two build lines. kernelcraft applies them to Debian's QEMU 7.2",
 		'source and builds qemu-system-x86_64 alone (the first build is a few minutes; after an edit of',
 		'devices/ only the changed files are compiled).',
 		'Open: devices/virtio-hello/virtio-hello.c, then docs/virtio-hello.md for the contract.',
@@ -41,7 +41,8 @@ export const qemuStep: Step = {
 			cacheDir: ctx.session.cacheDir,
 			signal: ctx.signal,
 			onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
-			onProgress: (fraction, label, estimated) => ctx.emit({type: 'progress', step: ctx.step, fraction, label, estimated}),
+			onProgress: (fraction, label, estimated) =>
+				ctx.emit({type: 'progress', step: ctx.step, fraction, label, estimated}),
 		});
 		ctx.session.customQemu = qemu.binary;
 		return `QEMU ${qemu.version} with virtio-hello ${qemu.rebuilt ? 'built' : 'unchanged, from the cache'}: ${qemu.binary}`;
@@ -55,7 +56,11 @@ export function buildHelloClient(cacheDir: string, signal?: AbortSignal): Promis
 		source: path.join(helloDriverDir, 'client', 'hello-client.c'),
 		includeDirs: [helloDriverDir, path.dirname(helloAbiHeader)],
 		// hello-client.c #includes its benchmarks from hello-bench.c: an edit there rebuilds it too.
-		inputs: [path.join(helloDriverDir, 'client', 'hello-bench.c'), path.join(helloDriverDir, 'virtio_hello_ioctl.h'), helloAbiHeader],
+		inputs: [
+			path.join(helloDriverDir, 'client', 'hello-bench.c'),
+			path.join(helloDriverDir, 'virtio_hello_ioctl.h'),
+			helloAbiHeader,
+		],
 		cacheDir,
 		signal,
 	});
@@ -72,7 +77,14 @@ export const driverStep: Step = {
 	].join('\n'),
 	async run(ctx) {
 		const kernel = ctx.session.kernel!;
-		const build = await buildKernelModule({srcDir: helloDriverDir, kernel, cacheDir: ctx.session.cacheDir, extraInputs: [helloAbiHeader], signal: ctx.signal, onLine: line => ctx.emit({type: 'log', step: ctx.step, line})});
+		const build = await buildKernelModule({
+			srcDir: helloDriverDir,
+			kernel,
+			cacheDir: ctx.session.cacheDir,
+			extraInputs: [helloAbiHeader],
+			signal: ctx.signal,
+			onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
+		});
 		ctx.session.modules.virtio_hello = build.modules.virtio_hello!;
 		const client = await buildHelloClient(ctx.session.cacheDir, ctx.signal);
 		ctx.session.guestPrograms['hello-client'] = client.path;
@@ -84,7 +96,10 @@ export const helloRootfsStep = rootfsStep(ctx => {
 	const release = ctx.session.kernel!.release;
 	return [
 		{guestPath: guestDriverPath(ctx), hostPath: ctx.session.modules.virtio_hello!},
-		{guestPath: `/lib/modules/${release}/modules.dep`, hostPath: writeModulesDep(ctx.session.cacheDir, release, [guestDriverPath(ctx)])},
+		{
+			guestPath: `/lib/modules/${release}/modules.dep`,
+			hostPath: writeModulesDep(ctx.session.cacheDir, release, [guestDriverPath(ctx)]),
+		},
 		{guestPath: '/usr/bin/hello-client', hostPath: ctx.session.guestPrograms['hello-client']!, mode: '755'},
 	];
 });
@@ -99,10 +114,13 @@ export const virtioHelloMilestone: Milestone = {
 	available: true,
 	steps: [
 		...helloBuildSteps,
-		bootStepWith(ctx => ({
-			qemu: ctx.session.customQemu,
-			extraArgs: ['-device', `virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`],
-		}), 'This QEMU is the one just built, started with -device virtio-hello-pci: the PCI scan finds 1af4:1078.'),
+		bootStepWith(
+			ctx => ({
+				qemu: ctx.session.customQemu,
+				extraArgs: ['-device', `virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`],
+			}),
+			'This QEMU is the one just built, started with -device virtio-hello-pci: the PCI scan finds 1af4:1078.',
+		),
 		{
 			id: 'probe',
 			title: 'Load the driver: probe',
@@ -147,7 +165,8 @@ export const virtioHelloMilestone: Milestone = {
 			async run(ctx) {
 				const result = await check(ctx, 'hello-client echo 1M 5', 120_000);
 				const match = /echo: (\d+) x (\d+) bytes verified, ([\d.]+) MB\/s/.exec(result);
-				if (!match || match[1] !== '5' || match[2] !== '1048576') throw new LabError({what: `The echo did not verify 5 x 1 MiB: ${result}`});
+				if (!match || match[1] !== '5' || match[2] !== '1048576')
+					throw new LabError({what: `The echo did not verify 5 x 1 MiB: ${result}`});
 				ctx.figures.echoMBps = Number(match[3]);
 				return `5 x 1 MiB echoed and verified byte for byte and by CRC-32, ${match[3]} MB/s`;
 			},
@@ -156,7 +175,7 @@ export const virtioHelloMilestone: Milestone = {
 			id: 'panel',
 			title: 'The panel sees it move',
 			lesson: [
-				'The panel reads the same queue from QEMU\'s side over QMP: status bits, negotiated',
+				"The panel reads the same queue from QEMU's side over QMP: status bits, negotiated",
 				'features (CRC32, EVENT_IDX, INDIRECT_DESC), and the used index that grew with every request.',
 				'Try `hello-client nop 1000` in the console and watch the request rate.',
 			].join('\n'),
@@ -166,9 +185,14 @@ export const virtioHelloMilestone: Milestone = {
 				await check(ctx, 'hello-client nop 100');
 				const [after] = await helloDevices(ctx);
 				const moved = idxDelta(before.queues[0]!.usedIdx, after!.queues[0]!.usedIdx);
-				if (!after!.status.includes('DRIVER_OK')) throw new LabError({what: `The device's status is ${after!.status.join(' ')}, without DRIVER_OK.`});
+				if (!after!.status.includes('DRIVER_OK'))
+					throw new LabError({what: `The device's status is ${after!.status.join(' ')}, without DRIVER_OK.`});
 				if (moved < 100) throw new LabError({what: `100 NOPs moved the used index by ${moved}.`});
-				ctx.figures.helloQueue = {usedIdx: after!.queues[0]!.usedIdx, features: after!.features, totals: after!.queues[0]!.totals};
+				ctx.figures.helloQueue = {
+					usedIdx: after!.queues[0]!.usedIdx,
+					features: after!.features,
+					totals: after!.queues[0]!.totals,
+				};
 				return `QMP: ${after!.status.join(' ')}; 100 NOPs moved the used index by ${moved}; features ${after!.features.map(f => f.replace(/^VIRTIO_(RING_)?F?_?/, '')).join(' ')}`;
 			},
 		},

@@ -7,8 +7,11 @@ import {withLock} from './build/cache-lock.js';
 export const cacheKinds = {
 	runs: {folders: ['runs'], what: 'logs, transcripts and traces of past runs'},
 	kernels: {folders: ['src', 'kernel'], what: 'the unpacked kernel source and kernel builds'},
-	qemu: {folders: ['qemu'], what: 'QEMU\'s source, work tree and builds'},
-	builds: {folders: ['modules', 'guest-programs', 'rootfs', 'disks'], what: 'modules, guest programs, root filesystems and disk images'},
+	qemu: {folders: ['qemu'], what: "QEMU's source, work tree and builds"},
+	builds: {
+		folders: ['modules', 'guest-programs', 'rootfs', 'disks'],
+		what: 'modules, guest programs, root filesystems and disk images',
+	},
 } as const;
 
 export type CacheKind = keyof typeof cacheKinds;
@@ -34,7 +37,8 @@ export function treeSize(target: string): number {
 	return total;
 }
 
-const entriesOf = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter(name => !name.endsWith('.lock') && !name.endsWith('.owner')) : []);
+const entriesOf = (dir: string) =>
+	fs.existsSync(dir) ? fs.readdirSync(dir).filter(name => !name.endsWith('.lock') && !name.endsWith('.owner')) : [];
 
 export function cacheUsage(cacheDir: string): KindUsage[] {
 	return (Object.keys(cacheKinds) as CacheKind[]).map(kind => {
@@ -67,7 +71,11 @@ export async function clearCache(cacheDir: string, kind: CacheKind, onLine: (lin
 			const bytes = treeSize(entry);
 			const lock = `${entry}.lock`;
 			if (fs.existsSync(lock)) {
-				await withLock(lock, {what: 'clearing the cache', onWait: () => onLine(`waiting for the process using ${name}`)}, async () => removeTree(entry));
+				await withLock(
+					lock,
+					{what: 'clearing the cache', onWait: () => onLine(`waiting for the process using ${name}`)},
+					async () => removeTree(entry),
+				);
 			} else {
 				removeTree(entry);
 			}

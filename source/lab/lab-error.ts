@@ -18,5 +18,8 @@ export function toFailure(error: unknown): Failure {
 	if (error instanceof LabError) return error.failure;
 	if (error instanceof Error && error.name === 'AbortError') return {what: 'Cancelled.'};
 	const message = error instanceof Error ? error.message : String(error);
-	return {what: `Unexpected error: ${message}`, hint: 'This is a bug in kernelcraft; the stack trace is in the run log.'};
+	return {
+		what: `Unexpected error: ${message}`,
+		hint: 'This is a bug in kernelcraft; the stack trace is in the run log.',
+	};
 }

@@ -15,13 +15,17 @@ export const devicesDir = path.join(projectRoot, 'devices');
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 	if (env.KERNELCRAFT_CACHE) return path.resolve(env.KERNELCRAFT_CACHE);
-	const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+	const xdg =
+		env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
 	return path.join(xdg, 'kernelcraft');
 }
 
 /** Learner progress lives apart from the cache so clearing the cache keeps the ticks. */
 export function stateFile(env: NodeJS.ProcessEnv = process.env): string {
 	if (env.KERNELCRAFT_STATE) return path.resolve(env.KERNELCRAFT_STATE);
-	const xdg = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
+	const xdg =
+		env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME)
+			? env.XDG_STATE_HOME
+			: path.join(os.homedir(), '.local', 'state');
 	return path.join(xdg, 'kernelcraft', 'progress.json');
 }

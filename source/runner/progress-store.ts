@@ -42,7 +42,8 @@ export class ProgressStore {
 	private read(): ProgressFile {
 		try {
 			const parsed = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<ProgressFile>;
-			if (parsed.version === 1 && typeof parsed.verified === 'object' && parsed.verified !== null) return {version: 1, verified: parsed.verified};
+			if (parsed.version === 1 && typeof parsed.verified === 'object' && parsed.verified !== null)
+				return {version: 1, verified: parsed.verified};
 		} catch {}
 		return {version: 1, verified: {}};
 	}
@@ -57,7 +58,8 @@ export class ProgressStore {
 		}
 		try {
 			const parsed = JSON.parse(text) as Partial<ProgressFile>;
-			if (parsed.version !== 1 || typeof parsed.verified !== 'object' || parsed.verified === null) throw new Error('unknown format');
+			if (parsed.version !== 1 || typeof parsed.verified !== 'object' || parsed.verified === null)
+				throw new Error('unknown format');
 			return undefined;
 		} catch (error) {
 			const aside = `${this.file}.corrupt-${Date.now()}`;

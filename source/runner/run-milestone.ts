@@ -8,8 +8,18 @@ import type {Session} from './session.js';
  * Runs a milestone's steps in order and turns them into events; the first failure ends the run.
  * The TUI and `run --json` both consume this: there is no second implementation.
  */
-export async function runMilestone(milestone: Milestone, session: Session, emit: Emit, signal: AbortSignal): Promise<MilestoneSummary> {
-	emit({type: 'milestone-started', milestone: milestone.id, title: milestone.title, steps: milestone.steps.map(step => ({name: step.id, title: step.title}))});
+export async function runMilestone(
+	milestone: Milestone,
+	session: Session,
+	emit: Emit,
+	signal: AbortSignal,
+): Promise<MilestoneSummary> {
+	emit({
+		type: 'milestone-started',
+		milestone: milestone.id,
+		title: milestone.title,
+		steps: milestone.steps.map(step => ({name: step.id, title: step.title})),
+	});
 	session.runDir(milestone.id);
 	const figures: Record<string, unknown> = {};
 	const steps: StepSummary[] = [];
@@ -17,8 +27,22 @@ export async function runMilestone(milestone: Milestone, session: Session, emit:
 	const missing = packageStates(requirementsFor(milestone.id)).filter(state => !state.installed);
 	if (missing.length > 0) {
 		const what = `Missing host packages for ${milestone.id}: ${missing.map(state => state.pkg).join(' ')}.`;
-		emit({type: 'failed', step: milestone.steps[0]?.id ?? 'host', failure: {what, hint: 'Run `npx kernelcraft setup` (apt-get, asks first), then run the milestone again.', lastSeen: missing.map(state => `${state.pkg}: ${state.why}`)}, ms: 0});
-		const summary: MilestoneSummary = {milestone: milestone.id, ok: false, accel: undefined, steps: [{name: 'host', title: 'Host packages', ok: false, ms: 0, detail: what}]};
+		emit({
+			type: 'failed',
+			step: milestone.steps[0]?.id ?? 'host',
+			failure: {
+				what,
+				hint: 'Run `npx kernelcraft setup` (apt-get, asks first), then run the milestone again.',
+				lastSeen: missing.map(state => `${state.pkg}: ${state.why}`),
+			},
+			ms: 0,
+		});
+		const summary: MilestoneSummary = {
+			milestone: milestone.id,
+			ok: false,
+			accel: undefined,
+			steps: [{name: 'host', title: 'Host packages', ok: false, ms: 0, detail: what}],
+		};
 		emit({type: 'milestone-finished', summary});
 		return summary;
 	}

@@ -59,7 +59,10 @@ export class Session {
 	private lookInside = false;
 	private runDirectory: string | undefined;
 
-	constructor(readonly options: SessionOptions, readonly emit: Emit) {}
+	constructor(
+		readonly options: SessionOptions,
+		readonly emit: Emit,
+	) {}
 
 	get cacheDir(): string {
 		return this.options.cacheDir;
@@ -127,21 +130,31 @@ export class Session {
 		const panelOn = this.options.panel !== false;
 		const traceLog = path.join(runDir, 'virtio-trace.log');
 		const panelArgs = panelOn ? qemuTraceArgs(traceLog) : [];
-		const vm = QemuVm.start({
-			qemu: this.qemu,
-			kernel: this.kernel.bzImage,
-			initrd: this.rootfs.path,
-			accel,
-			runDir,
-			cols: size?.cols,
-			rows: size?.rows,
-			...extra,
-			append: [panelOn ? '' : 'kc.panel=0', extra.append ?? ''].join(' ').trim(),
-			extraArgs: [...panelArgs, ...(extra.extraArgs ?? [])],
-		}, this.emit);
+		const vm = QemuVm.start(
+			{
+				qemu: this.qemu,
+				kernel: this.kernel.bzImage,
+				initrd: this.rootfs.path,
+				accel,
+				runDir,
+				cols: size?.cols,
+				rows: size?.rows,
+				...extra,
+				append: [panelOn ? '' : 'kc.panel=0', extra.append ?? ''].join(' ').trim(),
+				extraArgs: [...panelArgs, ...(extra.extraArgs ?? [])],
+			},
+			this.emit,
+		);
 		this.vm = vm;
 		if (panelOn) {
-			const panel = new PanelFeed({qmpSocket: vm.qmpSocket, traceLog, sideSocket: vm.sideSocket, intervalMs: this.options.panelIntervalMs ?? 250, emit: this.emit, signal: this.panelAbort.signal});
+			const panel = new PanelFeed({
+				qmpSocket: vm.qmpSocket,
+				traceLog,
+				sideSocket: vm.sideSocket,
+				intervalMs: this.options.panelIntervalMs ?? 250,
+				emit: this.emit,
+				signal: this.panelAbort.signal,
+			});
 			panel.lookInside = this.lookInside;
 			this.panel = panel;
 			void vm.exited.then(() => panel.stop());

@@ -79,10 +79,13 @@ export class Workbench implements WorkbenchApi {
 	}
 
 	hostNeeds(milestone: string): string[] {
-		const packages = packageStates(requirementsFor(milestone)).filter(state => !state.installed).map(state => state.pkg);
+		const packages = packageStates(requirementsFor(milestone))
+			.filter(state => !state.installed)
+			.map(state => state.pkg);
 		const buildsQemu = requirementsFor(milestone).some(requirement => requirement.pkg === 'ninja-build');
-		const needsSource = buildsQemu && !this.options.qemuSrc && !fetchedQemuSource(this.options.cacheDir) && !aptSourceState().ready;
-		return needsSource ? [...packages, 'a deb-src entry for QEMU\'s source'] : packages;
+		const needsSource =
+			buildsQemu && !this.options.qemuSrc && !fetchedQemuSource(this.options.cacheDir) && !aptSourceState().ready;
+		return needsSource ? [...packages, "a deb-src entry for QEMU's source"] : packages;
 	}
 
 	verifiedMilestones(): string[] {

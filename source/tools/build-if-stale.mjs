@@ -29,8 +29,16 @@ const changed = Math.max(...inputs.map(input => newestMtime(path.join(root, inpu
 if (!process.argv.includes('--always') && built > 0 && changed <= built) process.exit(0);
 
 const started = Date.now();
-process.stderr.write(built > 0 ? 'kernelcraft: sources changed since the last compile: compiling (tsc)…\n' : 'kernelcraft: compiling (tsc), once…\n');
-const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {stdio: 'inherit'});
+process.stderr.write(
+	built > 0
+		? 'kernelcraft: sources changed since the last compile: compiling (tsc)…\n'
+		: 'kernelcraft: compiling (tsc), once…\n',
+);
+const tsc = spawnSync(
+	process.execPath,
+	[path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')],
+	{stdio: 'inherit'},
+);
 if (tsc.status !== 0) {
 	process.stderr.write('kernelcraft: the TypeScript compile failed (messages above).\n');
 	process.exit(tsc.status ?? 1);

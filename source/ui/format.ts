@@ -50,7 +50,10 @@ const STATUS_SHORT: Record<string, string> = {
 
 /** "VIRTIO_CONFIG_S_DRIVER_OK: Driver setup ..." or "DRIVER_OK" -> "DRV_OK". */
 export function shortStatus(name: string): string {
-	const bare = name.split(':')[0]!.trim().replace(/^VIRTIO_CONFIG_S_/, '');
+	const bare = name
+		.split(':')[0]!
+		.trim()
+		.replace(/^VIRTIO_CONFIG_S_/, '');
 	return STATUS_SHORT[bare] ?? bare;
 }
 

@@ -3,7 +3,8 @@
 /** Ctrl-] leaves the console, as in telnet: Tab and Esc are needed inside the guest's shell and vi. */
 export const LEAVE_CONSOLE = '\x1d';
 
-export type AppKey = 'up' | 'down' | 'enter' | 'tab' | 'quit' | 'cancel' | 'inside' | 'help' | 'escape' | 'edit' | 'setup';
+export type AppKey =
+	'up' | 'down' | 'enter' | 'tab' | 'quit' | 'cancel' | 'inside' | 'help' | 'escape' | 'edit' | 'setup';
 
 const APP_KEYS: Record<string, AppKey> = {
 	'\x1b[A': 'up',

@@ -16,18 +16,31 @@ export interface RenderOptions {
 	autoRun?: string;
 }
 
-export async function renderApp(workbench: WorkbenchApi, milestones: MilestoneInfo[], options: RenderOptions = {}): Promise<void> {
+export async function renderApp(
+	workbench: WorkbenchApi,
+	milestones: MilestoneInfo[],
+	options: RenderOptions = {},
+): Promise<void> {
 	const stdin = process.stdin;
 	if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') throw new Error(NOT_A_TTY_MESSAGE);
 
-	const instance = render(<App workbench={workbench} milestones={milestones} onEdit={options.onEdit} onSetup={options.onSetup} autoRun={options.autoRun} />, {
-		// Ctrl-C belongs to the guest while the console has focus; App quits on it otherwise.
-		exitOnCtrlC: false,
-		// Console output of our own would tear the frame; the host side logs to files.
-		patchConsole: false,
-		// A cap on top of the event throttling in useWorkbenchEvents.
-		maxFps: 15,
-	});
+	const instance = render(
+		<App
+			workbench={workbench}
+			milestones={milestones}
+			onEdit={options.onEdit}
+			onSetup={options.onSetup}
+			autoRun={options.autoRun}
+		/>,
+		{
+			// Ctrl-C belongs to the guest while the console has focus; App quits on it otherwise.
+			exitOnCtrlC: false,
+			// Console output of our own would tear the frame; the host side logs to files.
+			patchConsole: false,
+			// A cap on top of the event throttling in useWorkbenchEvents.
+			maxFps: 15,
+		},
+	);
 	try {
 		await instance.waitUntilExit();
 	} finally {

@@ -1,12 +1,4 @@
-import type {
-	AccelChoice,
-	Accel,
-	DeviceView,
-	Failure,
-	GuestView,
-	MilestoneSummary,
-	RunEvent,
-} from '../runner/events.js';
+import type {AccelChoice, Accel, DeviceView, Failure, GuestView, MilestoneSummary, RunEvent} from '../runner/events.js';
 
 // Everything the screen shows, derived from the RunEvent stream plus a few UI-only choices.
 // Pure: no I/O, no timers, so it can be tested event by event and replayed.

@@ -11,11 +11,19 @@ export async function measureFirstPaint(runs: number): Promise<Stats> {
 	const times: number[] = [];
 	for (let run = 0; run < runs; run++) {
 		const started = performance.now();
-		const term = pty.spawn('npm', ['start', '--silent'], {cwd: projectRoot, cols: 120, rows: 36, env: {...process.env, CI: 'false', TERM: 'xterm-256color'}});
+		const term = pty.spawn('npm', ['start', '--silent'], {
+			cwd: projectRoot,
+			cols: 120,
+			rows: 36,
+			env: {...process.env, CI: 'false', TERM: 'xterm-256color'},
+		});
 		let screen = '';
 		const exited = new Promise<void>(resolve => term.onExit(() => resolve()));
 		const ms = await new Promise<number>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`npm start drew no milestone list within 60 s; it printed: ${screen.slice(-300)}`)), 60_000);
+			const timer = setTimeout(
+				() => reject(new Error(`npm start drew no milestone list within 60 s; it printed: ${screen.slice(-300)}`)),
+				60_000,
+			);
 			term.onData(data => {
 				screen += data;
 				if (/milestones/.test(screen)) {

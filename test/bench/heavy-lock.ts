@@ -7,7 +7,9 @@ export const heavyLockPath = '/tmp/kernelcraft-heavy.lock';
  * the lock until its stdin closes, so the lock is released when we release it or when we die.
  */
 export async function takeHeavyLock(onWait: () => void, lockPath = heavyLockPath): Promise<() => void> {
-	const child = spawn('flock', [lockPath, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {stdio: ['pipe', 'pipe', 'inherit']});
+	const child = spawn('flock', [lockPath, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+		stdio: ['pipe', 'pipe', 'inherit'],
+	});
 	const waiting = setTimeout(onWait, 1000);
 	await new Promise<void>((resolve, reject) => {
 		let seen = '';

@@ -15,14 +15,19 @@ export interface PanelCost {
 /** Reads 64 MiB with O_DIRECT in 4 KiB requests (16384 requests) and returns MB/s by the guest's clock. */
 async function ddThroughput(session: Session): Promise<number> {
 	// Timed by the guest's own clock (busybox dd prints no rate): /proc/uptime before and after.
-	const command = 'a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=16384 iflag=direct 2>/dev/null; b=$(cut -d" " -f1 /proc/uptime); echo "$a $b"';
+	const command =
+		'a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=16384 iflag=direct 2>/dev/null; b=$(cut -d" " -f1 /proc/uptime); echo "$a $b"';
 	const {output, status} = await session.vm!.checks.run(command, {timeoutMs: 120_000});
 	const [start, end] = output.trim().split(' ').map(Number);
 	if (status !== 0 || !(end! > start!)) throw new Error(`dd in the guest printed: ${output}`);
-	return 64 * 1024 * 1024 / (end! - start!) / 1e6;
+	return (64 * 1024 * 1024) / (end! - start!) / 1e6;
 }
 
-export async function measurePanelCost(cacheDir: string, rounds: number, log: (line: string) => void): Promise<PanelCost> {
+export async function measurePanelCost(
+	cacheDir: string,
+	rounds: number,
+	log: (line: string) => void,
+): Promise<PanelCost> {
 	const result: PanelCost = {withPanelMBps: [], withoutPanelMBps: []};
 	for (let round = 0; round < rounds; round++) {
 		for (const panel of [true, false]) {
@@ -30,12 +35,26 @@ export async function measurePanelCost(cacheDir: string, rounds: number, log: (l
 			try {
 				await session.buildKernel('bench', new AbortController().signal);
 				session.packRootfs();
-				const disk = await makeDiskImage({contentDir: path.join(configsDir, 'disk'), cacheDir, sizeMb: 80, runDir: session.runDir('bench-panel')});
-				const vm = await session.boot({extraArgs: ['-drive', `file=${disk.path},format=raw,if=none,id=disk0`, '-device', 'virtio-blk-pci,drive=disk0,ioeventfd=off,indirect_desc=off']});
+				const disk = await makeDiskImage({
+					contentDir: path.join(configsDir, 'disk'),
+					cacheDir,
+					sizeMb: 80,
+					runDir: session.runDir('bench-panel'),
+				});
+				const vm = await session.boot({
+					extraArgs: [
+						'-drive',
+						`file=${disk.path},format=raw,if=none,id=disk0`,
+						'-device',
+						'virtio-blk-pci,drive=disk0,ioeventfd=off,indirect_desc=off',
+					],
+				});
 				await vm.console.expect(shellPrompt, {what: 'the prompt', timeoutMs: 60_000, since: 0});
 				// One warm-up read (the host's page cache), then the median of three.
 				await ddThroughput(session);
-				const reads = [await ddThroughput(session), await ddThroughput(session), await ddThroughput(session)].sort((a, b) => a - b);
+				const reads = [await ddThroughput(session), await ddThroughput(session), await ddThroughput(session)].sort(
+					(a, b) => a - b,
+				);
 				const mbps = reads[1]!;
 				(panel ? result.withPanelMBps : result.withoutPanelMBps).push(mbps);
 				log(`panel ${panel ? 'on ' : 'off'} round ${round + 1}: ${mbps.toFixed(2)} MB/s`);

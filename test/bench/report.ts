@@ -25,7 +25,8 @@ export function stats(values: number[]): Stats {
 }
 
 export const seconds = (ms: number, digits = 2) => `${(ms / 1000).toFixed(digits)} s`;
-export const spread = (s: Stats, digits = 2) => `${seconds(s.median, digits)} (min ${seconds(s.min, digits)}, max ${seconds(s.max, digits)}, n=${s.runs.length})`;
+export const spread = (s: Stats, digits = 2) =>
+	`${seconds(s.median, digits)} (min ${seconds(s.min, digits)}, max ${seconds(s.max, digits)}, n=${s.runs.length})`;
 
 export interface Machine {
 	cpus: number;
@@ -38,7 +39,10 @@ export interface Machine {
 }
 
 export function machine(): Machine {
-	const model = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+	const model =
+		/^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
+		os.cpus()[0]?.model ??
+		'unknown';
 	let qemu = 'unknown';
 	try {
 		qemu = /version (\S+)/.exec(execFileSync('qemu-system-x86_64', ['--version'], {encoding: 'utf8'}))?.[1] ?? qemu;
@@ -47,7 +51,10 @@ export function machine(): Machine {
 		cpus: os.availableParallelism(),
 		model,
 		memory: `${Math.round(os.totalmem() / 1024 ** 3)} GiB`,
-		load: os.loadavg().map(value => value.toFixed(2)).join(' '),
+		load: os
+			.loadavg()
+			.map(value => value.toFixed(2))
+			.join(' '),
 		node: process.version,
 		qemu,
 		date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -56,7 +63,10 @@ export function machine(): Machine {
 
 export function markdownTable(rows: Row[]): string {
 	const lines = ['| figure | value | target | met? |', '| --- | --- | --- | --- |'];
-	for (const row of rows) lines.push(`| ${row.figure} | ${row.value} | ${row.target || '—'} | ${row.met === undefined ? '—' : row.met ? 'yes' : '**no**'} |`);
+	for (const row of rows)
+		lines.push(
+			`| ${row.figure} | ${row.value} | ${row.target || '—'} | ${row.met === undefined ? '—' : row.met ? 'yes' : '**no**'} |`,
+		);
 	return lines.join('\n');
 }
 
@@ -64,7 +74,12 @@ export const benchStartMarker = '<!-- bench:start -->';
 export const benchEndMarker = '<!-- bench:end -->';
 
 /** Replaces only what is between the markers (creating the file, or appending the markers, if needed). */
-export function writeBetweenMarkers(file: string, body: string, startMarker = benchStartMarker, endMarker = benchEndMarker): void {
+export function writeBetweenMarkers(
+	file: string,
+	body: string,
+	startMarker = benchStartMarker,
+	endMarker = benchEndMarker,
+): void {
 	let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `${startMarker}\n${endMarker}\n`;
 	let start = text.indexOf(startMarker);
 	let end = text.indexOf(endMarker, start);

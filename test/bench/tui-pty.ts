@@ -74,7 +74,13 @@ export class TuiPty {
 		const argv = [process.execPath, ...(options.nodeArgs ?? []), cliPath, ...(options.args ?? [])];
 		// The trailing `:` keeps sh from exec'ing the app in its place.
 		const [file, ...fileArgs] = options.underShell ? ['/bin/sh', '-c', 'trap "" HUP; "$@"; :', 'sh', ...argv] : argv;
-		this.process = pty.spawn(file!, fileArgs, {name: 'xterm-256color', cols: this.cols, rows: this.rows, cwd: projectRoot, env});
+		this.process = pty.spawn(file!, fileArgs, {
+			name: 'xterm-256color',
+			cols: this.cols,
+			rows: this.rows,
+			cwd: projectRoot,
+			env,
+		});
 		this.pid = this.process.pid;
 		track(this.pid);
 		this.process.onData(data => {
@@ -98,7 +104,11 @@ export class TuiPty {
 	appPid(): number | undefined {
 		if (!this.underShell) return this.pid;
 		try {
-			const children = fs.readFileSync(`/proc/${this.pid}/task/${this.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+			const children = fs
+				.readFileSync(`/proc/${this.pid}/task/${this.pid}/children`, 'utf8')
+				.trim()
+				.split(/\s+/)
+				.filter(Boolean);
 			return children.length > 0 ? Number(children[0]) : undefined;
 		} catch {
 			return undefined;
@@ -162,7 +172,11 @@ export class TuiPty {
 	 * Waits until the screen matches; rejects with the screen as it was when time ran out, or at
 	 * once when a predicate throws (e.g. on seeing a failure mark).
 	 */
-	async waitForScreen(pattern: RegExp | (() => boolean), timeoutMs: number, what = typeof pattern === 'function' ? 'the expected screen' : String(pattern)): Promise<string> {
+	async waitForScreen(
+		pattern: RegExp | (() => boolean),
+		timeoutMs: number,
+		what = typeof pattern === 'function' ? 'the expected screen' : String(pattern),
+	): Promise<string> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			await this.flush();
@@ -172,11 +186,17 @@ export class TuiPty {
 				matched = typeof pattern === 'function' ? pattern() : pattern.test(text);
 			} catch (error) {
 				// The predicate saw something that will never turn into what we wait for.
-				throw new Error(`${(error as Error).message} while waiting for ${what}. Screen:\n${text}`);
+				throw new Error(`${(error as Error).message} while waiting for ${what}. Screen:\n${text}`, {cause: error});
 			}
 			if (matched) return text;
-			if (!this.running) throw new Error(`The TUI exited (${JSON.stringify(this.exitInfo)}) before the screen showed ${what}. Last screen:\n${text}`);
-			if (Date.now() > deadline) throw new Error(`The screen did not show ${what} within ${Math.round(timeoutMs / 1000)} s. Last screen:\n${text}`);
+			if (!this.running)
+				throw new Error(
+					`The TUI exited (${JSON.stringify(this.exitInfo)}) before the screen showed ${what}. Last screen:\n${text}`,
+				);
+			if (Date.now() > deadline)
+				throw new Error(
+					`The screen did not show ${what} within ${Math.round(timeoutMs / 1000)} s. Last screen:\n${text}`,
+				);
 			await delay(100);
 		}
 	}

@@ -21,8 +21,13 @@ export async function runTuneBench(log: (line: string) => void, seconds?: number
 		for (const line of lines) if (line.trim()) log(`tune: ${line}`);
 	});
 	const code = await new Promise<number | null>(resolve => child.on('exit', resolve));
-	const last = JSON.parse(stdout.trim().split('\n').at(-1) || '{}') as {ok?: boolean; report?: BenchReport; error?: {what: string}};
-	if (code !== 0 || !last.ok || !last.report) throw new Error(`kernelcraft ${args.join(' ')} exited ${code}: ${last.error?.what ?? 'no report'}`);
+	const last = JSON.parse(stdout.trim().split('\n').at(-1) || '{}') as {
+		ok?: boolean;
+		report?: BenchReport;
+		error?: {what: string};
+	};
+	if (code !== 0 || !last.ok || !last.report)
+		throw new Error(`kernelcraft ${args.join(' ')} exited ${code}: ${last.error?.what ?? 'no report'}`);
 	return last.report;
 }
 
@@ -42,9 +47,9 @@ export function tuneMarkdown(report: BenchReport, meta: {date: string; machine: 
 		...targetLines(report.targets).map(line => `- ${line}`),
 		'',
 		'"latency of": one latency sample times one syscall, so for a batched variant it covers the whole',
-		'ioctl of 64 requests. kicks/req and irqs/req: QEMU\'s trace counts ÷ the requests the device itself',
-		'counted. For every variant the guest\'s count, the driver\'s, the device\'s 64-bit counter and the',
-		'used index agreed, and so did the panel\'s total: exactly where its samples came often enough for',
+		"ioctl of 64 requests. kicks/req and irqs/req: QEMU's trace counts ÷ the requests the device itself",
+		"counted. For every variant the guest's count, the driver's, the device's 64-bit counter and the",
+		"used index agreed, and so did the panel's total: exactly where its samples came often enough for",
 		'the rate (past that a 16-bit total cannot be checked; the run fails on any other mismatch).',
 		'',
 		...(report.notes ?? []).flatMap(note => [`- ${note}`]),

@@ -15,7 +15,10 @@ interface Ended {
 	stderr: string;
 }
 
-function runGuarded(body: string, options: {closePipes?: boolean; signals?: {afterMs: number; signal: NodeJS.Signals}[]; deadlineMs?: number} = {}): Promise<Ended> {
+function runGuarded(
+	body: string,
+	options: {closePipes?: boolean; signals?: {afterMs: number; signal: NodeJS.Signals}[]; deadlineMs?: number} = {},
+): Promise<Ended> {
 	const script = `import {ExitGuard} from ${JSON.stringify(guardUrl)};\n${body}`;
 	const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']});
 	let stderr = '';
@@ -35,7 +38,11 @@ function runGuarded(body: string, options: {closePipes?: boolean; signals?: {aft
 	return new Promise((resolve, reject) => {
 		const timer = setTimeout(() => {
 			child.kill('SIGKILL');
-			reject(new Error(`the guarded child still ran after ${options.deadlineMs ?? 10_000} ms; stderr: ${stderr.slice(-500)}`));
+			reject(
+				new Error(
+					`the guarded child still ran after ${options.deadlineMs ?? 10_000} ms; stderr: ${stderr.slice(-500)}`,
+				),
+			);
 		}, options.deadlineMs ?? 10_000);
 		child.on('exit', (code, signal) => {
 			clearTimeout(timer);
@@ -45,19 +52,23 @@ function runGuarded(body: string, options: {closePipes?: boolean; signals?: {aft
 }
 
 test('a closed stdout pipe ends the app through its shutdown, quietly, with 141', async t => {
-	const ended = await runGuarded(`
+	const ended = await runGuarded(
+		`
 		let stopped = false;
 		new ExitGuard({shutdown: async () => { stopped = true; }}).install();
 		process.on('exit', () => { if (!stopped) process.exitCode = 99; });
 		setInterval(() => process.stdout.write('event\\n'), 5);
-	`, {closePipes: true});
+	`,
+		{closePipes: true},
+	);
 	t.is(ended.code, 141);
 	t.notRegex(ended.stderr, /unexpected error|EPIPE|\n\s+at /);
 });
 
 test('an error while both pipes are closed is reported nowhere and cannot loop', async t => {
 	// Every write fails, and each failure used to be handled as a new crash that wrote again.
-	const ended = await runGuarded(`
+	const ended = await runGuarded(
+		`
 		new ExitGuard({shutdown: () => new Promise(resolve => setTimeout(resolve, 200))}).install();
 		process.stdout.write('started\\n');
 		setInterval(() => {
@@ -65,26 +76,39 @@ test('an error while both pipes are closed is reported nowhere and cannot loop',
 			process.stdout.write('event\\n');
 		}, 5);
 		setTimeout(() => { throw new Error('a bug, after the reader left'); }, 100);
-	`, {closePipes: true});
+	`,
+		{closePipes: true},
+	);
 	t.true(ended.code === 141 || ended.code === 70, `exit ${ended.code}`);
 });
 
 test('SIGTERM ends the app even when its shutdown never finishes: the deadline exits', async t => {
-	const ended = await runGuarded(`
+	const ended = await runGuarded(
+		`
 		new ExitGuard({shutdown: () => new Promise(() => undefined), deadlineMs: 500}).install();
 		setInterval(() => undefined, 1000);
 		process.stdout.write('ready\\n');
-	`, {signals: [{afterMs: 300, signal: 'SIGTERM'}]});
+	`,
+		{signals: [{afterMs: 300, signal: 'SIGTERM'}]},
+	);
 	// The shutdown never resolves: only the deadline can have ended it.
 	t.is(ended.code, 143);
 });
 
 test('a second SIGTERM exits at once, without waiting for the shutdown', async t => {
-	const ended = await runGuarded(`
+	const ended = await runGuarded(
+		`
 		new ExitGuard({shutdown: () => new Promise(() => undefined), deadlineMs: 60_000}).install();
 		setInterval(() => undefined, 1000);
 		process.stdout.write('ready\\n');
-	`, {signals: [{afterMs: 300, signal: 'SIGTERM'}, {afterMs: 600, signal: 'SIGTERM'}]});
+	`,
+		{
+			signals: [
+				{afterMs: 300, signal: 'SIGTERM'},
+				{afterMs: 600, signal: 'SIGTERM'},
+			],
+		},
+	);
 	t.is(ended.code, 143);
 });
 

@@ -26,7 +26,12 @@ function watchQemu(t: ExecutionContext, appPid: number): {pids: Set<number>; sto
 const mark = (app: TuiPty, name: RegExp) => app.milestoneLine(name)?.charAt(1);
 
 async function startTui(t: ExecutionContext, underShell = false): Promise<TuiPty> {
-	const app = new TuiPty({cols: 120, rows: 40, underShell, env: {KERNELCRAFT_STATE: path.join(tempDir(t), 'progress.json')}});
+	const app = new TuiPty({
+		cols: 120,
+		rows: 40,
+		underShell,
+		env: {KERNELCRAFT_STATE: path.join(tempDir(t), 'progress.json')},
+	});
 	t.teardown(() => app.dispose());
 	await app.waitForScreen(() => app.milestoneLine(/\bboot\b/i) !== undefined, 20_000, 'the checklist');
 	// The ring view on before anything runs, as a learner who pressed i first.
@@ -37,7 +42,12 @@ async function startTui(t: ExecutionContext, underShell = false): Promise<TuiPty
 	return app;
 }
 
-async function assertGoneAfterHangup(t: ExecutionContext, app: TuiPty, qemu: {pids: Set<number>; stop(): void}, moment: string): Promise<void> {
+async function assertGoneAfterHangup(
+	t: ExecutionContext,
+	app: TuiPty,
+	qemu: {pids: Set<number>; stop(): void},
+	moment: string,
+): Promise<void> {
 	const hungUpAt = Date.now();
 	app.hangUp();
 	const exit = await app.waitForExit(5000);
@@ -46,9 +56,14 @@ async function assertGoneAfterHangup(t: ExecutionContext, app: TuiPty, qemu: {pi
 	// 6 and 11: an abort or a crash on the way out (Node asserts when it cannot restore a dead terminal's modes).
 	t.false(exit?.signal === 6 || exit?.signal === 11, `${moment}: the app crashed on exit: ${JSON.stringify(exit)}`);
 	const left = [...qemu.pids].filter(pid => isAlive(pid));
-	const gone = await waitUntil(() => [...qemu.pids].every(pid => !isAlive(pid)), Math.max(0, 5000 - (Date.now() - hungUpAt)));
+	const gone = await waitUntil(
+		() => [...qemu.pids].every(pid => !isAlive(pid)),
+		Math.max(0, 5000 - (Date.now() - hungUpAt)),
+	);
 	t.true(gone, `${moment}: QEMU ${left.join(', ')} still runs 5 s after the terminal closed`);
-	t.log(`${moment}: app gone after ${Date.now() - hungUpAt} ms (exit ${JSON.stringify(exit)}), QEMU seen: ${[...qemu.pids].join(', ') || 'none'}`);
+	t.log(
+		`${moment}: app gone after ${Date.now() - hungUpAt} ms (exit ${JSON.stringify(exit)}), QEMU seen: ${[...qemu.pids].join(', ') || 'none'}`,
+	);
 }
 
 test.serial('a closed terminal ends the TUI and its QEMU: while the milestone starts (build, boot)', async t => {
@@ -63,7 +78,15 @@ test.serial('a closed terminal ends the TUI and its QEMU: virtio-blk running wit
 	const app = await startTui(t);
 	const blk = /virtio-blk|block device/i;
 	// ↓ to virtio-blk, then Enter.
-	for (let i = 0; i < 5 && app.checklist().find(line => line.startsWith('›'))?.match(blk) === null; i++) {
+	for (
+		let i = 0;
+		i < 5 &&
+		app
+			.checklist()
+			.find(line => line.startsWith('›'))
+			?.match(blk) === null;
+		i++
+	) {
 		app.write('\x1b[B');
 		await app.flush();
 		await new Promise(resolve => setTimeout(resolve, 150));
@@ -71,10 +94,14 @@ test.serial('a closed terminal ends the TUI and its QEMU: virtio-blk running wit
 	t.regex(app.checklist().find(line => line.startsWith('›')) ?? '', blk, 'virtio-blk selected');
 	const qemu = watchQemu(t, app.pid);
 	app.write('\r');
-	await app.waitForScreen(() => {
-		if (mark(app, blk) === '✗') throw new Error('virtio-blk failed');
-		return qemu.pids.size > 0 && mark(app, blk) === '▸';
-	}, 240_000, 'virtio-blk running with its VM up');
+	await app.waitForScreen(
+		() => {
+			if (mark(app, blk) === '✗') throw new Error('virtio-blk failed');
+			return qemu.pids.size > 0 && mark(app, blk) === '▸';
+		},
+		240_000,
+		'virtio-blk running with its VM up',
+	);
 	// Let the panel sample the rings a few times with the guest busy.
 	await new Promise(resolve => setTimeout(resolve, 2000));
 	await assertGoneAfterHangup(t, app, qemu, 'virtio-blk mid-run');
@@ -84,31 +111,45 @@ test.serial('a closed terminal ends the TUI and its QEMU: at the guest prompt af
 	const app = await startTui(t);
 	const qemu = watchQemu(t, app.pid);
 	app.write('\r');
-	await app.waitForScreen(() => {
-		if (mark(app, /\bboot\b/i) === '✗') throw new Error('boot failed');
-		return mark(app, /\bboot\b/i) === '✔';
-	}, 240_000, 'the boot milestone verified');
+	await app.waitForScreen(
+		() => {
+			if (mark(app, /\bboot\b/i) === '✗') throw new Error('boot failed');
+			return mark(app, /\bboot\b/i) === '✔';
+		},
+		240_000,
+		'the boot milestone verified',
+	);
 	t.true(qemu.pids.size > 0, 'the VM stays up at the prompt');
 	await assertGoneAfterHangup(t, app, qemu, 'at the prompt');
 });
 
-test.serial('a closed terminal ends the TUI even when a shell gets the SIGHUP instead: the dead terminal is noticed', async t => {
-	const app = await startTui(t, true);
-	const appPid = app.appPid()!;
-	t.truthy(appPid);
-	const qemu = watchQemu(t, appPid);
-	app.write('\r');
-	await app.waitForScreen(() => {
-		if (mark(app, /\bboot\b/i) === '✗') throw new Error('boot failed');
-		return mark(app, /\bboot\b/i) === '✔';
-	}, 240_000, 'the boot milestone verified');
-	t.true(qemu.pids.size > 0, 'the VM stays up at the prompt');
-	const hungUpAt = Date.now();
-	app.hangUp();
-	t.true(await waitUntil(() => !isAlive(appPid), 5000), 'the app still runs 5 s after its terminal closed');
-	qemu.stop();
-	t.true(await waitUntil(() => [...qemu.pids].every(pid => !isAlive(pid)), Math.max(0, 5000 - (Date.now() - hungUpAt))), 'its QEMU still runs');
-});
+test.serial(
+	'a closed terminal ends the TUI even when a shell gets the SIGHUP instead: the dead terminal is noticed',
+	async t => {
+		const app = await startTui(t, true);
+		const appPid = app.appPid()!;
+		t.truthy(appPid);
+		const qemu = watchQemu(t, appPid);
+		app.write('\r');
+		await app.waitForScreen(
+			() => {
+				if (mark(app, /\bboot\b/i) === '✗') throw new Error('boot failed');
+				return mark(app, /\bboot\b/i) === '✔';
+			},
+			240_000,
+			'the boot milestone verified',
+		);
+		t.true(qemu.pids.size > 0, 'the VM stays up at the prompt');
+		const hungUpAt = Date.now();
+		app.hangUp();
+		t.true(await waitUntil(() => !isAlive(appPid), 5000), 'the app still runs 5 s after its terminal closed');
+		qemu.stop();
+		t.true(
+			await waitUntil(() => [...qemu.pids].every(pid => !isAlive(pid)), Math.max(0, 5000 - (Date.now() - hungUpAt))),
+			'its QEMU still runs',
+		);
+	},
+);
 
 test.serial('`run boot --json | head -1` ends quietly: no stack trace, nothing left running', async t => {
 	const stderr: string[] = [];

@@ -14,7 +14,12 @@ import {tempDir} from '../helpers/temp.js';
 // writes of several sizes. The device must never say NEEDS_RESET and QEMU must never print
 // "Desc next" (what virtio_error() says for a chain it could not walk).
 test('the ring view on virtio-blk under guest I/O, sampled as fast as it goes: the device stays healthy', async t => {
-	const workbench = new Workbench({cacheDir: cacheRoot(), stateFile: path.join(tempDir(t), 'p.json'), keepVm: true, panelIntervalMs: 10});
+	const workbench = new Workbench({
+		cacheDir: cacheRoot(),
+		stateFile: path.join(tempDir(t), 'p.json'),
+		keepVm: true,
+		panelIntervalMs: 10,
+	});
 	t.teardown(() => workbench.dispose());
 	let vm: {pid: number; runDir: string} | undefined;
 	const statuses = new Set<string>();
@@ -40,13 +45,19 @@ test('the ring view on virtio-blk under guest I/O, sampled as fast as it goes: t
 
 	// More traffic after the milestone: reads and direct writes of 4 KiB to 256 KiB, for 10 s.
 	const samplesBefore = samples;
-	workbench.sendToConsole('i=0; while [ $i -lt 400 ]; do dd if=/dev/vda of=/dev/null bs=$((4096 << (i % 7))) count=8 iflag=direct 2>/dev/null; dd if=/dev/zero of=/dev/vda bs=$((4096 << (i % 5))) count=4 seek=2048 oflag=direct 2>/dev/null; i=$((i+1)); done; echo kc-io-done\r');
+	workbench.sendToConsole(
+		'i=0; while [ $i -lt 400 ]; do dd if=/dev/vda of=/dev/null bs=$((4096 << (i % 7))) count=8 iflag=direct 2>/dev/null; dd if=/dev/zero of=/dev/vda bs=$((4096 << (i % 5))) count=4 seek=2048 oflag=direct 2>/dev/null; i=$((i+1)); done; echo kc-io-done\r',
+	);
 	const deadline = Date.now() + 10_000;
 	while (Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 250));
 	t.log(`${samples} samples (${samples - samplesBefore} during the extra I/O), ${chains} chains shown`);
 	t.true(samples - samplesBefore > 20, 'the panel kept sampling');
 
-	t.deepEqual([...statuses].filter(status => /NEEDS_RESET|FAILED/.test(status)), [], 'no device reported NEEDS_RESET');
+	t.deepEqual(
+		[...statuses].filter(status => /NEEDS_RESET|FAILED/.test(status)),
+		[],
+		'no device reported NEEDS_RESET',
+	);
 	const consoleLog = fs.readFileSync(path.join(vm!.runDir, 'console.log'), 'utf8');
 	t.notRegex(consoleLog, /Desc next|virtio: |Guest says index/, 'QEMU reported no broken chain');
 	t.true(chains > 0, 'the view showed chains');

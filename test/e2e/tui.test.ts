@@ -24,10 +24,14 @@ test.serial('TUI: run boot, type into the guest console, leave it, quit; no QEMU
 	app.write('\r');
 	await app.waitForScreen(() => bootMark() === '▸', 20_000, 'the boot milestone running (▸)');
 	const started = Date.now();
-	await app.waitForScreen(() => {
-		if (bootMark() === '✗') throw new Error('The boot milestone failed (✗)');
-		return bootMark() === '✔';
-	}, 240_000, 'the boot milestone ticked (✔)');
+	await app.waitForScreen(
+		() => {
+			if (bootMark() === '✗') throw new Error('The boot milestone failed (✗)');
+			return bootMark() === '✔';
+		},
+		240_000,
+		'the boot milestone ticked (✔)',
+	);
 	t.log(`boot verified after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 	const qemu = qemuChildOf(app.pid);
@@ -40,7 +44,7 @@ test.serial('TUI: run boot, type into the guest console, leave it, quit; no QEMU
 	await app.waitForScreen(/Ctrl-\] (back|leaves)/, 5000, 'the console focused');
 	app.write('echo kc-$((6*7))');
 	app.write('\r');
-	await app.waitForScreen(/kc-42/, 30_000, 'the guest\'s answer kc-42');
+	await app.waitForScreen(/kc-42/, 30_000, "the guest's answer kc-42");
 
 	// Ctrl-] gives the keyboard back to the app: q now quits instead of going to the guest.
 	app.write('\x1d');

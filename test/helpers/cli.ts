@@ -57,7 +57,10 @@ function installReaper(): void {
  */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, t?: ExecutionContext): CliRun {
 	installReaper();
-	const child = spawn(process.execPath, [cliPath, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+	const child = spawn(process.execPath, [cliPath, ...args], {
+		env: {...process.env, ...env},
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
 	started.add(child);
 	const kill = () => {
 		if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -74,17 +77,23 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, t?: Execut
 		for (const listener of [...listeners]) listener();
 	});
 	child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-	const exit = new Promise<number | string>(resolve => child.on('exit', (code, signal) => {
-		started.delete(child);
-		resolve(code ?? signal ?? -1);
-	}));
+	const exit = new Promise<number | string>(resolve =>
+		child.on('exit', (code, signal) => {
+			started.delete(child);
+			resolve(code ?? signal ?? -1);
+		}),
+	);
 	const waitForExit = async (timeoutMs: number) => {
 		let timer: NodeJS.Timeout | undefined;
 		const late = new Promise<never>((_, reject) => {
 			timer = setTimeout(() => {
 				child.kill('SIGTERM');
 				setTimeout(kill, 5000).unref();
-				reject(new Error(`kernelcraft ${args.join(' ')} still ran after ${timeoutMs} ms (killed); last lines: ${lines.slice(-5).join(' | ')} ${stderr.join('').slice(-1000)}`));
+				reject(
+					new Error(
+						`kernelcraft ${args.join(' ')} still ran after ${timeoutMs} ms (killed); last lines: ${lines.slice(-5).join(' | ')} ${stderr.join('').slice(-1000)}`,
+					),
+				);
 			}, timeoutMs);
 		});
 		try {
@@ -93,20 +102,29 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, t?: Execut
 			clearTimeout(timer);
 		}
 	};
-	const waitForEvent = (type: string, timeoutMs: number) => new Promise<Record<string, unknown>>((resolve, reject) => {
-		const find = () => lines.map(line => safeParse(line)).find(event => event?.type === type);
-		const check = () => {
-			const found = find();
-			if (found) {
-				clearTimeout(timer);
-				listeners.splice(listeners.indexOf(check), 1);
-				resolve(found);
-			}
-		};
-		const timer = setTimeout(() => reject(new Error(`no "${type}" event within ${timeoutMs} ms; last lines: ${lines.slice(-5).join(' | ')} ${stderr.join('')}`)), timeoutMs);
-		listeners.push(check);
-		check();
-	});
+	const waitForEvent = (type: string, timeoutMs: number) =>
+		new Promise<Record<string, unknown>>((resolve, reject) => {
+			const find = () => lines.map(line => safeParse(line)).find(event => event?.type === type);
+			const check = () => {
+				const found = find();
+				if (found) {
+					clearTimeout(timer);
+					listeners.splice(listeners.indexOf(check), 1);
+					resolve(found);
+				}
+			};
+			const timer = setTimeout(
+				() =>
+					reject(
+						new Error(
+							`no "${type}" event within ${timeoutMs} ms; last lines: ${lines.slice(-5).join(' | ')} ${stderr.join('')}`,
+						),
+					),
+				timeoutMs,
+			);
+			listeners.push(check);
+			check();
+		});
 	return {child, lines, stderr, exit, waitForEvent, waitForExit, kill};
 }
 

@@ -10,7 +10,11 @@ test.serial('run boot --json: builds, boots, verifies uname, and a second run re
 	for (const round of ['first', 'second']) {
 		const run = startCli(['run', 'boot', '--json'], {KERNELCRAFT_STATE: state});
 		const code = await run.exit;
-		t.is(code, 0, `${round} run exits 0; stderr: ${run.stderr.join('')}; failure: ${run.lines.filter(line => line.includes('"failed"')).join('\n')}`);
+		t.is(
+			code,
+			0,
+			`${round} run exits 0; stderr: ${run.stderr.join('')}; failure: ${run.lines.filter(line => line.includes('"failed"')).join('\n')}`,
+		);
 		const events = run.lines.map(line => JSON.parse(line) as Record<string, unknown>);
 		const summary = events.at(-1)!;
 		t.is(summary.milestone, 'boot');
@@ -19,18 +23,32 @@ test.serial('run boot --json: builds, boots, verifies uname, and a second run re
 		const accel = events.find(event => event.type === 'accel') as {choice: {accel: string; reason: string}} | undefined;
 		t.true(summary.accel === 'tcg' || summary.accel === 'kvm', String(summary.accel));
 		t.is(accel?.choice.accel, summary.accel as string);
-		t.regex(accel?.choice.reason ?? '', /\w{3,}/, 'the accelerator\'s reason is said');
-		t.deepEqual((summary.steps as {name: string; ok: boolean}[]).map(step => [step.name, step.ok]), [['kernel', true], ['rootfs', true], ['boot', true], ['uname', true]]);
+		t.regex(accel?.choice.reason ?? '', /\w{3,}/, "the accelerator's reason is said");
+		t.deepEqual(
+			(summary.steps as {name: string; ok: boolean}[]).map(step => [step.name, step.ok]),
+			[
+				['kernel', true],
+				['rootfs', true],
+				['boot', true],
+				['uname', true],
+			],
+		);
 		// The boot time reported is the one the boot step measured and showed (how fast is the bench's business).
 		const boot = (summary.steps as {name: string; detail: string}[]).find(step => step.name === 'boot')!;
 		t.true(typeof summary.bootMs === 'number' && summary.bootMs > 0);
-		t.true(boot.detail.includes(`${((summary.bootMs as number) / 1000).toFixed(2)} s`), `${boot.detail} vs ${String(summary.bootMs)} ms`);
+		t.true(
+			boot.detail.includes(`${((summary.bootMs as number) / 1000).toFixed(2)} s`),
+			`${boot.detail} vs ${String(summary.bootMs)} ms`,
+		);
 		const uname = (summary.steps as {name: string; detail: string}[]).find(step => step.name === 'uname')!;
 		t.true(uname.detail.includes(String(summary.kernelRelease)));
 		const started = events.find(event => event.type === 'vm-started')!;
 		t.false(isAlive(started.pid as number), 'QEMU is gone once the run is over');
 		t.deepEqual(processesMatching(started.runDir as string), []);
-		t.true(events.some(event => event.type === 'console-line' && String(event.line).includes('Linux version')), 'the kernel\'s banner came through the console');
+		t.true(
+			events.some(event => event.type === 'console-line' && String(event.line).includes('Linux version')),
+			"the kernel's banner came through the console",
+		);
 		if (round === 'second') t.false(summary.kernelRebuilt, 'nothing changed, so nothing was rebuilt');
 	}
 });

@@ -24,18 +24,27 @@ test('run virtio-blk --json: N direct reads move the used index by N, with kicks
 		t.is(moved.requests, moved.predicted, `${id}: ${moved.requests} requests for ${moved.predicted} reads`);
 		t.true(moved.kicks > 0 && moved.interrupts > 0, `${id}: kicks ${moved.kicks}, interrupts ${moved.interrupts}`);
 	}
-	const queue = summary.queue as {size: number; usedIdx: number; totals: {requests: number; kicks: number; interrupts: number}};
+	const queue = summary.queue as {
+		size: number;
+		usedIdx: number;
+		totals: {requests: number; kicks: number; interrupts: number};
+	};
 	t.is(queue.size, 256);
 	// At least the predicted reads (32 + 8); mounting and the file checks add their own requests.
 	t.true(queue.totals.requests >= 40);
 	// The panel streamed samples during the run, and they named the device and its status.
-	const samples = events.filter(event => event.type === 'virtio') as {devices: {name: string; status: string[]; queues: unknown[]}[]}[];
+	const samples = events.filter(event => event.type === 'virtio') as {
+		devices: {name: string; status: string[]; queues: unknown[]}[];
+	}[];
 	const blk = samples.at(-1)!.devices.find(device => device.name === 'virtio-blk');
 	t.truthy(blk);
 	t.true(blk!.status.includes('DRIVER_OK'));
 	// The guest's own count of the queue's interrupts, read over the side channel.
 	const guestIrqs = summary.guestInterrupts as Record<string, number> | undefined;
-	t.true(Object.keys(guestIrqs ?? {}).some(name => /virtio\d+-req/.test(name)), JSON.stringify(guestIrqs));
+	t.true(
+		Object.keys(guestIrqs ?? {}).some(name => /virtio\d+-req/.test(name)),
+		JSON.stringify(guestIrqs),
+	);
 	const started = events.find(event => event.type === 'vm-started')!;
 	t.false(isAlive(started.pid as number));
 });

@@ -60,18 +60,27 @@ async function bootRawVm(t: ExecutionContext, extraArgs: string[]): Promise<RawV
 			return {output: `(no answer: ${(error as Error).message})`, status: -1};
 		}
 	};
-	const pci = (await sh('for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = 0x1078 ] && echo $d; done')).output.trim().split('\n').filter(Boolean);
+	const pci = (await sh('for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = 0x1078 ] && echo $d; done')).output
+		.trim()
+		.split('\n')
+		.filter(Boolean);
 	return {vm, qmp, pci, sh, console: () => vm.console.textSince(0)};
 }
 
 /** Starts vh-raw in the background; resolves with its output once `until` appears (or 10 s). */
 async function raw({sh}: RawVm, pci: string, scenario: string, until: string): Promise<string> {
-	await sh(`rm -f /tmp/go /tmp/raw.out; (vh-raw ${pci} ${scenario} /tmp/go > /tmp/raw.out 2>&1; echo "rc $?" >> /tmp/raw.out) &`);
+	await sh(
+		`rm -f /tmp/go /tmp/raw.out; (vh-raw ${pci} ${scenario} /tmp/go > /tmp/raw.out 2>&1; echo "rc $?" >> /tmp/raw.out) &`,
+	);
 	return rawOutput({sh} as RawVm, until);
 }
 
 async function rawOutput({sh}: RawVm, until: string): Promise<string> {
-	return (await sh(`i=0; while ! grep -q '${until}' /tmp/raw.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; cat /tmp/raw.out`)).output;
+	return (
+		await sh(
+			`i=0; while ! grep -q '${until}' /tmp/raw.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; cat /tmp/raw.out`,
+		)
+	).output;
 }
 
 /** Lets vh-raw finish: it resets the device, which forgets the ring. */
@@ -87,7 +96,10 @@ interface VirtioStatus {
 
 async function deviceStatus(qmp: QmpClient, id: string): Promise<{broken: boolean; needsReset: boolean}> {
 	const status = await qmp.execute<VirtioStatus>('x-query-virtio-status', {path: backend(id)});
-	return {broken: status.broken, needsReset: status.status.statuses.some(s => s.startsWith('VIRTIO_CONFIG_S_NEEDS_RESET'))};
+	return {
+		broken: status.broken,
+		needsReset: status.status.statuses.some(s => s.startsWith('VIRTIO_CONFIG_S_NEEDS_RESET')),
+	};
 }
 
 function alive(t: ExecutionContext, guest: RawVm): void {
@@ -95,28 +107,43 @@ function alive(t: ExecutionContext, guest: RawVm): void {
 	t.notRegex(guest.console(), /Assertion|Aborted|core dumped/);
 }
 
-test.serial('queue_size written on a live queue: QEMU stays up, the device says NEEDS_RESET, a reset recovers it', async t => {
-	const guest = await bootRawVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
-	t.is(guest.pci.length, 1);
-	const out = await raw(guest, guest.pci[0]!, 'qsize', '^ready$\\|^rc ');
-	// Before the fix: "Cannot map descriptor ring", then address_space_stw_le_cached's assert.
-	alive(t, guest);
-	t.regex(out, /^features 0x130000000 queue_size 16$/m, 'VERSION_1, EVENT_IDX and INDIRECT_DESC negotiated');
-	// A NOP's writable part is resp (16) + status (1): used.len counts the status byte.
-	t.regex(out, /nop answered status 0 len 17\nqueue_size written: reads 16\ndevice_status 0x4f needs_reset 1\nnop unanswered/);
-	t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: true, needsReset: true});
-	t.regex(guest.console(), /queue_size of enabled queue 0 written \(1024\)/);
-	// The unanswered NOP is still in the ring, and the element query still shows a good chain
-	// (tail first, as 7.2 lists it): status + response (writable), then the request header.
-	const pending = await guest.qmp.execute<{index: number; descs: Array<{len: number; flags: string[]}>}>('x-query-virtio-queue-element', {path: backend('hello0'), queue: 0, index: 1});
-	t.is(pending.index, 2);
-	t.deepEqual(pending.descs.map(d => [d.len, d.flags]), [[17, ['write']], [16, ['next']]]);
-	const done = await release(guest);
-	t.regex(done, /^rc 0$/m);
-	const again = await raw(guest, guest.pci[0]!, 'nop', '^rc ');
-	t.regex(again, /nop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/, 'a reset brought it back');
-	t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: false, needsReset: false});
-});
+test.serial(
+	'queue_size written on a live queue: QEMU stays up, the device says NEEDS_RESET, a reset recovers it',
+	async t => {
+		const guest = await bootRawVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+		t.is(guest.pci.length, 1);
+		const out = await raw(guest, guest.pci[0]!, 'qsize', '^ready$\\|^rc ');
+		// Before the fix: "Cannot map descriptor ring", then address_space_stw_le_cached's assert.
+		alive(t, guest);
+		t.regex(out, /^features 0x130000000 queue_size 16$/m, 'VERSION_1, EVENT_IDX and INDIRECT_DESC negotiated');
+		// A NOP's writable part is resp (16) + status (1): used.len counts the status byte.
+		t.regex(
+			out,
+			/nop answered status 0 len 17\nqueue_size written: reads 16\ndevice_status 0x4f needs_reset 1\nnop unanswered/,
+		);
+		t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: true, needsReset: true});
+		t.regex(guest.console(), /queue_size of enabled queue 0 written \(1024\)/);
+		// The unanswered NOP is still in the ring, and the element query still shows a good chain
+		// (tail first, as 7.2 lists it): status + response (writable), then the request header.
+		const pending = await guest.qmp.execute<{index: number; descs: Array<{len: number; flags: string[]}>}>(
+			'x-query-virtio-queue-element',
+			{path: backend('hello0'), queue: 0, index: 1},
+		);
+		t.is(pending.index, 2);
+		t.deepEqual(
+			pending.descs.map(d => [d.len, d.flags]),
+			[
+				[17, ['write']],
+				[16, ['next']],
+			],
+		);
+		const done = await release(guest);
+		t.regex(done, /^rc 0$/m);
+		const again = await raw(guest, guest.pci[0]!, 'nop', '^rc ');
+		t.regex(again, /nop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/, 'a reset brought it back');
+		t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: false, needsReset: false});
+	},
+);
 
 test.serial('a malformed chain made available before DRIVER_OK: NEEDS_RESET is set and stays set', async t => {
 	const guest = await bootRawVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
@@ -124,25 +151,38 @@ test.serial('a malformed chain made available before DRIVER_OK: NEEDS_RESET is s
 	alive(t, guest);
 	// Before the fix the drain ran inside the DRIVER_OK write, and the core's store of the
 	// status byte erased the NEEDS_RESET virtio_error() had just set: 0x0f, and silence.
-	t.regex(out, /device_status 0x0b needs_reset 0\ndevice_status 0x4f needs_reset 1\nnop unanswered[^\n]*\ndevice_status 0x4f needs_reset 1/);
+	t.regex(
+		out,
+		/device_status 0x0b needs_reset 0\ndevice_status 0x4f needs_reset 1\nnop unanswered[^\n]*\ndevice_status 0x4f needs_reset 1/,
+	);
 	t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: true, needsReset: true});
 	t.regex(guest.console(), /virtio-hello: chain 0 cannot carry an answer \(0 writable bytes\)/);
 	t.is(await guest.qmp.execute<number>('qom-get', {path: 'hello0', property: 'errors'}), 1);
 	t.is(await guest.qmp.execute<number>('qom-get', {path: 'hello0', property: 'requests'}), 0);
 	await release(guest);
-	t.regex(await raw(guest, guest.pci[0]!, 'nop', '^rc '), /nop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/);
+	t.regex(
+		await raw(guest, guest.pci[0]!, 'nop', '^rc '),
+		/nop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/,
+	);
 });
 
-test.serial('a chain whose status byte is the device_status register cannot reset the device under the drain', async t => {
-	const guest = await bootRawVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
-	// The kick comes through an ioeventfd (the default), the path with no re-entrancy guard of
-	// its own: before the fix the status byte (0) reached the register and reset the device.
-	const out = await raw(guest, guest.pci[0]!, 'selfdma', '^rc ');
-	alive(t, guest);
-	t.regex(out, /nop answered status 255 len 17\ndevice_status 0x0f needs_reset 0/, 'answered; the register write was dropped');
-	t.regex(guest.console(), /Blocked re-entrant IO on MemoryRegion: virtio-pci-common/);
-	t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: false, needsReset: false});
-});
+test.serial(
+	'a chain whose status byte is the device_status register cannot reset the device under the drain',
+	async t => {
+		const guest = await bootRawVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+		// The kick comes through an ioeventfd (the default), the path with no re-entrancy guard of
+		// its own: before the fix the status byte (0) reached the register and reset the device.
+		const out = await raw(guest, guest.pci[0]!, 'selfdma', '^rc ');
+		alive(t, guest);
+		t.regex(
+			out,
+			/nop answered status 255 len 17\ndevice_status 0x0f needs_reset 0/,
+			'answered; the register write was dropped',
+		);
+		t.regex(guest.console(), /Blocked re-entrant IO on MemoryRegion: virtio-pci-common/);
+		t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: false, needsReset: false});
+	},
+);
 
 test.serial('the element query on stale and malformed chains reports them, breaks nothing, aborts nothing', async t => {
 	const guest = await bootRawVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
@@ -168,52 +208,68 @@ test.serial('the element query on stale and malformed chains reports them, break
 	t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: false, needsReset: false});
 	t.regex(out, /nop answered status 0 len 17\n/);
 	const done = await release(guest);
-	t.regex(done, /device_status 0x0f needs_reset 0\nnop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/, 'the device still answers');
+	t.regex(
+		done,
+		/device_status 0x0f needs_reset 0\nnop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/,
+		'the device still answers',
+	);
 });
 
-test.serial('burst limit: a pass answers at most `burst` chains, the bottom half the rest; trace events name each device', async t => {
-	const log = path.join(tempDir(t), 'trace.log');
-	const guest = await bootRawVm(t, [
-		...qemuTraceArgs(log, ['virtio_hello_dev_*', 'virtio_hello_drain']),
-		'-device', 'virtio-hello-pci,id=hello0,burst=3',
-		'-device', 'virtio-hello-pci,id=hello1',
-	]);
-	t.is(guest.pci.length, 2);
-	const counter = new TraceCounter(log);
-	await counter.poll();
-	// The realize lines alone tie both devices and their queues to QMP's paths: no traffic.
-	for (const id of ['hello0', 'hello1']) {
-		t.is(counter.mappedBy(backend(id)), 'named', id);
-		t.like(counter.countsFor(backend(id), 0), {index: 0, kicks: 0, interrupts: 0});
-	}
-	const out = await raw(guest, guest.pci[0]!, 'batch', '^rc ');
-	t.regex(out, /batch answered 8 of 8/);
-	t.is((out.match(/nop answered status 0 len 17/g) ?? []).length, 8);
-	await counter.poll();
-	const text = await readFile(log, 'utf8');
-	const drains = [...text.matchAll(/^virtio_hello_drain hello (0x[0-9a-f]+) vq 0x[0-9a-f]+ answered (\d+) more (\d)$/gm)].map(m => `${m[2]}/${m[3]}`);
-	// 8 chains, burst 3: 3 (more), 3 (more), 2, in the kick and then the bottom half
-	t.deepEqual(drains.filter(d => d !== '0/0'), ['3/1', '3/1', '2/0']);
-	const hello0 = counter.countsFor(backend('hello0'), 0)!;
-	t.true(hello0.kicks >= 1);
-	t.is(hello0.flushed, 8);
-	t.is(counter.countsFor(backend('hello1'), 0)!.flushed, 0);
-	alive(t, guest);
-});
+test.serial(
+	'burst limit: a pass answers at most `burst` chains, the bottom half the rest; trace events name each device',
+	async t => {
+		const log = path.join(tempDir(t), 'trace.log');
+		const guest = await bootRawVm(t, [
+			...qemuTraceArgs(log, ['virtio_hello_dev_*', 'virtio_hello_drain']),
+			'-device',
+			'virtio-hello-pci,id=hello0,burst=3',
+			'-device',
+			'virtio-hello-pci,id=hello1',
+		]);
+		t.is(guest.pci.length, 2);
+		const counter = new TraceCounter(log);
+		await counter.poll();
+		// The realize lines alone tie both devices and their queues to QMP's paths: no traffic.
+		for (const id of ['hello0', 'hello1']) {
+			t.is(counter.mappedBy(backend(id)), 'named', id);
+			t.like(counter.countsFor(backend(id), 0), {index: 0, kicks: 0, interrupts: 0});
+		}
+		const out = await raw(guest, guest.pci[0]!, 'batch', '^rc ');
+		t.regex(out, /batch answered 8 of 8/);
+		t.is((out.match(/nop answered status 0 len 17/g) ?? []).length, 8);
+		await counter.poll();
+		const text = await readFile(log, 'utf8');
+		const drains = [
+			...text.matchAll(/^virtio_hello_drain hello (0x[0-9a-f]+) vq 0x[0-9a-f]+ answered (\d+) more (\d)$/gm),
+		].map(m => `${m[2]}/${m[3]}`);
+		// 8 chains, burst 3: 3 (more), 3 (more), 2, in the kick and then the bottom half
+		t.deepEqual(
+			drains.filter(d => d !== '0/0'),
+			['3/1', '3/1', '2/0'],
+		);
+		const hello0 = counter.countsFor(backend('hello0'), 0)!;
+		t.true(hello0.kicks >= 1);
+		t.is(hello0.flushed, 8);
+		t.is(counter.countsFor(backend('hello1'), 0)!.flushed, 0);
+		alive(t, guest);
+	},
+);
 
 test('trace counter: virtio_hello_dev_* lines name each device and its queue exactly', t => {
 	const path = (id: string) => backend(id);
 	const counter = new TraceCounter('/nonexistent');
-	counter.feed([
-		`virtio_hello_dev_realize hello 0x10 vq 0x20 path ${path('a')}`,
-		`virtio_hello_dev_realize hello 0x30 vq 0x40 path ${path('b')}`,
-		'virtio_queue_notify vdev 0x30 n 0 vq 0x40',
-		'virtio_hello_kick hello 0x30 vq 0x40 defer 0',
-		'virtqueue_flush vq 0x40 count 3',
-		'virtio_notify vdev 0x30 vq 0x40',
-		`virtio_hello_dev_status hello 0x30 path ${path('b')} status 0x0f`,
-		'',
-	].join('\n'));
+	counter.feed(
+		[
+			`virtio_hello_dev_realize hello 0x10 vq 0x20 path ${path('a')}`,
+			`virtio_hello_dev_realize hello 0x30 vq 0x40 path ${path('b')}`,
+			'virtio_queue_notify vdev 0x30 n 0 vq 0x40',
+			'virtio_hello_kick hello 0x30 vq 0x40 defer 0',
+			'virtqueue_flush vq 0x40 count 3',
+			'virtio_notify vdev 0x30 vq 0x40',
+			`virtio_hello_dev_status hello 0x30 path ${path('b')} status 0x0f`,
+			'',
+		].join('\n'),
+	);
 	t.like(counter.countsFor(path('b'), 0), {vq: '0x40', vdev: '0x30', index: 0, kicks: 1, interrupts: 1, flushed: 3});
 	t.like(counter.countsFor(path('a'), 0), {vq: '0x20', kicks: 0, interrupts: 0});
 	t.is(counter.mappedBy(path('a')), 'named');

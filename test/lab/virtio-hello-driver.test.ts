@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {assertKernelClean, bootDriverVm, type DriverVm} from '../helpers/hello-driver-vm.js';
 
 // The virtio-hello driver's rare paths, made to happen: a submitter killed with requests in
@@ -37,14 +37,14 @@ async function background(vm: DriverVm, command: string, out: string): Promise<v
 }
 
 /** A batch of 64 NOPs waiting on a stalled device, then its submitter SIGKILLed: 64 orphans. */
-async function orphanBatch(t: import('ava').ExecutionContext, vm: DriverVm, id: string, dev: string): Promise<void> {
+async function orphanBatch(t: ExecutionContext, vm: DriverVm, id: string, dev: string): Promise<void> {
 	await vm.qmp.execute('qom-set', {path: id, property: 'stall', value: true});
 	await background(vm, 'hello-client batch 64 1000', '/tmp/batch.out');
 	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'inflight')})" = 64 ]`), 'the batch is in flight');
 	t.is((await vm.sh('kill -9 $(pidof hello-client)')).status, 0);
 	t.true(await waitFor(vm, 'grep -q "rc [0-9]" /tmp/batch.out'), 'SIGKILL ends the waiting submitter');
 	t.regex((await vm.sh('cat /tmp/batch.out')).output, /^rc 137$/m);
-	t.is((await vm.sh(`cat ${stat(dev, 'inflight')}`)).output.trim(), '64', 'its requests are still the device\'s');
+	t.is((await vm.sh(`cat ${stat(dev, 'inflight')}`)).output.trim(), '64', "its requests are still the device's");
 }
 
 test.serial('a SIGKILLed batch, then a reset, then answers: the orphans are freed, the device works', async t => {
@@ -56,8 +56,14 @@ test.serial('a SIGKILLed batch, then a reset, then answers: the orphans are free
 	// Orphans failed by the reset work (process context, the path that held vh->lock).
 	await orphanBatch(t, vm, 'hello0', dev);
 	t.is((await sh(`echo 1 > ${knob(dev, 'break_ring')}`)).status, 0);
-	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'state')})" = live ] && [ "$(cat ${stat(dev, 'inflight')})" = 0 ]`), 'the reset failed the orphans and the device is back');
-	t.regex((await sh('dmesg')).output, /device needs reset: failing 64 request\(s\)[\s\S]*device reset done, back in service/);
+	t.true(
+		await waitFor(vm, `[ "$(cat ${stat(dev, 'state')})" = live ] && [ "$(cat ${stat(dev, 'inflight')})" = 0 ]`),
+		'the reset failed the orphans and the device is back',
+	);
+	t.regex(
+		(await sh('dmesg')).output,
+		/device needs reset: failing 64 request\(s\)[\s\S]*device reset done, back in service/,
+	);
 
 	// Orphans answered by the device (freed from the interrupt).
 	await orphanBatch(t, vm, 'hello0', dev);
@@ -76,9 +82,12 @@ test.serial('a SIGKILLed batch, then a reset, then answers: the orphans are free
 
 test.serial('a SIGKILLed batch, then device_del: remove frees the orphans, no oops', async t => {
 	const vm = await bootDriverVm(t, [
-		'-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
-		'-device', 'pcie-root-port,id=rp1,slot=1,chassis=1',
-		'-device', 'virtio-hello-pci,id=hello1,bus=rp1',
+		'-global',
+		'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+		'-device',
+		'pcie-root-port,id=rp1,slot=1,chassis=1',
+		'-device',
+		'virtio-hello-pci,id=hello1,bus=rp1',
 	]);
 	const {sh, qmp} = vm;
 	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
@@ -93,30 +102,39 @@ test.serial('a SIGKILLed batch, then device_del: remove frees the orphans, no oo
 	await assertKernelClean(t, vm, {allowPciehpUnplugSplat: true});
 });
 
-test.serial('the ring breaks while requests wait: every waiter fails with EIO, the device is reset and works', async t => {
-	const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
-	const {sh, qmp} = vm;
-	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
-	const dev = await virtioName(vm);
-	await qmp.execute('qom-set', {path: 'hello0', property: 'stall', value: true});
-	await background(vm, 'hello-client nop 100000', '/tmp/nop.out');
-	await background(vm, 'hello-client batch 64 100', '/tmp/batch.out');
-	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'inflight')})" = 65 ]`), 'a request and a batch wait on the stalled device');
-	t.is((await sh(`echo 1 > ${knob(dev, 'break_ring')}`)).status, 0);
-	t.true(await waitFor(vm, 'grep -q "rc [0-9]" /tmp/nop.out && grep -q "rc [0-9]" /tmp/batch.out', 100), 'both waiters returned');
-	const nop = (await sh('cat /tmp/nop.out')).output;
-	const batch = (await sh('cat /tmp/batch.out')).output;
-	t.regex(nop, /request op 4: Input\/output error/);
-	t.regex(nop, /^rc 1$/m);
-	t.regex(batch, /batch: Input\/output error/);
-	t.regex(batch, /^rc 1$/m);
-	t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'state')})" = live ]`));
-	t.is((await sh(`cat ${stat(dev, 'resets')}`)).output.trim(), '1');
-	await qmp.execute('qom-set', {path: 'hello0', property: 'stall', value: false});
-	t.is((await sh('hello-client greet again')).output.trim(), 'Hello, again! from QEMU');
-	t.is((await sh('rmmod virtio_hello')).status, 0);
-	await assertKernelClean(t, vm);
-});
+test.serial(
+	'the ring breaks while requests wait: every waiter fails with EIO, the device is reset and works',
+	async t => {
+		const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+		const {sh, qmp} = vm;
+		t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
+		const dev = await virtioName(vm);
+		await qmp.execute('qom-set', {path: 'hello0', property: 'stall', value: true});
+		await background(vm, 'hello-client nop 100000', '/tmp/nop.out');
+		await background(vm, 'hello-client batch 64 100', '/tmp/batch.out');
+		t.true(
+			await waitFor(vm, `[ "$(cat ${stat(dev, 'inflight')})" = 65 ]`),
+			'a request and a batch wait on the stalled device',
+		);
+		t.is((await sh(`echo 1 > ${knob(dev, 'break_ring')}`)).status, 0);
+		t.true(
+			await waitFor(vm, 'grep -q "rc [0-9]" /tmp/nop.out && grep -q "rc [0-9]" /tmp/batch.out', 100),
+			'both waiters returned',
+		);
+		const nop = (await sh('cat /tmp/nop.out')).output;
+		const batch = (await sh('cat /tmp/batch.out')).output;
+		t.regex(nop, /request op 4: Input\/output error/);
+		t.regex(nop, /^rc 1$/m);
+		t.regex(batch, /batch: Input\/output error/);
+		t.regex(batch, /^rc 1$/m);
+		t.true(await waitFor(vm, `[ "$(cat ${stat(dev, 'state')})" = live ]`));
+		t.is((await sh(`cat ${stat(dev, 'resets')}`)).output.trim(), '1');
+		await qmp.execute('qom-set', {path: 'hello0', property: 'stall', value: false});
+		t.is((await sh('hello-client greet again')).output.trim(), 'Hello, again! from QEMU');
+		t.is((await sh('rmmod virtio_hello')).status, 0);
+		await assertKernelClean(t, vm);
+	},
+);
 
 test.serial('an indirect table that cannot be allocated: ENOMEM in a moment, not a sleep until SIGKILL', async t => {
 	const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
@@ -141,8 +159,13 @@ test.serial('an indirect table that cannot be allocated: ENOMEM in a moment, not
 	// 259 descriptors, a kmalloc-8k object) is refused.
 	if ((await sh('test -d /sys/kernel/debug/failslab')).status === 0) {
 		const fs = '/sys/kernel/debug/failslab';
-		await sh(`echo Y > ${fs}/task-filter; echo 100 > ${fs}/probability; echo -1 > ${fs}/times; echo 0 > ${fs}/verbose; echo Y > ${fs}/ignore-gfp-wait`);
-		const failed = await sh('timeout 30 sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 512K 1"; echo "rc $?"', 60_000);
+		await sh(
+			`echo Y > ${fs}/task-filter; echo 100 > ${fs}/probability; echo -1 > ${fs}/times; echo 0 > ${fs}/verbose; echo Y > ${fs}/ignore-gfp-wait`,
+		);
+		const failed = await sh(
+			'timeout 30 sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 512K 1"; echo "rc $?"',
+			60_000,
+		);
 		t.regex(failed.output, /Cannot allocate memory/);
 		t.regex(failed.output, /^rc 1$/m);
 		const direct = await sh('sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 64K 2"', 60_000);
@@ -156,30 +179,40 @@ test.serial('an indirect table that cannot be allocated: ENOMEM in a moment, not
 	await assertKernelClean(t, vm);
 });
 
-test.serial('hostile chains, hot-unplug under traffic and 20 load/unload cycles: the kernel reports nothing', async t => {
-	const vm = await bootDriverVm(t, [
-		'-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
-		'-device', 'virtio-hello-pci,id=hello0',
-		'-device', 'pcie-root-port,id=rp1,slot=1,chassis=1',
-		'-device', 'virtio-hello-pci,id=hello1,bus=rp1',
-	]);
-	const {sh, qmp} = vm;
-	const cycles = await sh(`for i in $(seq 20); do insmod ${vm.driver} || exit 1; hello-client greet c$i >/dev/null || exit 2; hello-client -d /dev/virtio-hello1 batch 16 2 >/dev/null || exit 3; rmmod virtio_hello || exit 4; done`, 300_000);
-	t.is(cycles.status, 0, cycles.output);
-	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
-	const node = (await sh('basename /sys/bus/pci/devices/0000:01:00.0/virtio*/misc/virtio-hello*')).output.trim();
-	const other = node === 'virtio-hello0' ? '/dev/virtio-hello1' : '/dev/virtio-hello0';
-	const bad = await sh(`hello-client -d ${other} bad all`);
-	t.is(bad.status, 0, bad.output);
-	t.regex((await sh('dmesg')).output, /device reset done, back in service/);
-	// Traffic on the device behind the root port, which then stops answering and is pulled.
-	await background(vm, `hello-client -d /dev/${node} stress 4 1000000 64K`, '/tmp/stress.out');
-	await new Promise(resolve => setTimeout(resolve, 1000));
-	await qmp.execute('qom-set', {path: 'hello1', property: 'stall', value: true});
-	await qmp.execute('device_del', {id: 'hello1'});
-	t.true(await waitFor(vm, 'grep -q "rc [0-9]" /tmp/stress.out', 300), 'the stress run ended');
-	t.regex((await sh('cat /tmp/stress.out')).output, /device went away \(ENODEV\)/);
-	t.is((await sh(`hello-client -d ${other} greet still-here`)).output.trim(), 'Hello, still-here! from QEMU');
-	t.is((await sh('rmmod virtio_hello')).status, 0);
-	await assertKernelClean(t, vm, {allowPciehpUnplugSplat: true});
-});
+test.serial(
+	'hostile chains, hot-unplug under traffic and 20 load/unload cycles: the kernel reports nothing',
+	async t => {
+		const vm = await bootDriverVm(t, [
+			'-global',
+			'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+			'-device',
+			'virtio-hello-pci,id=hello0',
+			'-device',
+			'pcie-root-port,id=rp1,slot=1,chassis=1',
+			'-device',
+			'virtio-hello-pci,id=hello1,bus=rp1',
+		]);
+		const {sh, qmp} = vm;
+		const cycles = await sh(
+			`for i in $(seq 20); do insmod ${vm.driver} || exit 1; hello-client greet c$i >/dev/null || exit 2; hello-client -d /dev/virtio-hello1 batch 16 2 >/dev/null || exit 3; rmmod virtio_hello || exit 4; done`,
+			300_000,
+		);
+		t.is(cycles.status, 0, cycles.output);
+		t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
+		const node = (await sh('basename /sys/bus/pci/devices/0000:01:00.0/virtio*/misc/virtio-hello*')).output.trim();
+		const other = node === 'virtio-hello0' ? '/dev/virtio-hello1' : '/dev/virtio-hello0';
+		const bad = await sh(`hello-client -d ${other} bad all`);
+		t.is(bad.status, 0, bad.output);
+		t.regex((await sh('dmesg')).output, /device reset done, back in service/);
+		// Traffic on the device behind the root port, which then stops answering and is pulled.
+		await background(vm, `hello-client -d /dev/${node} stress 4 1000000 64K`, '/tmp/stress.out');
+		await new Promise(resolve => setTimeout(resolve, 1000));
+		await qmp.execute('qom-set', {path: 'hello1', property: 'stall', value: true});
+		await qmp.execute('device_del', {id: 'hello1'});
+		t.true(await waitFor(vm, 'grep -q "rc [0-9]" /tmp/stress.out', 300), 'the stress run ended');
+		t.regex((await sh('cat /tmp/stress.out')).output, /device went away \(ENODEV\)/);
+		t.is((await sh(`hello-client -d ${other} greet still-here`)).output.trim(), 'Hello, still-here! from QEMU');
+		t.is((await sh('rmmod virtio_hello')).status, 0);
+		await assertKernelClean(t, vm, {allowPciehpUnplugSplat: true});
+	},
+);

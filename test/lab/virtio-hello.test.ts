@@ -13,17 +13,28 @@ test.serial('run virtio-hello --json: probe, greeting, 1 MiB integrity, and the 
 	t.is(code, 0, run.lines.filter(line => line.includes('"failed"')).join('\n') + run.stderr.join(''));
 	const summary = JSON.parse(run.lines.at(-1)!);
 	t.true(summary.ok);
-	t.deepEqual(summary.steps.map((step: {name: string}) => step.name), ['kernel', 'qemu', 'driver', 'rootfs', 'boot', 'probe', 'greet', 'integrity', 'panel']);
+	t.deepEqual(
+		summary.steps.map((step: {name: string}) => step.name),
+		['kernel', 'qemu', 'driver', 'rootfs', 'boot', 'probe', 'greet', 'integrity', 'panel'],
+	);
 	t.true(summary.echoMBps > 0);
 	t.true(summary.helloQueue.usedIdx >= 100);
 	t.true(summary.helloQueue.features.includes('VIRTIO_HELLO_F_CRC32'));
 });
 
 test.serial('two devices at once: each has its own node and answers with its own greeting', async t => {
-	const {session, sh} = await bootHelloVm(t, ['-device', 'virtio-hello-pci,id=one,greeting=device-one', '-device', 'virtio-hello-pci,id=two,greeting=device-two']);
+	const {session, sh} = await bootHelloVm(t, [
+		'-device',
+		'virtio-hello-pci,id=one,greeting=device-one',
+		'-device',
+		'virtio-hello-pci,id=two,greeting=device-two',
+	]);
 	t.is((await sh(`insmod ${driverPath(session)}`)).status, 0);
 	t.is((await sh('ls /dev/virtio-hello* | wc -l')).output.trim(), '2');
-	const replies = [(await sh('hello-client -d /dev/virtio-hello0 greet A')).output.trim(), (await sh('hello-client -d /dev/virtio-hello1 greet B')).output.trim()].sort();
+	const replies = [
+		(await sh('hello-client -d /dev/virtio-hello0 greet A')).output.trim(),
+		(await sh('hello-client -d /dev/virtio-hello1 greet B')).output.trim(),
+	].sort();
 	t.deepEqual(replies, ['Hello, A! from device-one', 'Hello, B! from device-two']);
 	const echo = await sh('hello-client -d /dev/virtio-hello1 echo 256K 4');
 	t.is(echo.status, 0, echo.output);
@@ -34,7 +45,17 @@ test.serial('hostile chains: QEMU survives and reports, the driver recovers, and
 	t.is((await sh(`insmod ${driverPath(session)} allow_raw=1`)).status, 0);
 	const bad = await sh('hello-client bad all');
 	t.is(bad.status, 0, bad.output);
-	for (const kind of ['empty', 'wrongdir', 'short', 'oversized', 'mismatch', 'nostatus', 'badop', 'nospace', 'badname']) {
+	for (const kind of [
+		'empty',
+		'wrongdir',
+		'short',
+		'oversized',
+		'mismatch',
+		'nostatus',
+		'badop',
+		'nospace',
+		'badname',
+	]) {
 		t.regex(bad.output, new RegExp(`^bad ${kind}\\s+ok `, 'm'), `${kind} was answered as the contract says`);
 	}
 	t.true(vm.running, 'QEMU is still running');
@@ -57,25 +78,39 @@ test.serial('hostile chains: QEMU survives and reports, the driver recovers, and
 
 test.serial('hot-unplug during traffic: waiters get ENODEV, the other device works, no oops', async t => {
 	const {session, sh, qmp, vm} = await bootHelloVm(t, [
-		'-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
-		'-device', 'virtio-hello-pci,id=hello0',
-		'-device', 'pcie-root-port,id=rp1,slot=1,chassis=1',
-		'-device', 'virtio-hello-pci,id=hello1,bus=rp1',
+		'-global',
+		'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+		'-device',
+		'virtio-hello-pci,id=hello0',
+		'-device',
+		'pcie-root-port,id=rp1,slot=1,chassis=1',
+		'-device',
+		'virtio-hello-pci,id=hello1,bus=rp1',
 	]);
 	t.is((await sh(`insmod ${driverPath(session)}`)).status, 0);
 	const node = (await sh('basename /sys/bus/pci/devices/0000:01:00.0/virtio*/misc/virtio-hello*')).output.trim();
 	t.regex(node, /^virtio-hello\d$/);
 	// Traffic on the device behind the root port; the device then stops answering (stall), so
 	// requests are surely in flight when it is pulled.
-	await sh(`(hello-client -d /dev/${node} stress 4 1000000 256K > /tmp/stress.out 2>&1; echo "rc $?" >> /tmp/stress.out) &`);
+	await sh(
+		`(hello-client -d /dev/${node} stress 4 1000000 256K > /tmp/stress.out 2>&1; echo "rc $?" >> /tmp/stress.out) &`,
+	);
 	await new Promise(resolve => setTimeout(resolve, 1000));
 	await qmp.execute('qom-set', {path: 'hello1', property: 'stall', value: true});
 	await new Promise(resolve => setTimeout(resolve, 1000));
-	t.true(Number((await sh('cat /sys/bus/pci/devices/0000:01:00.0/virtio*/stats/inflight')).output.trim()) > 0, 'requests were in flight');
+	t.true(
+		Number((await sh('cat /sys/bus/pci/devices/0000:01:00.0/virtio*/stats/inflight')).output.trim()) > 0,
+		'requests were in flight',
+	);
 	await qmp.execute('device_del', {id: 'hello1'});
-	const gone = await sh(`i=0; while [ -e /dev/${node} ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done; test ! -e /dev/${node}`, 30_000);
+	const gone = await sh(
+		`i=0; while [ -e /dev/${node} ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done; test ! -e /dev/${node}`,
+		30_000,
+	);
 	t.is(gone.status, 0, `/dev/${node} disappeared`);
-	const stress = await sh('i=0; while ! grep -q "^rc" /tmp/stress.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; cat /tmp/stress.out');
+	const stress = await sh(
+		'i=0; while ! grep -q "^rc" /tmp/stress.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; cat /tmp/stress.out',
+	);
 	t.regex(stress.output, /device went away \(ENODEV\)/);
 	t.regex(stress.output, /^rc 3$/m);
 	const dmesg = (await sh('dmesg')).output;
@@ -89,7 +124,10 @@ test.serial('hot-unplug during traffic: waiters get ENODEV, the other device wor
 
 test.serial('100 load/unload cycles with traffic: no oops, no leftover device nodes, still working', async t => {
 	const {session, sh, vm} = await bootHelloVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
-	const cycles = await sh(`for i in $(seq 100); do insmod ${driverPath(session)} || exit 1; hello-client greet c$i >/dev/null || exit 2; rmmod virtio_hello || exit 3; done`, 300_000);
+	const cycles = await sh(
+		`for i in $(seq 100); do insmod ${driverPath(session)} || exit 1; hello-client greet c$i >/dev/null || exit 2; rmmod virtio_hello || exit 3; done`,
+		300_000,
+	);
 	t.is(cycles.status, 0, cycles.output);
 	t.is((await sh('ls /dev/virtio-hello* 2>/dev/null | wc -l')).output.trim(), '0');
 	t.is((await sh('dmesg | grep -cE "BUG|WARNING|Oops"')).output.trim(), '0');

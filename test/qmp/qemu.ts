@@ -20,7 +20,14 @@ export interface TestQemu {
 }
 
 /** The devices every test VM has: a virtio-rng and a virtio-blk on a null block backend. */
-export const virtioDevices = ['-device', 'virtio-rng-pci', '-blockdev', 'null-co,node-name=null0,size=1048576', '-device', 'virtio-blk-pci,drive=null0'];
+export const virtioDevices = [
+	'-device',
+	'virtio-rng-pci',
+	'-blockdev',
+	'null-co,node-name=null0,size=1048576',
+	'-device',
+	'virtio-blk-pci,drive=null0',
+];
 
 export interface StartOptions {
 	/** Arguments after the common ones. Default: virtioDevices. */
@@ -50,7 +57,7 @@ export async function startQemu(t: ExecutionContext, options: StartOptions = {})
 	child.stderr!.on('data', (chunk: string) => {
 		stderr += chunk;
 	});
-	const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => {
+	const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>(resolve => {
 		child.once('exit', (code, signal) => resolve({code, signal}));
 	});
 	const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
@@ -67,7 +74,7 @@ export async function startQemu(t: ExecutionContext, options: StartOptions = {})
 		await Promise.race([exited, spawnError.catch(() => undefined)]);
 		if (ownDir) await rm(dir, {recursive: true, force: true});
 	});
-	await Promise.race([new Promise<void>((resolve) => child.once('spawn', () => resolve())), spawnError]);
+	await Promise.race([new Promise<void>(resolve => child.once('spawn', () => resolve())), spawnError]);
 	return {dir, socketPath, child, pid: child.pid!, exited, stderr: () => stderr, kill};
 }
 

@@ -2,7 +2,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {
 	QmpClient,
 	QmpClosedError,
@@ -16,13 +16,13 @@ import {startQemu} from './qemu.js';
 
 // Any unhandled rejection anywhere in this worker fails the test that checks for it.
 const unhandled: unknown[] = [];
-process.on('unhandledRejection', (reason) => {
+process.on('unhandledRejection', reason => {
 	unhandled.push(reason);
 });
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+const settle = () => new Promise(resolve => setTimeout(resolve, 50));
 
-test('handshake with a real QEMU: greeting, capabilities, query-status', async (t) => {
+test('handshake with a real QEMU: greeting, capabilities, query-status', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath, timeoutMs: 10_000});
 	t.teardown(() => qmp.close());
@@ -33,19 +33,23 @@ test('handshake with a real QEMU: greeting, capabilities, query-status', async (
 	t.false(status.running);
 });
 
-test('connect retries until the socket appears', async (t) => {
+test('connect retries until the socket appears', async t => {
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'kc-qmp-'));
 	t.teardown(() => rm(dir, {recursive: true, force: true}));
 	// connect first: the socket does not exist yet
-	const connecting = QmpClient.connect({socketPath: path.join(dir, 'qmp.sock'), timeoutMs: 15_000, retryIntervalMs: 20});
-	await new Promise((resolve) => setTimeout(resolve, 300));
+	const connecting = QmpClient.connect({
+		socketPath: path.join(dir, 'qmp.sock'),
+		timeoutMs: 15_000,
+		retryIntervalMs: 20,
+	});
+	await new Promise(resolve => setTimeout(resolve, 300));
 	await startQemu(t, {dir});
 	const qmp = await connecting;
 	t.teardown(() => qmp.close());
 	t.is((await qmp.execute('query-status')).status, 'prelaunch');
 });
 
-test('connect gives up at the deadline with a clear error', async (t) => {
+test('connect gives up at the deadline with a clear error', async t => {
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'kc-qmp-'));
 	t.teardown(() => rm(dir, {recursive: true, force: true}));
 	const socketPath = path.join(dir, 'never.sock');
@@ -54,22 +58,29 @@ test('connect gives up at the deadline with a clear error', async (t) => {
 	t.is(error!.socketPath, socketPath);
 });
 
-test('connect stops retrying when aborted', async (t) => {
+test('connect stops retrying when aborted', async t => {
 	const controller = new AbortController();
-	const connecting = QmpClient.connect({socketPath: '/nonexistent/kc/qmp.sock', timeoutMs: 60_000, signal: controller.signal});
+	const connecting = QmpClient.connect({
+		socketPath: '/nonexistent/kc/qmp.sock',
+		timeoutMs: 60_000,
+		signal: controller.signal,
+	});
 	setTimeout(() => controller.abort(new Error('QEMU exited with code 1')), 100);
 	const error = await t.throwsAsync(connecting, {instanceOf: QmpConnectError});
 	t.regex(error!.message, /QEMU exited with code 1/);
 });
 
-test('an error answer rejects with QmpError carrying class and desc', async (t) => {
+test('an error answer rejects with QmpError carrying class and desc', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
 	const notFound = await t.throwsAsync(qmp.execute('no-such-command'), {instanceOf: QmpError});
 	t.is(notFound!.errorClass, 'CommandNotFound');
 	t.is(notFound!.command, 'no-such-command');
-	t.regex(notFound!.message, /QEMU refused 'no-such-command': The command no-such-command has not been found \(CommandNotFound\)/);
+	t.regex(
+		notFound!.message,
+		/QEMU refused 'no-such-command': The command no-such-command has not been found \(CommandNotFound\)/,
+	);
 	const badPath = await t.throwsAsync(qmp.execute('x-query-virtio-status', {path: '/nope'}), {instanceOf: QmpError});
 	t.is(badPath!.errorClass, 'GenericError');
 	t.is(badPath!.desc, 'Path /nope is not a VirtIODevice');
@@ -77,12 +88,12 @@ test('an error answer rejects with QmpError carrying class and desc', async (t) 
 	t.is((await qmp.execute('query-status')).status, 'prelaunch');
 });
 
-test('x-query-virtio lists the virtio devices', async (t) => {
+test('x-query-virtio lists the virtio devices', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
 	const devices = await qmp.execute('x-query-virtio');
-	t.deepEqual(devices.map((d) => d.name).sort(), ['virtio-blk', 'virtio-rng']);
+	t.deepEqual(devices.map(d => d.name).sort(), ['virtio-blk', 'virtio-rng']);
 	for (const d of devices) t.regex(d.path, /^\/machine\/peripheral-anon\/device\[\d+\]\/virtio-backend$/);
 	// pipelined commands each get their own answer
 	const [a, b, c] = await Promise.all([
@@ -95,12 +106,12 @@ test('x-query-virtio lists the virtio devices', async (t) => {
 	t.is(c['queue-index'], 0);
 });
 
-test('events reach listeners; waitForEvent resolves with the next one', async (t) => {
+test('events reach listeners; waitForEvent resolves with the next one', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
 	const seen: string[] = [];
-	const off = qmp.on('event', (e) => seen.push(e.event));
+	const off = qmp.on('event', e => seen.push(e.event));
 	qmp.subscribe(() => {
 		throw new Error('a broken listener must not break the client');
 	});
@@ -114,7 +125,7 @@ test('events reach listeners; waitForEvent resolves with the next one', async (t
 	t.is((await qmp.execute('query-status')).status, 'prelaunch');
 });
 
-test('QEMU killed mid-command: every pending command rejects with a clear error, nothing unhandled', async (t) => {
+test('QEMU killed mid-command: every pending command rejects with a clear error, nothing unhandled', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
@@ -122,7 +133,7 @@ test('QEMU killed mid-command: every pending command rejects with a clear error,
 	await qmp.execute('system_reset');
 	await reset;
 	const closes: QmpClosedError[] = [];
-	qmp.on('close', (e) => closes.push(e));
+	qmp.on('close', e => closes.push(e));
 
 	// Freeze QEMU so the commands are certainly in flight, then kill it.
 	process.kill(qemu.pid, 'SIGSTOP');
@@ -134,7 +145,10 @@ test('QEMU killed mid-command: every pending command rejects with a clear error,
 	await qemu.kill('SIGKILL');
 
 	const error = await first;
-	t.is(error!.message, `QEMU closed the QMP connection while waiting for 'x-query-virtio' (last event: RESET {"guest":false,"reason":"host-qmp-system-reset"})`);
+	t.is(
+		error!.message,
+		`QEMU closed the QMP connection while waiting for 'x-query-virtio' (last event: RESET {"guest":false,"reason":"host-qmp-system-reset"})`,
+	);
 	t.is(error!.command, 'x-query-virtio');
 	t.false(error!.byClient);
 	t.true((await second) instanceof QmpClosedError);
@@ -150,18 +164,20 @@ test('QEMU killed mid-command: every pending command rejects with a clear error,
 	t.deepEqual(unhandled, []);
 });
 
-test('a command times out with QmpTimeoutError and the late answer is ignored', async (t) => {
+test('a command times out with QmpTimeoutError and the late answer is ignored', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
 	process.kill(qemu.pid, 'SIGSTOP');
-	const error = await t.throwsAsync(qmp.execute('query-status', undefined, {timeoutMs: 200}), {instanceOf: QmpTimeoutError});
+	const error = await t.throwsAsync(qmp.execute('query-status', undefined, {timeoutMs: 200}), {
+		instanceOf: QmpTimeoutError,
+	});
 	t.is(error!.message, `QEMU did not answer 'query-status' within 200 ms`);
 	process.kill(qemu.pid, 'SIGCONT');
-	t.deepEqual(await qmp.execute('x-query-virtio').then((d) => d.length), 2);
+	t.deepEqual(await qmp.execute('x-query-virtio').then(d => d.length), 2);
 });
 
-test('close() rejects pending commands as closed by us and is idempotent', async (t) => {
+test('close() rejects pending commands as closed by us and is idempotent', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	process.kill(qemu.pid, 'SIGSTOP');
@@ -175,13 +191,13 @@ test('close() rejects pending commands as closed by us and is idempotent', async
 });
 
 // A fake QMP server that sends its bytes in awkward pieces.
-async function fakeServer(t: import('ava').ExecutionContext, handle: (socket: net.Socket) => void) {
+async function fakeServer(t: ExecutionContext, handle: (socket: net.Socket) => void) {
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'kc-qmp-fake-'));
 	const socketPath = path.join(dir, 'qmp.sock');
 	const server = net.createServer(handle);
-	await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+	await new Promise<void>(resolve => server.listen(socketPath, resolve));
 	t.teardown(async () => {
-		await new Promise((resolve) => server.close(resolve));
+		await new Promise(resolve => server.close(resolve));
 		await rm(dir, {recursive: true, force: true});
 	});
 	return {socketPath, server};
@@ -195,13 +211,14 @@ async function sendInPieces(socket: net.Socket, text: string, sizes: number[]) {
 		const size = sizes[i++ % sizes.length]!;
 		socket.write(bytes.subarray(offset, offset + size));
 		offset += size;
-		await new Promise((resolve) => setTimeout(resolve, 1));
+		await new Promise(resolve => setTimeout(resolve, 1));
 	}
 }
 
-test('line parsing survives chunks split anywhere, even inside a UTF-8 character', async (t) => {
-	const greeting = '{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}}\r\n';
-	const {socketPath} = await fakeServer(t, (socket) => {
+test('line parsing survives chunks split anywhere, even inside a UTF-8 character', async t => {
+	const greeting =
+		'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}}\r\n';
+	const {socketPath} = await fakeServer(t, socket => {
 		void sendInPieces(socket, greeting, [1, 3, 2]);
 		let buffer = '';
 		socket.setEncoding('utf8');
@@ -227,7 +244,7 @@ test('line parsing survives chunks split anywhere, even inside a UTF-8 character
 	const qmp = await QmpClient.connect({socketPath, timeoutMs: 5000});
 	t.teardown(() => qmp.close());
 	const events: string[] = [];
-	qmp.on('event', (e) => events.push(e.event));
+	qmp.on('event', e => events.push(e.event));
 	const answer = await qmp.execute<{name: string; addr: bigint; small: number}>('anything');
 	t.is(answer.name, 'café');
 	t.is(answer.addr, 7146805113118295480n);
@@ -235,13 +252,13 @@ test('line parsing survives chunks split anywhere, even inside a UTF-8 character
 	t.deepEqual(events, ['STOP']);
 });
 
-test('a server that closes before its greeting fails the connect clearly', async (t) => {
-	const {socketPath} = await fakeServer(t, (socket) => socket.destroy());
+test('a server that closes before its greeting fails the connect clearly', async t => {
+	const {socketPath} = await fakeServer(t, socket => socket.destroy());
 	const error = await t.throwsAsync(QmpClient.connect({socketPath, timeoutMs: 2000}), {instanceOf: QmpConnectError});
 	t.regex(error!.message, /handshake .* failed: QEMU closed the QMP connection before its greeting/);
 });
 
-test('parseQmpJson keeps unsafe integers exact and leaves everything else alone', (t) => {
+test('parseQmpJson keeps unsafe integers exact and leaves everything else alone', t => {
 	t.deepEqual(parseQmpJson('{"a": 1, "b": -2.5e3, "c": "12345678901234567890", "d": 9007199254740991}'), {
 		a: 1,
 		b: -2500,
@@ -255,8 +272,11 @@ test('parseQmpJson keeps unsafe integers exact and leaves everything else alone'
 	]);
 });
 
-test('describeEvent', (t) => {
+test('describeEvent', t => {
 	t.is(describeEvent(undefined), 'none');
 	t.is(describeEvent({event: 'STOP', timestamp: {seconds: 0, microseconds: 0}}), 'STOP');
-	t.is(describeEvent({event: 'SHUTDOWN', data: {guest: false}, timestamp: {seconds: 0, microseconds: 0}}), 'SHUTDOWN {"guest":false}');
+	t.is(
+		describeEvent({event: 'SHUTDOWN', data: {guest: false}, timestamp: {seconds: 0, microseconds: 0}}),
+		'SHUTDOWN {"guest":false}',
+	);
 });

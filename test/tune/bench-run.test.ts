@@ -11,23 +11,43 @@ import {tempDir} from '../helpers/temp.js';
 // bookkeeping is asserted (both sides count the same requests), never a timing. The oracle is
 // bookkeepingProblems, the same every run's steps apply: every count (guest, driver, the device's
 // 64-bit counter, the used index, the panel's total, the trace's kicks) agrees, at any request count.
-test.serial('bench --json --short: each variant\'s requests are counted the same by the guest and the host', async t => {
+test.serial("bench --json --short: each variant's requests are counted the same by the guest and the host", async t => {
 	const run = startCli(['bench', '--json', '--short'], {KERNELCRAFT_STATE: path.join(tempDir(t), 'progress.json')}, t);
 	// A cold cache builds QEMU and the kernel first.
 	const code = await run.waitForExit(40 * 60_000);
-	const last = JSON.parse(run.lines.at(-1) ?? '{}') as {ok: boolean; report?: BenchReport; steps?: {name: string; ok: boolean; detail: string}[]};
+	const last = JSON.parse(run.lines.at(-1) ?? '{}') as {
+		ok: boolean;
+		report?: BenchReport;
+		steps?: {name: string; ok: boolean; detail: string}[];
+	};
 	t.is(code, 0, `${JSON.stringify(last.steps?.filter(s => !s.ok))} ${run.stderr.join('').slice(-2000)}`);
 	t.true(last.ok);
 	const results = last.report!.results as VariantResult[];
-	t.deepEqual(results.map(r => r.id), variants.map(v => v.id));
+	t.deepEqual(
+		results.map(r => r.id),
+		variants.map(v => v.id),
+	);
 	for (const r of results) {
-		t.deepEqual(bookkeepingProblems(variants.find(v => v.id === r.id)!, r), [], r.id);
-		t.true(r.host.kicks > 0 && r.host.interrupts > 0, `${r.id}: kicks ${r.host.kicks}, interrupts ${r.host.interrupts}`);
+		t.deepEqual(
+			bookkeepingProblems(
+				variants.find(v => v.id === r.id)!,
+				r,
+			),
+			[],
+			r.id,
+		);
+		t.true(
+			r.host.kicks > 0 && r.host.interrupts > 0,
+			`${r.id}: kicks ${r.host.kicks}, interrupts ${r.host.interrupts}`,
+		);
 	}
 	// A batch of 64 is one kick, whatever the speed.
 	const batch = results.find(r => r.id === 'batch')!;
 	t.is(batch.host.kicks * 64, batch.host.requests);
-	t.deepEqual(last.report!.targets.map(x => x.id), ['batch-speedup', 'batch-kicks', 'hello-vs-blk']);
+	t.deepEqual(
+		last.report!.targets.map(x => x.id),
+		['batch-speedup', 'batch-kicks', 'hello-vs-blk'],
+	);
 });
 
 test.serial('bench --json --short with both pipes closed exits, and its QEMU with it', async t => {
@@ -35,7 +55,10 @@ test.serial('bench --json --short with both pipes closed exits, and its QEMU wit
 	const events: string[] = [];
 	// --json prints progress on stderr: wait for the VM, then close both pipes as a dead reader would.
 	run.child.stderr!.on('data', (chunk: Buffer) => events.push(chunk.toString('utf8')));
-	t.true(await waitUntil(() => /Boot it in QEMU|booted|vm/i.test(events.join('')), 20 * 60_000), 'the bench got as far as its VM');
+	t.true(
+		await waitUntil(() => /Boot it in QEMU|booted|vm/i.test(events.join('')), 20 * 60_000),
+		'the bench got as far as its VM',
+	);
 	const qemu = await findQemuChild(run.child.pid!);
 	run.child.stdout!.destroy();
 	run.child.stderr!.destroy();

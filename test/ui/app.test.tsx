@@ -12,9 +12,20 @@ const ENTER = '\r';
 const TAB = '\t';
 
 // ink-testing-library's stdout is 100 columns wide.
-function start(workbench = new FakeWorkbench(), extra: {onQuit?: () => void; onSetup?: (id: string) => void; columns?: number; rows?: number} = {}) {
+function start(
+	workbench = new FakeWorkbench(),
+	extra: {onQuit?: () => void; onSetup?: (id: string) => void; columns?: number; rows?: number} = {},
+) {
 	const app = render(
-		<App workbench={workbench} milestones={MILESTONES} columns={extra.columns ?? 100} rows={extra.rows ?? 36} onQuit={extra.onQuit} onSetup={extra.onSetup} frameIntervalMs={0} />,
+		<App
+			workbench={workbench}
+			milestones={MILESTONES}
+			columns={extra.columns ?? 100}
+			rows={extra.rows ?? 36}
+			onQuit={extra.onQuit}
+			onSetup={extra.onSetup}
+			frameIntervalMs={0}
+		/>,
 	);
 	const frame = () => app.lastFrame() ?? '';
 	const shows = (pattern: RegExp) => until(() => pattern.test(frame()));
@@ -84,7 +95,15 @@ test('events reach the screen: accel, VM, steps, console rows, the ring panel an
 	t.true(await shows(/milestones/));
 	workbench.emit(
 		{type: 'accel', choice: {accel: 'tcg', reason: 'no vmx/svm CPU flag'}},
-		{type: 'milestone-started', milestone: 'boot', title: 'Boot your kernel', steps: [{name: 'build', title: 'Build the kernel'}, {name: 'boot', title: 'Boot it'}]},
+		{
+			type: 'milestone-started',
+			milestone: 'boot',
+			title: 'Boot your kernel',
+			steps: [
+				{name: 'build', title: 'Build the kernel'},
+				{name: 'boot', title: 'Boot it'},
+			],
+		},
 		{type: 'step-started', step: 'build', title: 'Build the kernel'},
 		{type: 'verified', step: 'build', detail: 'bzImage 1.4 MB', ms: 1500},
 		{type: 'step-started', step: 'boot', title: 'Boot it'},
@@ -99,7 +118,20 @@ test('events reach the screen: accel, VM, steps, console rows, the ring panel an
 					name: 'virtio-blk',
 					status: ['DRIVER_OK'],
 					features: [],
-					queues: [{index: 0, size: 256, availIdx: 77, lastAvailIdx: 77, usedIdx: 77, signalledUsed: 77, inFlight: 0, rates: {requests: 3}, totals: {requests: 77}, history: [1, 3]}],
+					queues: [
+						{
+							index: 0,
+							size: 256,
+							availIdx: 77,
+							lastAvailIdx: 77,
+							usedIdx: 77,
+							signalledUsed: 77,
+							inFlight: 0,
+							rates: {requests: 3},
+							totals: {requests: 77},
+							history: [1, 3],
+						},
+					],
 				},
 			],
 			at: 1,

@@ -11,7 +11,12 @@ import {MILESTONES} from './fake-workbench.js';
 const blk: DeviceView = {
 	path: '/machine/peripheral-anon/device[0]/virtio-backend',
 	name: 'virtio-blk',
-	status: ['VIRTIO_CONFIG_S_ACKNOWLEDGE', 'VIRTIO_CONFIG_S_DRIVER', 'VIRTIO_CONFIG_S_FEATURES_OK', 'VIRTIO_CONFIG_S_DRIVER_OK'],
+	status: [
+		'VIRTIO_CONFIG_S_ACKNOWLEDGE',
+		'VIRTIO_CONFIG_S_DRIVER',
+		'VIRTIO_CONFIG_S_FEATURES_OK',
+		'VIRTIO_CONFIG_S_DRIVER_OK',
+	],
 	features: ['VIRTIO_RING_F_EVENT_IDX: Used & avail. event fields enabled', 'VIRTIO_BLK_F_SEG_MAX'],
 	queues: [
 		{
@@ -32,21 +37,37 @@ const blk: DeviceView = {
 
 test('checklist shows ticks, the running mark, failures and coming milestones', t => {
 	const {lastFrame} = render(
-		<Checklist milestones={MILESTONES} statuses={{boot: 'verified', modules: 'running'}} selected={0} focused width={30} height={8} />,
+		<Checklist
+			milestones={MILESTONES}
+			statuses={{boot: 'verified', modules: 'running'}}
+			selected={0}
+			focused
+			width={30}
+			height={8}
+		/>,
 	);
 	const frame = lastFrame()!;
 	t.regex(frame, /✔ 1\. boot/);
 	t.regex(frame, /▸ 2\. modules/);
 	t.regex(frame, /3\. new-device[^\n]*\n[^\n]*\(coming\)/);
 
-	const failed = render(<Checklist milestones={MILESTONES} statuses={{boot: 'failed'}} selected={1} focused width={30} height={8} />);
+	const failed = render(
+		<Checklist milestones={MILESTONES} statuses={{boot: 'failed'}} selected={1} focused width={30} height={8} />,
+	);
 	t.regex(failed.lastFrame()!, /✗ 1\. boot/);
 	t.regex(failed.lastFrame()!, /›. 2\. modules/, 'the selection marker follows `selected`');
 });
 
 test('virtqueue panel shows status, features, queue numbers, rates, a sparkline and the guest view', t => {
 	const {lastFrame} = render(
-		<VirtqueuePanel devices={[blk]} guest={{interrupts: {'virtio0-requests': 6001}}} vmRunning lookInside={false} width={44} height={20} />,
+		<VirtqueuePanel
+			devices={[blk]}
+			guest={{interrupts: {'virtio0-requests': 6001}}}
+			vmRunning
+			lookInside={false}
+			width={44}
+			height={20}
+		/>,
 	);
 	const frame = lastFrame()!;
 	t.regex(frame, /virtio-blk\s+ACK DRV FEAT_OK DRV_OK/);
@@ -70,7 +91,9 @@ test('looking inside the ring explains the indices', t => {
 });
 
 test('virtqueue panel says so when there is no VM', t => {
-	const {lastFrame} = render(<VirtqueuePanel devices={[blk]} vmRunning={false} lookInside={false} width={40} height={10} />);
+	const {lastFrame} = render(
+		<VirtqueuePanel devices={[blk]} vmRunning={false} lookInside={false} width={40} height={10} />,
+	);
 	t.regex(lastFrame()!, /no VM running/);
 	t.notRegex(lastFrame()!, /requestq/);
 });
@@ -101,7 +124,15 @@ test('step log shows ticks with times, an estimated progress bar, the waiting li
 test('step log shows a failure with its hint', t => {
 	const {lastFrame} = render(
 		<StepLog
-			steps={[{name: 'boot', title: 'Boot it', status: 'failed', ms: 60_000, failure: {what: 'no prompt', hint: 'look at the console', logPath: '/tmp/boot.log'}}]}
+			steps={[
+				{
+					name: 'boot',
+					title: 'Boot it',
+					status: 'failed',
+					ms: 60_000,
+					failure: {what: 'no prompt', hint: 'look at the console', logPath: '/tmp/boot.log'},
+				},
+			]}
 			log={[]}
 			width={70}
 			height={12}
@@ -117,15 +148,28 @@ test('step log shows a failure with its hint', t => {
 test('console pane clips rows to its size and tells how to type into the guest', t => {
 	const rows = ['line one', 'x'.repeat(100), '~ # '];
 	const {lastFrame} = render(
-		<ConsolePane screen={{rows, cursor: {x: 4, y: 2}}} focused={false} vmRunning width={42} height={5} cols={40} rows={2} />,
+		<ConsolePane
+			screen={{rows, cursor: {x: 4, y: 2}}}
+			focused={false}
+			vmRunning
+			width={42}
+			height={5}
+			cols={40}
+			rows={2}
+		/>,
 	);
 	const frame = lastFrame()!;
 	t.regex(frame, /Tab to type into the guest/);
 	t.notRegex(frame, /line one/, 'only the bottom rows fit');
 	t.regex(frame, /~ #/);
-	t.false(frame.split('\n').some(line => line.length > 42), 'nothing wider than the pane');
+	t.false(
+		frame.split('\n').some(line => line.length > 42),
+		'nothing wider than the pane',
+	);
 
-	const focused = render(<ConsolePane screen={{rows, cursor: {x: 4, y: 2}}} focused vmRunning width={42} height={5} cols={40} rows={2} />);
+	const focused = render(
+		<ConsolePane screen={{rows, cursor: {x: 4, y: 2}}} focused vmRunning width={42} height={5} cols={40} rows={2} />,
+	);
 	t.regex(focused.lastFrame()!, /Ctrl-] leaves/);
 });
 

@@ -1,5 +1,13 @@
 import test from 'ava';
-import {initialUiState, isRunning, LOG_LIMIT, reduceUi, selectedMilestone, type UiInput, type UiState} from '../../source/ui/state.js';
+import {
+	initialUiState,
+	isRunning,
+	LOG_LIMIT,
+	reduceUi,
+	selectedMilestone,
+	type UiInput,
+	type UiState,
+} from '../../source/ui/state.js';
 import type {RunEvent} from '../../source/runner/events.js';
 
 const list = [
@@ -77,7 +85,11 @@ test('a step the start event did not announce is still shown', t => {
 });
 
 test('the log keeps only the last LOG_LIMIT lines', t => {
-	const lines: RunEvent[] = Array.from({length: LOG_LIMIT + 50}, (_, i) => ({type: 'log', step: 'build', line: `line ${i}`}));
+	const lines: RunEvent[] = Array.from({length: LOG_LIMIT + 50}, (_, i) => ({
+		type: 'log',
+		step: 'build',
+		line: `line ${i}`,
+	}));
 	const state = reduceUi(initialUiState(list), {type: 'ui/batch', events: lines});
 	t.is(state.log.length, LOG_LIMIT);
 	t.is(state.log[0], 'line 50');
@@ -89,7 +101,12 @@ test('vm, accel, console and virtio events land in the state; vm-stopped clears 
 		{type: 'accel', choice: {accel: 'tcg', reason: 'no vmx/svm CPU flag'}},
 		{type: 'vm-started', pid: 42, runDir: '/tmp/run', accel: 'tcg'},
 		{type: 'console-screen', rows: ['~ # '], cursor: {x: 4, y: 0}},
-		{type: 'virtio', devices: [{path: '/p', name: 'virtio-blk', status: [], features: [], queues: []}], guest: {interrupts: {'virtio0-requests': 7}}, at: 1},
+		{
+			type: 'virtio',
+			devices: [{path: '/p', name: 'virtio-blk', status: [], features: [], queues: []}],
+			guest: {interrupts: {'virtio0-requests': 7}},
+			at: 1,
+		},
 		{type: 'ui/focus', focus: 'console'},
 	]);
 	t.deepEqual(state.accel, {accel: 'tcg', reason: 'no vmx/svm CPU flag'});
@@ -124,11 +141,19 @@ test('selection moves and clamps at both ends', t => {
 });
 
 test('help, look-inside and notices toggle', t => {
-	let state = reduceAll(initialUiState(list), [{type: 'ui/toggle-help'}, {type: 'ui/toggle-look-inside'}, {type: 'ui/notice', text: 'hi'}]);
+	let state = reduceAll(initialUiState(list), [
+		{type: 'ui/toggle-help'},
+		{type: 'ui/toggle-look-inside'},
+		{type: 'ui/notice', text: 'hi'},
+	]);
 	t.true(state.helpShown);
 	t.true(state.lookInside);
 	t.is(state.notice, 'hi');
-	state = reduceAll(state, [{type: 'ui/toggle-help'}, {type: 'ui/toggle-look-inside'}, {type: 'ui/notice', text: undefined}]);
+	state = reduceAll(state, [
+		{type: 'ui/toggle-help'},
+		{type: 'ui/toggle-look-inside'},
+		{type: 'ui/notice', text: undefined},
+	]);
 	t.false(state.helpShown);
 	t.false(state.lookInside);
 	t.is(state.notice, undefined);

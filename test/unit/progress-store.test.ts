@@ -39,7 +39,11 @@ test('processes ticking at once keep every tick, and a store opened earlier (a T
 	const file = path.join(tempDir(t), 'state', 'progress.json');
 	const leftOpen = new ProgressStore(file);
 	const names = (prefix: string) => Array.from({length: 25}, (_, index) => `${prefix}-${index}`);
-	const codes = await Promise.all([tickInChild(file, names('a')), tickInChild(file, names('b')), tickInChild(file, names('c'))]);
+	const codes = await Promise.all([
+		tickInChild(file, names('a')),
+		tickInChild(file, names('b')),
+		tickInChild(file, names('c')),
+	]);
 	t.deepEqual(codes, [0, 0, 0]);
 	await leftOpen.markVerified('from-the-tui', 1);
 	const expected = [...names('a'), ...names('b'), ...names('c'), 'from-the-tui'].sort();

@@ -16,8 +16,16 @@ import {startQemu} from '../qmp/qemu.js';
 
 async function kernelAndInitrd(scratch: string) {
 	const source = await resolveKernelSource({cacheDir: cacheRoot()});
-	const kernel = await ensureKernel({source, fragments: listFragments(path.join(configsDir, 'kernel')), cacheDir: cacheRoot()});
-	const rootfs = ensureRootfs({kernelBuildDir: kernel.buildDir, cacheDir: scratch, init: path.join(projectRoot, 'test/fixtures/init-virtio-traffic')});
+	const kernel = await ensureKernel({
+		source,
+		fragments: listFragments(path.join(configsDir, 'kernel')),
+		cacheDir: cacheRoot(),
+	});
+	const rootfs = ensureRootfs({
+		kernelBuildDir: kernel.buildDir,
+		cacheDir: scratch,
+		init: path.join(projectRoot, 'test/fixtures/init-virtio-traffic'),
+	});
 	return {kernel: kernel.bzImage, initrd: rootfs.path};
 }
 
@@ -29,7 +37,23 @@ const guestRun = test.macro(async (t, ioeventfd: 'on' | 'off') => {
 	const qemu = await startQemu(t, {
 		dir,
 		args: [
-			...['-machine', 'q35', '-m', '256', '-no-reboot', '-L', '/usr/share/qemu', '-L', '/usr/share/seabios', '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 quiet tsc=reliable'],
+			...[
+				'-machine',
+				'q35',
+				'-m',
+				'256',
+				'-no-reboot',
+				'-L',
+				'/usr/share/qemu',
+				'-L',
+				'/usr/share/seabios',
+				'-kernel',
+				kernel,
+				'-initrd',
+				initrd,
+				'-append',
+				'console=ttyS0 quiet tsc=reliable',
+			],
 			...['-serial', `file:${serial}`],
 			...['-blockdev', 'null-co,node-name=d0,size=16777216,read-zeroes=on', '-device', 'virtio-blk-pci,drive=d0'],
 			...['-blockdev', 'null-co,node-name=d1,size=16777216,read-zeroes=on', '-device', 'virtio-blk-pci,drive=d1'],
@@ -43,7 +67,7 @@ const guestRun = test.macro(async (t, ioeventfd: 'on' | 'off') => {
 	const sampler = new VirtioSampler(qmp, {intervalMs: 250, trace: counter});
 	t.teardown(() => sampler.stop());
 	let latest: DeviceView[] = [];
-	sampler.onSample((devices) => {
+	sampler.onSample(devices => {
 		latest = devices;
 	});
 	sampler.start();
@@ -52,19 +76,22 @@ const guestRun = test.macro(async (t, ioeventfd: 'on' | 'off') => {
 	const deadline = Date.now() + 120_000;
 	let console = '';
 	while (!console.includes('KC-DONE') && Date.now() < deadline) {
-		await new Promise((resolve) => setTimeout(resolve, 250));
+		await new Promise(resolve => setTimeout(resolve, 250));
 		console = await readFile(serial, 'utf8').catch(() => '');
 	}
 	t.true(console.includes('KC-DONE'), `guest did not finish; console:\n${console.slice(-2000)}`);
-	const blkOf = (devices: DeviceView[]) => devices.find((d) => d.name === 'virtio-blk')!.queues[0]!;
+	const blkOf = (devices: DeviceView[]) => devices.find(d => d.name === 'virtio-blk')!.queues[0]!;
 	// wait for the trace mapping (needs two agreeing samples)
-	while (blkOf(latest).totals.kicks === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+	while (blkOf(latest).totals.kicks === undefined && Date.now() < deadline)
+		await new Promise(resolve => setTimeout(resolve, 100));
 	await sampler.stop();
 	await sampler.sample();
 	latest = sampler.latest()!.devices;
 
 	// Two disks: vda (50 reads) is the busier one; QMP lists both as virtio-blk.
-	const [blk, second] = latest.filter((d) => d.name === 'virtio-blk').sort((a, b) => b.queues[0]!.usedIdx - a.queues[0]!.usedIdx) as [DeviceView, DeviceView];
+	const [blk, second] = latest
+		.filter(d => d.name === 'virtio-blk')
+		.sort((a, b) => b.queues[0]!.usedIdx - a.queues[0]!.usedIdx) as [DeviceView, DeviceView];
 	t.deepEqual(blk.status, ['ACKNOWLEDGE', 'DRIVER', 'FEATURES_OK', 'DRIVER_OK']);
 	t.true(blk.features.includes('VIRTIO_F_VERSION_1'));
 	t.true(blk.features.includes('VIRTIO_RING_F_EVENT_IDX'));
@@ -72,9 +99,14 @@ const guestRun = test.macro(async (t, ioeventfd: 'on' | 'off') => {
 	t.true(q.usedIdx >= 50, `used-idx ${q.usedIdx}`);
 	t.is(q.inFlight, 0);
 	t.true(q.totals.requests >= q.usedIdx);
-	const guestIrqs = (name: string) => Number(/^\s*\d+:\s+(\d+).*\s(\S+)$/m.exec(console.split('\n').find((l) => l.includes(name)) ?? '')?.[1]);
-	t.log(`blk: requests ${q.totals.requests}, kicks ${q.totals.kicks}, interrupts ${q.totals.interrupts}, guest saw ${guestIrqs('virtio0-req.0')} interrupts`);
-	t.log(`vdb: requests ${second.queues[0]!.totals.requests}, kicks ${second.queues[0]!.totals.kicks}, interrupts ${second.queues[0]!.totals.interrupts}`);
+	const guestIrqs = (name: string) =>
+		Number(/^\s*\d+:\s+(\d+).*\s(\S+)$/m.exec(console.split('\n').find(l => l.includes(name)) ?? '')?.[1]);
+	t.log(
+		`blk: requests ${q.totals.requests}, kicks ${q.totals.kicks}, interrupts ${q.totals.interrupts}, guest saw ${guestIrqs('virtio0-req.0')} interrupts`,
+	);
+	t.log(
+		`vdb: requests ${second.queues[0]!.totals.requests}, kicks ${second.queues[0]!.totals.kicks}, interrupts ${second.queues[0]!.totals.interrupts}`,
+	);
 	// interrupts: true counts, equal to what the guest counted
 	t.is(q.totals.interrupts, guestIrqs('virtio0-req.0'));
 	if (ioeventfd === 'on') {
@@ -85,8 +117,8 @@ const guestRun = test.macro(async (t, ioeventfd: 'on' | 'off') => {
 		// every guest write to a notify register (queue 0 of both devices) is one virtio_queue_notify
 		t.is(counter.pciNotifyWrites.get(0), q.totals.kicks! + second.queues[0]!.totals.kicks!);
 	}
-	t.true(second.queues[0]!.totals.interrupts! >= 5, 'the second disk\'s 5 reads were interrupted too');
-	const history = q.history.filter((r) => r > 0);
+	t.true(second.queues[0]!.totals.interrupts! >= 5, "the second disk's 5 reads were interrupted too");
+	const history = q.history.filter(r => r > 0);
 	t.true(history.length > 0, 'the request rate was seen nonzero at some sample');
 
 	const element = await sampler.inspectRing(blk.path, 0);

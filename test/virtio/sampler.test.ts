@@ -17,25 +17,45 @@ import {startQemu} from '../qmp/qemu.js';
 
 // ---------- pure parts ----------
 
-test('queueStep: rate from used-idx deltas, across the 16-bit wrap', (t) => {
+test('queueStep: rate from used-idx deltas, across the 16-bit wrap', t => {
 	const ring = '0x29d9000';
 	t.deepEqual(queueStep(undefined, {usedIdx: 65530, ringAddr: ring, at: 0}), {requests: 0, rate: 0, reset: false});
-	t.deepEqual(queueStep({usedIdx: 65530, ringAddr: ring, at: 0}, {usedIdx: 4, ringAddr: ring, at: 250}), {requests: 10, rate: 40, reset: false});
-	t.deepEqual(queueStep({usedIdx: 100, ringAddr: ring, at: 1000}, {usedIdx: 100, ringAddr: ring, at: 1250}), {requests: 0, rate: 0, reset: false});
+	t.deepEqual(queueStep({usedIdx: 65530, ringAddr: ring, at: 0}, {usedIdx: 4, ringAddr: ring, at: 250}), {
+		requests: 10,
+		rate: 40,
+		reset: false,
+	});
+	t.deepEqual(queueStep({usedIdx: 100, ringAddr: ring, at: 1000}, {usedIdx: 100, ringAddr: ring, at: 1250}), {
+		requests: 0,
+		rate: 0,
+		reset: false,
+	});
 	// same timestamp: no division by zero
 	t.is(queueStep({usedIdx: 1, ringAddr: ring, at: 5}, {usedIdx: 3, ringAddr: ring, at: 5}).rate, 0);
 });
 
-test('queueStep: a reset or a re-created ring restarts the count instead of reading as 65000 requests', (t) => {
+test('queueStep: a reset or a re-created ring restarts the count instead of reading as 65000 requests', t => {
 	// index went back: reset in place, 2 requests since
-	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 2, ringAddr: '0x1000', at: 500}), {requests: 2, rate: 4, reset: true});
+	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 2, ringAddr: '0x1000', at: 500}), {
+		requests: 2,
+		rate: 4,
+		reset: true,
+	});
 	// ring torn down (driver unloaded)
-	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 0, ringAddr: '0x0', at: 250}), {requests: 0, rate: 0, reset: true});
+	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 0, ringAddr: '0x0', at: 250}), {
+		requests: 0,
+		rate: 0,
+		reset: true,
+	});
 	// ring re-created elsewhere and used 60 times already
-	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 60, ringAddr: '0x8000', at: 1000}), {requests: 60, rate: 60, reset: true});
+	t.deepEqual(queueStep({usedIdx: 53, ringAddr: '0x1000', at: 0}, {usedIdx: 60, ringAddr: '0x8000', at: 1000}), {
+		requests: 60,
+		rate: 60,
+		reset: true,
+	});
 });
 
-test('decodeStatus and decodeFeatures turn QEMU 7.2 strings into bare names', (t) => {
+test('decodeStatus and decodeFeatures turn QEMU 7.2 strings into bare names', t => {
 	const status: VirtioStatus['status'] = {
 		statuses: [
 			'VIRTIO_CONFIG_S_ACKNOWLEDGE: Valid virtio device found',
@@ -50,13 +70,32 @@ test('decodeStatus and decodeFeatures turn QEMU 7.2 strings into bare names', (t
 	t.deepEqual(
 		decodeFeatures({
 			'unknown-dev-features': 1099511627776,
-			'dev-features': ['VIRTIO_BLK_F_FLUSH: Flush command supported', 'VIRTIO_BLK_F_SEG_MAX: Max segments in a request is seg_max'],
-			transports: ['VIRTIO_RING_F_EVENT_IDX: Used & avail. event fields enabled', 'VIRTIO_F_VERSION_1: Device compliant for v1 spec (legacy)'],
+			'dev-features': [
+				'VIRTIO_BLK_F_FLUSH: Flush command supported',
+				'VIRTIO_BLK_F_SEG_MAX: Max segments in a request is seg_max',
+			],
+			transports: [
+				'VIRTIO_RING_F_EVENT_IDX: Used & avail. event fields enabled',
+				'VIRTIO_F_VERSION_1: Device compliant for v1 spec (legacy)',
+			],
 		}),
-		['VIRTIO_RING_F_EVENT_IDX', 'VIRTIO_F_VERSION_1', 'VIRTIO_BLK_F_FLUSH', 'VIRTIO_BLK_F_SEG_MAX', 'VIRTIO_F_RING_RESET'],
+		[
+			'VIRTIO_RING_F_EVENT_IDX',
+			'VIRTIO_F_VERSION_1',
+			'VIRTIO_BLK_F_FLUSH',
+			'VIRTIO_BLK_F_SEG_MAX',
+			'VIRTIO_F_RING_RESET',
+		],
 	);
 	// every standard bit QEMU 7.2 may leave unnamed, and what is left over stays unknown
-	t.deepEqual(decodeFeatures({transports: ['VIRTIO_F_VERSION_1: Device compliant for v1 spec (legacy)'], 'dev-features': [], 'unknown-dev-features': 2 ** 35 + 2 ** 32 + 2 ** 41}), ['VIRTIO_F_VERSION_1', 'VIRTIO_F_IN_ORDER', 'UNKNOWN(0x20000000000)']);
+	t.deepEqual(
+		decodeFeatures({
+			transports: ['VIRTIO_F_VERSION_1: Device compliant for v1 spec (legacy)'],
+			'dev-features': [],
+			'unknown-dev-features': 2 ** 35 + 2 ** 32 + 2 ** 41,
+		}),
+		['VIRTIO_F_VERSION_1', 'VIRTIO_F_IN_ORDER', 'UNKNOWN(0x20000000000)'],
+	);
 	t.deepEqual(decodeFeatures({transports: [], 'dev-features': []}), []);
 });
 
@@ -78,7 +117,7 @@ const queueStatus = (over: Partial<VirtQueueStatus> = {}): VirtQueueStatus => ({
 	...over,
 });
 
-test('ringElementView puts the chain head first and says whether the entry is pending', (t) => {
+test('ringElementView puts the chain head first and says whether the entry is pending', t => {
 	// the answer QEMU 7.2 gave for a virtio-blk read (tail listed first)
 	const element: VirtioQueueElement = {
 		index: 0,
@@ -93,7 +132,7 @@ test('ringElementView puts the chain head first and says whether the entry is pe
 	};
 	const idle = ringElementView('/p', 0, undefined, queueStatus(), element);
 	t.deepEqual(
-		idle.descriptors.map((d) => [d.len, d.flags.join('|'), d.addr]),
+		idle.descriptors.map(d => [d.len, d.flags.join('|'), d.addr]),
 		[
 			[16, 'next', '0x2bc4f10'],
 			[4096, 'write|next', '0xcbf0000'],
@@ -102,13 +141,19 @@ test('ringElementView puts the chain head first and says whether the entry is pe
 	);
 	t.is(idle.position, 53);
 	t.false(idle.pending);
-	const busy = ringElementView('/p', 0, undefined, queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}), element);
+	const busy = ringElementView(
+		'/p',
+		0,
+		undefined,
+		queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}),
+		element,
+	);
 	t.true(busy.pending);
 	t.false(ringElementView('/p', 0, 1, queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}), element).pending);
 	t.true(ringElementView('/p', 0, 0, queueStatus({'last-avail-idx': 65535, 'shadow-avail-idx': 1}), element).pending);
 });
 
-test('safeRingPosition: only a chain published and not yet taken, the newest one, never a used one', (t) => {
+test('safeRingPosition: only a chain published and not yet taken, the newest one, never a used one', t => {
 	// idle: every chain in the ring is done, none is safe to walk
 	t.is(safeRingPosition(queueStatus({'last-avail-idx': 93, 'shadow-avail-idx': 93, 'used-idx': 93})), undefined);
 	// popped, in flight or done out of order: still none
@@ -122,14 +167,17 @@ test('safeRingPosition: only a chain published and not yet taken, the newest one
 	t.is(safeRingPosition(queueStatus({'vring-num': 256, 'last-avail-idx': 0, 'shadow-avail-idx': 300})), undefined);
 });
 
-test('parseXp reads the values of an HMP xp answer', (t) => {
+test('parseXp reads the values of an HMP xp answer', t => {
 	t.deepEqual(parseXp('0000000000001000: 0x0000000000002000 0x0003000100000010\r\n'), [0x2000n, 0x0003000100000010n]);
 	t.deepEqual(parseXp('0000000000001008: 0x0001 0x00ff 0x0000\r\n'), [1n, 0xffn, 0n]);
 	t.deepEqual(parseXp('Cannot access memory\r\n'), []);
 });
 
-test('walkChain follows a chain in guest memory, head first, and refuses what no chain can be', async (t) => {
-	const desc = (addr: number, len: number, flags: number, next: number): [bigint, bigint] => [BigInt(addr), BigInt(len) | (BigInt(flags) << 32n) | (BigInt(next) << 48n)];
+test('walkChain follows a chain in guest memory, head first, and refuses what no chain can be', async t => {
+	const desc = (addr: number, len: number, flags: number, next: number): [bigint, bigint] => [
+		BigInt(addr),
+		BigInt(len) | (BigInt(flags) << 32n) | (BigInt(next) << 48n),
+	];
 	const memory = new Map<bigint, [bigint, bigint]>();
 	const read = async (_format: string, addr: bigint) => memory.get(addr);
 	// a virtio-blk read: header (device reads), data and status (device writes)
@@ -177,19 +225,42 @@ class ScriptedQmp implements QmpLike {
 		this.concurrent++;
 		this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
 		try {
-			if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-			if (this.closed) throw new QmpClosedError(`QEMU closed the QMP connection while waiting for '${command}' (last event: none)`, command, undefined, false);
+			if (this.delayMs) await new Promise(resolve => setTimeout(resolve, this.delayMs));
+			if (this.closed)
+				throw new QmpClosedError(
+					`QEMU closed the QMP connection while waiting for '${command}' (last event: none)`,
+					command,
+					undefined,
+					false,
+				);
 			switch (command) {
 				case 'x-query-virtio':
 					return [{name: 'virtio-blk', path: '/machine/peripheral-anon/device[0]/virtio-backend'}] as T;
 				case 'x-query-virtio-status':
-					return {name: 'virtio-blk', 'num-vqs': 1, status: {statuses: []}, 'guest-features': {transports: []}} as unknown as T;
+					return {
+						name: 'virtio-blk',
+						'num-vqs': 1,
+						status: {statuses: []},
+						'guest-features': {transports: []},
+					} as unknown as T;
 				case 'x-query-virtio-queue-status':
 					t_assert(args?.queue === 0);
-					return queueStatus({'used-idx': this.used & 0xffff, 'vring-desc': this.ringAddr, 'last-avail-idx': this.lastAvail, 'shadow-avail-idx': this.shadowAvail}) as T;
+					return queueStatus({
+						'used-idx': this.used & 0xffff,
+						'vring-desc': this.ringAddr,
+						'last-avail-idx': this.lastAvail,
+						'shadow-avail-idx': this.shadowAvail,
+					}) as T;
 				case 'x-query-virtio-queue-element':
 					this.elementQueries.push(args?.index as number);
-					return {index: 7, name: 'virtio-blk', descs: [{flags: ['next'], len: 16, addr: 4096}, {flags: ['write'], len: 1, addr: 8192}]} as T;
+					return {
+						index: 7,
+						name: 'virtio-blk',
+						descs: [
+							{flags: ['next'], len: 16, addr: 4096},
+							{flags: ['write'], len: 1, addr: 8192},
+						],
+					} as T;
 				default:
 					throw new QmpError(command, 'CommandNotFound', `The command ${command} has not been found`);
 			}
@@ -203,7 +274,7 @@ function t_assert(condition: boolean): void {
 	if (!condition) throw new Error('unexpected arguments');
 }
 
-test('sampler totals and history follow the used index across a wrap, with a bounded history', async (t) => {
+test('sampler totals and history follow the used index across a wrap, with a bounded history', async t => {
 	const qmp = new ScriptedQmp();
 	let now = 0;
 	const sampler = new VirtioSampler(qmp, {now: () => now, historyLength: 3});
@@ -228,7 +299,7 @@ test('sampler totals and history follow the used index across a wrap, with a bou
 	t.is(sampler.samples, 5);
 });
 
-test('inspectPendingRing asks QEMU only about a chain published and not yet taken', async (t) => {
+test('inspectPendingRing asks QEMU only about a chain published and not yet taken', async t => {
 	const qmp = new ScriptedQmp();
 	const sampler = new VirtioSampler(qmp);
 	const path = '/machine/peripheral-anon/device[0]/virtio-backend';
@@ -248,17 +319,17 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
 	const deadline = Date.now() + timeoutMs;
 	while (!condition()) {
 		if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 5));
+		await new Promise(resolve => setTimeout(resolve, 5));
 	}
 }
 
-test('sampler never overlaps samples: ticks that come while QEMU has not answered are skipped', async (t) => {
+test('sampler never overlaps samples: ticks that come while QEMU has not answered are skipped', async t => {
 	// QEMU answers only when the test says so: whatever the machine's speed, ticks pile up meanwhile.
 	const qmp = new ScriptedQmp();
 	let release: () => void = () => undefined;
-	let gate = new Promise<void>((resolve) => (release = resolve));
+	let gate = new Promise<void>(resolve => (release = resolve));
 	const execute = qmp.execute.bind(qmp);
-	qmp.execute = async <T,>(command: string, args?: Record<string, unknown>) => {
+	qmp.execute = async <T>(command: string, args?: Record<string, unknown>) => {
 		await gate;
 		return execute<T>(command, args);
 	};
@@ -277,17 +348,17 @@ test('sampler never overlaps samples: ticks that come while QEMU has not answere
 	t.false(sampler.running);
 	const count = seen.length;
 	const queries = qmp.queries;
-	await new Promise((resolve) => setTimeout(resolve, 50));
+	await new Promise(resolve => setTimeout(resolve, 50));
 	t.is(seen.length, count, 'no sample after stop()');
 	t.is(qmp.queries, queries, 'no query after stop()');
 });
 
-test('sampleFresh never returns a sample that started before the call', async (t) => {
+test('sampleFresh never returns a sample that started before the call', async t => {
 	const qmp = new ScriptedQmp();
 	let release: () => void = () => undefined;
-	const gate = new Promise<void>((resolve) => (release = resolve));
+	const gate = new Promise<void>(resolve => (release = resolve));
 	const execute = qmp.execute.bind(qmp);
-	qmp.execute = async <T,>(command: string, args?: Record<string, unknown>) => {
+	qmp.execute = async <T>(command: string, args?: Record<string, unknown>) => {
 		await gate;
 		return execute<T>(command, args);
 	};
@@ -302,11 +373,11 @@ test('sampleFresh never returns a sample that started before the call', async (t
 	t.is(sampler.samples, 2, 'a second sample, not the joined first one');
 });
 
-test('sampler stops by itself when the QMP connection closes, reporting the error once', async (t) => {
+test('sampler stops by itself when the QMP connection closes, reporting the error once', async t => {
 	const qmp = new ScriptedQmp();
 	const sampler = new VirtioSampler(qmp, {intervalMs: 10});
 	const errors: Error[] = [];
-	sampler.onError((e) => errors.push(e));
+	sampler.onError(e => errors.push(e));
 	sampler.start();
 	await until(() => sampler.samples >= 1, 'a first sample');
 	qmp.closed = true;
@@ -314,14 +385,14 @@ test('sampler stops by itself when the QMP connection closes, reporting the erro
 	// The timer is gone with the first error: nothing can report a second one.
 	t.false(sampler.running);
 	const queries = qmp.queries;
-	await new Promise((resolve) => setTimeout(resolve, 50));
+	await new Promise(resolve => setTimeout(resolve, 50));
 	t.is(qmp.queries, queries, 'no query after the connection closed');
 	t.is(errors.length, 1);
 	t.true(errors[0] instanceof QmpClosedError);
 	await sampler.stop();
 });
 
-test('sampler feeds trace counts into kicks/interrupts rates and totals', async (t) => {
+test('sampler feeds trace counts into kicks/interrupts rates and totals', async t => {
 	const qmp = new ScriptedQmp();
 	let now = 0;
 	const counts = {vq: '0x7f00', kicks: 40, interrupts: 30}; // before sampling started
@@ -346,20 +417,20 @@ test('sampler feeds trace counts into kicks/interrupts rates and totals', async 
 
 // ---------- sampler against a real, paused QEMU ----------
 
-test('sampler against a real QEMU -S: shape and all-zero queues', async (t) => {
+test('sampler against a real QEMU -S: shape and all-zero queues', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
 	const sampler = new VirtioSampler(qmp, {intervalMs: 50, historyLength: 4});
 	t.teardown(() => sampler.stop());
 	const samples: DeviceView[][] = [];
-	sampler.onSample((devices) => samples.push(devices));
+	sampler.onSample(devices => samples.push(devices));
 	sampler.start();
 	await until(() => samples.length >= 6, 'six samples', 20_000);
 	await sampler.stop();
 	const devices = samples.at(-1)!;
 	t.deepEqual(
-		devices.map((d) => d.name),
+		devices.map(d => d.name),
 		['virtio-rng', 'virtio-blk'],
 	);
 	for (const d of devices) {
@@ -374,7 +445,7 @@ test('sampler against a real QEMU -S: shape and all-zero queues', async (t) => {
 		t.deepEqual(q.totals, {requests: 0});
 		t.deepEqual(q.history, [0, 0, 0, 0]);
 	}
-	t.is(devices.find((d) => d.name === 'virtio-blk')!.queues[0]!.size, 256);
+	t.is(devices.find(d => d.name === 'virtio-blk')!.queues[0]!.size, 256);
 	// the event is plain data
 	t.deepEqual(JSON.parse(JSON.stringify(devices)), devices);
 	// no ring yet: QEMU says so

@@ -4,7 +4,12 @@ import path from 'node:path';
 import test from 'ava';
 import {projectRoot} from '../../source/lab/paths.js';
 import {QmpClient} from '../../source/lab/vm/qmp.js';
-import {TraceCounter, enableTraceEventsViaQmp, qemuTraceArgs, traceEvents} from '../../source/lab/virtio/trace-counter.js';
+import {
+	TraceCounter,
+	enableTraceEventsViaQmp,
+	qemuTraceArgs,
+	traceEvents,
+} from '../../source/lab/virtio/trace-counter.js';
 import {startQemu, virtioDevices} from '../qmp/qemu.js';
 
 // Both fixtures are real QEMU 7.2 logs (-trace 'virtio_*' -trace 'virtqueue_*') of Debian's 6.1
@@ -18,30 +23,44 @@ const offLog = () => readFile(path.join(fixtures, 'trace-ioeventfd-off.log'), 'u
 const blkPath = '/machine/peripheral-anon/device[0]/virtio-backend';
 const rngPath = '/machine/peripheral-anon/device[1]/virtio-backend';
 
-test('ioeventfd on: kicks from virtio_queue_notify (coalesced), interrupts from virtio_notify_irqfd/virtio_notify', async (t) => {
+test('ioeventfd on: kicks from virtio_queue_notify (coalesced), interrupts from virtio_notify_irqfd/virtio_notify', async t => {
 	const counter = new TraceCounter('/unused');
 	counter.feed(await onLog());
-	const byVq = new Map(counter.queues().map((q) => [q.vq, q]));
-	t.like(byVq.get('0x7f7319e46010'), {vdev: '0x559fd3f13bd0', index: 0, kicks: 56, interrupts: 53, flushed: 54, flushedSinceReset: 53});
-	t.like(byVq.get('0x7f7318cfe010'), {vdev: '0x559fd402c490', index: 0, kicks: 12, interrupts: 11, flushed: 11, flushedSinceReset: 11});
+	const byVq = new Map(counter.queues().map(q => [q.vq, q]));
+	t.like(byVq.get('0x7f7319e46010'), {
+		vdev: '0x559fd3f13bd0',
+		index: 0,
+		kicks: 56,
+		interrupts: 53,
+		flushed: 54,
+		flushedSinceReset: 53,
+	});
+	t.like(byVq.get('0x7f7318cfe010'), {
+		vdev: '0x559fd402c490',
+		index: 0,
+		kicks: 12,
+		interrupts: 11,
+		flushed: 11,
+		flushedSinceReset: 11,
+	});
 	t.is(counter.pciNotifyWrites.size, 0, 'with ioeventfd the notify register write handler never runs');
 });
 
-test('ioeventfd off: one virtio_queue_notify per guest kick, virtio_notify for every interrupt', async (t) => {
+test('ioeventfd off: one virtio_queue_notify per guest kick, virtio_notify for every interrupt', async t => {
 	const counter = new TraceCounter('/unused');
 	counter.feed(await offLog());
-	const byVq = new Map(counter.queues().map((q) => [q.vq, q]));
+	const byVq = new Map(counter.queues().map(q => [q.vq, q]));
 	t.like(byVq.get('0x7f742a2b7010'), {vdev: '0x55aa52050960', index: 0, kicks: 54, interrupts: 53, flushed: 54});
 	t.like(byVq.get('0x7f742a290010'), {vdev: '0x55aa521697c0', index: 0, kicks: 11, interrupts: 11, flushed: 11});
 	t.deepEqual([...counter.pciNotifyWrites], [[0, 65]]); // 54 + 11 guest writes, no device pointer
 });
 
-test('feeding in arbitrary pieces counts the same as feeding whole', async (t) => {
+test('feeding in arbitrary pieces counts the same as feeding whole', async t => {
 	const text = await onLog();
 	const whole = new TraceCounter('/unused');
 	whole.feed(text);
 	const pieces = new TraceCounter('/unused');
-	for (let i = 0; i < text.length; ) {
+	for (let i = 0; i < text.length;) {
 		const size = 1 + ((i * 7919) % 97);
 		pieces.feed(text.slice(i, i + size));
 		i += size;
@@ -50,14 +69,14 @@ test('feeding in arbitrary pieces counts the same as feeding whole', async (t) =
 	t.is(pieces.linesParsed, whole.linesParsed);
 });
 
-test('timestamped lines (-msg timestamp=on) parse too', (t) => {
+test('timestamped lines (-msg timestamp=on) parse too', t => {
 	const counter = new TraceCounter('/unused');
 	counter.feed('1234@1700000000.123456:virtio_queue_notify vdev 0x55 n 1 vq 0x77\n');
 	counter.feed('1234@1700000000.123460:virtio_notify vdev 0x55 vq 0x77\n');
 	t.like(counter.queues()[0], {vq: '0x77', vdev: '0x55', index: 1, kicks: 1, interrupts: 1});
 });
 
-test('name hints map pointers to QOM paths at once when each device type is unique', async (t) => {
+test('name hints map pointers to QOM paths at once when each device type is unique', async t => {
 	const counter = new TraceCounter('/unused');
 	counter.feed(await onLog()); // has virtio_blk_* and virtio_rng_* lines
 	counter.correlate([
@@ -70,10 +89,10 @@ test('name hints map pointers to QOM paths at once when each device type is uniq
 	t.is(counter.countsFor(blkPath, 1), undefined);
 });
 
-test('used-idx correlation maps pointers when names cannot, after two agreeing samples', async (t) => {
+test('used-idx correlation maps pointers when names cannot, after two agreeing samples', async t => {
 	const text = (await offLog())
 		.split('\n')
-		.filter((line) => !/^virtio_(blk|rng)_/.test(line))
+		.filter(line => !/^virtio_(blk|rng)_/.test(line))
 		.join('\n');
 	const counter = new TraceCounter('/unused');
 	counter.feed(text + '\n');
@@ -90,7 +109,7 @@ test('used-idx correlation maps pointers when names cannot, after two agreeing s
 	t.like(counter.countsFor(rngPath, 0), {kicks: 11, interrupts: 11});
 });
 
-test('used-idx correlation refuses ambiguous matches', async (t) => {
+test('used-idx correlation refuses ambiguous matches', async t => {
 	const counter = new TraceCounter('/unused');
 	counter.feed('virtio_queue_notify vdev 0xa n 0 vq 0x1a\nvirtqueue_flush vq 0x1a count 5\n');
 	counter.feed('virtio_queue_notify vdev 0xb n 0 vq 0x1b\nvirtqueue_flush vq 0x1b count 5\n');
@@ -114,7 +133,7 @@ test('used-idx correlation refuses ambiguous matches', async (t) => {
 	t.is(counter.pathOf('0xb'), '/b');
 });
 
-test('poll() tails the file incrementally, across partial lines, and restarts when it shrinks', async (t) => {
+test('poll() tails the file incrementally, across partial lines, and restarts when it shrinks', async t => {
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'kc-trace-'));
 	t.teardown(() => rm(dir, {recursive: true, force: true}));
 	const file = path.join(dir, 'trace.log');
@@ -137,17 +156,17 @@ test('poll() tails the file incrementally, across partial lines, and restarts wh
 	await writeFile(file, 'virtio_queue_notify vdev 0x1 n 0 vq 0x2\n');
 	await counter.poll();
 	t.deepEqual(
-		counter.queues().map((q) => [q.vq, q.kicks]),
+		counter.queues().map(q => [q.vq, q.kicks]),
 		[['0x2', 1]],
 	);
 });
 
-test('qemuTraceArgs', (t) => {
+test('qemuTraceArgs', t => {
 	t.deepEqual(qemuTraceArgs('/tmp/x.log').slice(0, 4), ['-D', '/tmp/x.log', '-trace', 'virtio_queue_notify']);
 	t.is(qemuTraceArgs('/tmp/x.log', ['virtio_blk_req_complete']).length, 2 + 2 * (traceEvents.length + 1));
 });
 
-test('real QEMU: the trace events exist, log to the -D file, and can be switched at run time', async (t) => {
+test('real QEMU: the trace events exist, log to the -D file, and can be switched at run time', async t => {
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'kc-trace-'));
 	t.teardown(() => rm(dir, {recursive: true, force: true}));
 	const log = path.join(dir, 'trace.log');
@@ -167,7 +186,7 @@ test('real QEMU: the trace events exist, log to the -D file, and can be switched
 	let lines = 0;
 	for (let i = 0; i < 50 && lines === 0; i++) {
 		lines += await counter.poll();
-		if (lines === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+		if (lines === 0) await new Promise(resolve => setTimeout(resolve, 50));
 	}
 	t.true(counter.linesParsed >= 2, `parsed ${counter.linesParsed} lines`);
 	t.is(counter.linesIgnored, 0);

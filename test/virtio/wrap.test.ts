@@ -1,7 +1,7 @@
 import test from 'ava';
 import {idx16, idxAdvance, idxAfter, idxDelta, idxDiff, idxPending} from '../../source/lab/virtio/wrap.js';
 
-test('idx16 folds any integer into 0..65535', (t) => {
+test('idx16 folds any integer into 0..65535', t => {
 	t.is(idx16(0), 0);
 	t.is(idx16(65535), 65535);
 	t.is(idx16(65536), 0);
@@ -9,7 +9,7 @@ test('idx16 folds any integer into 0..65535', (t) => {
 	t.is(idx16(-1), 65535);
 });
 
-test('idxDelta counts forward across the wrap', (t) => {
+test('idxDelta counts forward across the wrap', t => {
 	t.is(idxDelta(0, 0), 0);
 	t.is(idxDelta(10, 15), 5);
 	t.is(idxDelta(65530, 4), 10);
@@ -18,7 +18,7 @@ test('idxDelta counts forward across the wrap', (t) => {
 	t.is(idxDelta(70000, 70010), 10); // unnormalised inputs
 });
 
-test('idxDiff is signed, for counters that may go back', (t) => {
+test('idxDiff is signed, for counters that may go back', t => {
 	t.is(idxDiff(4, 65530), -10);
 	t.is(idxDiff(65530, 4), 10);
 	t.is(idxDiff(0, 32767), 32767);
@@ -28,12 +28,12 @@ test('idxDiff is signed, for counters that may go back', (t) => {
 	t.false(idxAfter(7, 7));
 });
 
-test('idxPending: entries between consumer and producer', (t) => {
+test('idxPending: entries between consumer and producer', t => {
 	t.is(idxPending(53, 53), 0);
 	t.is(idxPending(65535, 2), 3);
 });
 
-test('idxAdvance: forward steps count, backward steps are resets', (t) => {
+test('idxAdvance: forward steps count, backward steps are resets', t => {
 	t.deepEqual(idxAdvance(100, 164), {delta: 64, reset: false});
 	t.deepEqual(idxAdvance(65500, 36), {delta: 72, reset: false});
 	t.deepEqual(idxAdvance(53, 2), {delta: 2, reset: true}); // reset, then 2 requests

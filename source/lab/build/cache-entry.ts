@@ -30,10 +30,15 @@ export interface CacheEntry<Meta> {
  *   the next writer removes, and its lock is freed by the kernel.
  * `build` gets the scratch folder and returns what the stamp should remember.
  */
-export async function ensureCacheEntry<Meta>(dir: string, options: CacheEntryOptions, build: (scratch: string) => Promise<Meta>): Promise<CacheEntry<Meta>> {
+export async function ensureCacheEntry<Meta>(
+	dir: string,
+	options: CacheEntryOptions,
+	build: (scratch: string) => Promise<Meta>,
+): Promise<CacheEntry<Meta>> {
 	const published = readStamp<Meta>(dir);
 	if (published) return {dir, meta: published.meta, built: false};
-	const onWait = (owner: Parameters<typeof describeOwner>[0]) => options.onLine?.(`waiting for ${describeOwner(owner)} (${path.basename(dir)})`);
+	const onWait = (owner: Parameters<typeof describeOwner>[0]) =>
+		options.onLine?.(`waiting for ${describeOwner(owner)} (${path.basename(dir)})`);
 	return withLock(`${dir}.lock`, {what: options.what, onWait, signal: options.signal}, async () => {
 		// Another process may have published it while we waited.
 		const now = readStamp<Meta>(dir);
@@ -42,7 +47,10 @@ export async function ensureCacheEntry<Meta>(dir: string, options: CacheEntryOpt
 		const scratch = `${dir}.scratch-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 		fs.mkdirSync(scratch, {recursive: true});
 		const meta = await build(scratch);
-		writeFileAtomic.sync(path.join(scratch, completeStamp), JSON.stringify({meta, at: new Date().toISOString()}, null, 2) + '\n');
+		writeFileAtomic.sync(
+			path.join(scratch, completeStamp),
+			JSON.stringify({meta, at: new Date().toISOString()}, null, 2) + '\n',
+		);
 		fs.renameSync(scratch, dir);
 		return {dir, meta, built: true};
 	});

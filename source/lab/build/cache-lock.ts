@@ -46,7 +46,10 @@ export async function acquireLock(lockFile: string, options: LockOptions): Promi
 	// flock(1) locks a directory as well as a file (it opens it read-only), so a folder can be its own lock.
 	// Detached: a Ctrl-C in the terminal goes to our process group, and must not free the lock
 	// while we are still cleaning up under it.
-	const child = spawn('flock', ['-x', lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {stdio: ['pipe', 'pipe', 'pipe'], detached: true});
+	const child = spawn('flock', ['-x', lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+		stdio: ['pipe', 'pipe', 'pipe'],
+		detached: true,
+	});
 	let stderr = '';
 	child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
 	const exited = new Promise<void>(resolve => child.on('exit', () => resolve()));
@@ -60,10 +63,23 @@ export async function acquireLock(lockFile: string, options: LockOptions): Promi
 				seen += chunk.toString('utf8');
 				if (seen.includes('locked')) resolve();
 			});
-			child.on('error', error => reject(new LabError({what: `Could not run flock(1) to lock ${lockFile}: ${error.message}`, hint: 'flock comes with util-linux, which every Debian and Ubuntu system has.'})));
+			child.on('error', error =>
+				reject(
+					new LabError({
+						what: `Could not run flock(1) to lock ${lockFile}: ${error.message}`,
+						hint: 'flock comes with util-linux, which every Debian and Ubuntu system has.',
+					}),
+				),
+			);
 			child.on('exit', (code, signal) => {
 				if (options.signal?.aborted) reject(abortError());
-				else reject(new LabError({what: `flock could not lock ${lockFile} (exit ${code ?? signal}).`, lastSeen: stderr.trim() ? [stderr.trim()] : undefined}));
+				else
+					reject(
+						new LabError({
+							what: `flock could not lock ${lockFile} (exit ${code ?? signal}).`,
+							lastSeen: stderr.trim() ? [stderr.trim()] : undefined,
+						}),
+					);
 			});
 		});
 	} finally {

@@ -21,7 +21,12 @@ export function parseCompilerErrors(lines: string[], relativeTo?: string): Compi
 		const inside = relativeTo && path.isAbsolute(match[1]!) && !path.relative(relativeTo, match[1]!).startsWith('..');
 		const file = inside ? path.relative(relativeTo, match[1]!) : match[1]!;
 		const next = quoted.exec(lines[index + 1] ?? '');
-		errors.push({file, line: Number(match[2]), message: match[3]!, source: next && Number(next[1]) === Number(match[2]) ? next[2]!.trimEnd() : undefined});
+		errors.push({
+			file,
+			line: Number(match[2]),
+			message: match[3]!,
+			source: next && Number(next[1]) === Number(match[2]) ? next[2]!.trimEnd() : undefined,
+		});
 	});
 	return errors;
 }

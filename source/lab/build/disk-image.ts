@@ -17,7 +17,9 @@ export interface DiskImageOptions {
  * An ext4 image made without root (mke2fs -d), cached by content; each run boots a copy, so the
  * milestone's write test always starts from the same known disk.
  */
-export async function makeDiskImage(options: DiskImageOptions): Promise<{path: string; pristine: string; rebuilt: boolean}> {
+export async function makeDiskImage(
+	options: DiskImageOptions,
+): Promise<{path: string; pristine: string; rebuilt: boolean}> {
 	const key = hashInputs({format: 'disk-1', size: String(options.sizeMb), ...directoryContents(options.contentDir)});
 	const pristine = path.join(options.cacheDir, 'disks', `${key}.ext4`);
 	let rebuilt = false;
@@ -27,12 +29,16 @@ export async function makeDiskImage(options: DiskImageOptions): Promise<{path: s
 		const scratch = `${pristine}.${process.pid}.tmp`;
 		fs.mkdirSync(path.dirname(pristine), {recursive: true});
 		fs.rmSync(scratch, {force: true});
-		await runLogged('mke2fs', ['-q', '-t', 'ext4', '-L', 'kernelcraft', '-d', options.contentDir, scratch, `${options.sizeMb}M`], {
-			logPath: path.join(options.cacheDir, 'disks', 'mke2fs.log'),
-			what: 'making the disk image (mke2fs)',
-			signal: options.signal,
-			hint: 'mke2fs comes with e2fsprogs: run `kernelcraft setup`.',
-		});
+		await runLogged(
+			'mke2fs',
+			['-q', '-t', 'ext4', '-L', 'kernelcraft', '-d', options.contentDir, scratch, `${options.sizeMb}M`],
+			{
+				logPath: path.join(options.cacheDir, 'disks', 'mke2fs.log'),
+				what: 'making the disk image (mke2fs)',
+				signal: options.signal,
+				hint: 'mke2fs comes with e2fsprogs: run `kernelcraft setup`.',
+			},
+		);
 		fs.renameSync(scratch, pristine);
 		rebuilt = true;
 	}

@@ -20,7 +20,14 @@ export interface GuestProgramOptions {
  * so everything it needs is linked in. Cached by the content of its source and headers.
  */
 export async function buildGuestProgram(options: GuestProgramOptions): Promise<{path: string; rebuilt: boolean}> {
-	const key = hashInputs(Object.fromEntries([options.source, ...options.inputs].map(file => [path.relative(projectRoot, file), fs.readFileSync(file, 'utf8')])));
+	const key = hashInputs(
+		Object.fromEntries(
+			[options.source, ...options.inputs].map(file => [
+				path.relative(projectRoot, file),
+				fs.readFileSync(file, 'utf8'),
+			]),
+		),
+	);
 	const dir = path.join(options.cacheDir, 'guest-programs', options.name, key);
 	const binary = path.join(dir, options.name);
 	if (fs.existsSync(binary)) return {path: binary, rebuilt: false};
@@ -28,13 +35,27 @@ export async function buildGuestProgram(options: GuestProgramOptions): Promise<{
 	// A name of this process's own: two processes building the same program never share a file,
 	// and the rename publishes a finished binary whole (the binary's existence is the stamp).
 	const scratch = `${binary}.${process.pid}.tmp`;
-	await runLogged('gcc', ['-static', '-O2', '-Wall', '-Wextra', ...options.includeDirs.map(include => `-I${include}`), '-o', scratch, options.source, '-lpthread'], {
-		logPath: `${scratch}.log`,
-		what: `building ${options.name} (gcc -static)`,
-		signal: options.signal,
-		pickErrorLines: lines => parseCompilerErrors(lines, projectRoot).flatMap(formatCompilerError),
-		hint: 'A static build needs libc6-dev (build-essential).',
-	});
+	await runLogged(
+		'gcc',
+		[
+			'-static',
+			'-O2',
+			'-Wall',
+			'-Wextra',
+			...options.includeDirs.map(include => `-I${include}`),
+			'-o',
+			scratch,
+			options.source,
+			'-lpthread',
+		],
+		{
+			logPath: `${scratch}.log`,
+			what: `building ${options.name} (gcc -static)`,
+			signal: options.signal,
+			pickErrorLines: lines => parseCompilerErrors(lines, projectRoot).flatMap(formatCompilerError),
+			hint: 'A static build needs libc6-dev (build-essential).',
+		},
+	);
 	fs.renameSync(scratch, binary);
 	return {path: binary, rebuilt: true};
 }

@@ -55,11 +55,12 @@ export function describeMismatch(mismatch: ConfigMismatch, kconfigDependsOn?: st
 	const {request, actual} = mismatch;
 	const wanted = request.value === null ? 'unset' : `=${request.value}`;
 	const got = actual === null ? 'it is not set' : `it is ${actual}`;
-	const why = kconfigDependsOn === undefined
-		? ' (no such option in this kernel\'s Kconfig: a typo, or an option of another kernel version)'
-		: kconfigDependsOn
-			? ` (it depends on: ${kconfigDependsOn})`
-			: '';
+	const why =
+		kconfigDependsOn === undefined
+			? " (no such option in this kernel's Kconfig: a typo, or an option of another kernel version)"
+			: kconfigDependsOn
+				? ` (it depends on: ${kconfigDependsOn})`
+				: '';
 	return `${request.symbol}${wanted} asked for in ${request.origin}, but ${got}${why}`;
 }
 

@@ -31,7 +31,11 @@ export interface ModuleBuildOptions {
 	onLine?: (line: string) => void;
 }
 
-const isBuildOutput = (name: string) => /\.(o|ko|mod|mod\.c|cmd|order|symvers|d)$/.test(name) || name.startsWith('.') || name === 'Module.symvers' || name === 'modules.order';
+const isBuildOutput = (name: string) =>
+	/\.(o|ko|mod|mod\.c|cmd|order|symvers|d)$/.test(name) ||
+	name.startsWith('.') ||
+	name === 'Module.symvers' ||
+	name === 'modules.order';
 
 /**
  * Builds an out-of-tree module against the exact kernel build that boots (so vermagic matches).
@@ -42,7 +46,10 @@ const isBuildOutput = (name: string) => /\.(o|ko|mod|mod\.c|cmd|order|symvers|d)
 export async function buildKernelModule(options: ModuleBuildOptions): Promise<ModuleBuild> {
 	const srcDir = path.resolve(options.srcDir);
 	if (!fs.existsSync(path.join(srcDir, 'Kbuild')) && !fs.existsSync(path.join(srcDir, 'Makefile'))) {
-		throw new LabError({what: `${srcDir} has no Kbuild or Makefile: it is not a module source folder.`, hint: 'A module folder needs a Kbuild file with a line like `obj-m := hello.o`.'});
+		throw new LabError({
+			what: `${srcDir} has no Kbuild or Makefile: it is not a module source folder.`,
+			hint: 'A module folder needs a Kbuild file with a line like `obj-m := hello.o`.',
+		});
 	}
 	const sources = directoryContents(srcDir, isBuildOutput);
 	const inputs: Record<string, string> = {kernel: options.kernel.key, make: (options.makeArgs ?? []).join(' ')};
@@ -55,35 +62,62 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 	// include (drivers/virtio-hello -> devices/virtio-hello/include) finds the copied extra inputs.
 	const insideRepo = !path.relative(projectRoot, srcDir).startsWith('..');
 	const relative = insideRepo ? path.relative(projectRoot, srcDir) : path.basename(srcDir);
-	const entry = await ensureCacheEntry(entryDir, {what: `building the module in ${path.basename(srcDir)}`, onLine: options.onLine, signal: options.signal}, async scratch => {
-		const buildDir = path.join(scratch, relative);
-		const copy = (from: string, to: string) => {
-			fs.mkdirSync(path.dirname(to), {recursive: true});
-			fs.copyFileSync(from, to);
-		};
-		for (const file of Object.keys(sources)) copy(path.join(srcDir, file), path.join(buildDir, file));
-		for (const file of options.extraInputs ?? []) {
-			if (!path.relative(projectRoot, file).startsWith('..')) copy(file, path.join(scratch, path.relative(projectRoot, file)));
-		}
-		// Messages name the learner's files, not the copies make compiled.
-		const toSource = (line: string) => line.split(buildDir).join(srcDir).split(`${scratch}/`).join(`${projectRoot}/`);
-		await runLogged('make', ['-C', options.kernel.buildDir, `M=${buildDir}`, `-j${os.availableParallelism()}`, ...(options.makeArgs ?? []), 'modules'], {
-			logPath: path.join(scratch, 'build.log'),
-			what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
-			signal: options.signal,
-			onLine: line => options.onLine?.(toSource(line)),
-			pickErrorLines: lines => {
-				const errors = parseCompilerErrors(lines.map(toSource), projectRoot);
-				return errors.length > 0 ? errors.flatMap(formatCompilerError) : lines.map(toSource).filter(line => /error|\*\*\*|undefined/i.test(line)).slice(-10);
-			},
-			hint: 'Fix the source at the line shown and save: the module is rebuilt on the next run.',
-		});
-		const missing = expected.filter(name => !fs.existsSync(path.join(buildDir, `${name}.ko`)));
-		if (missing.length > 0) throw new LabError({what: `make finished but ${missing.map(name => `${name}.ko`).join(', ')} is missing.`, logPath: path.join(scratch, 'build.log')});
-		return {modules: expected, relative};
-	});
+	const entry = await ensureCacheEntry(
+		entryDir,
+		{what: `building the module in ${path.basename(srcDir)}`, onLine: options.onLine, signal: options.signal},
+		async scratch => {
+			const buildDir = path.join(scratch, relative);
+			const copy = (from: string, to: string) => {
+				fs.mkdirSync(path.dirname(to), {recursive: true});
+				fs.copyFileSync(from, to);
+			};
+			for (const file of Object.keys(sources)) copy(path.join(srcDir, file), path.join(buildDir, file));
+			for (const file of options.extraInputs ?? []) {
+				if (!path.relative(projectRoot, file).startsWith('..'))
+					copy(file, path.join(scratch, path.relative(projectRoot, file)));
+			}
+			// Messages name the learner's files, not the copies make compiled.
+			const toSource = (line: string) => line.split(buildDir).join(srcDir).split(`${scratch}/`).join(`${projectRoot}/`);
+			await runLogged(
+				'make',
+				[
+					'-C',
+					options.kernel.buildDir,
+					`M=${buildDir}`,
+					`-j${os.availableParallelism()}`,
+					...(options.makeArgs ?? []),
+					'modules',
+				],
+				{
+					logPath: path.join(scratch, 'build.log'),
+					what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
+					signal: options.signal,
+					onLine: line => options.onLine?.(toSource(line)),
+					pickErrorLines: lines => {
+						const errors = parseCompilerErrors(lines.map(toSource), projectRoot);
+						return errors.length > 0
+							? errors.flatMap(formatCompilerError)
+							: lines
+									.map(toSource)
+									.filter(line => /error|\*\*\*|undefined/i.test(line))
+									.slice(-10);
+					},
+					hint: 'Fix the source at the line shown and save: the module is rebuilt on the next run.',
+				},
+			);
+			const missing = expected.filter(name => !fs.existsSync(path.join(buildDir, `${name}.ko`)));
+			if (missing.length > 0)
+				throw new LabError({
+					what: `make finished but ${missing.map(name => `${name}.ko`).join(', ')} is missing.`,
+					logPath: path.join(scratch, 'build.log'),
+				});
+			return {modules: expected, relative};
+		},
+	);
 	return {
-		modules: Object.fromEntries(entry.meta.modules.map(name => [name, path.join(entryDir, entry.meta.relative, `${name}.ko`)])),
+		modules: Object.fromEntries(
+			entry.meta.modules.map(name => [name, path.join(entryDir, entry.meta.relative, `${name}.ko`)]),
+		),
 		rebuilt: entry.built,
 		logPath: path.join(entryDir, 'build.log'),
 	};
@@ -104,7 +138,17 @@ export function moduleNames(srcDir: string): string[] {
  * modules up there. Our modules depend on nothing but the kernel, so each line is "path:".
  */
 export function writeModulesDep(cacheDir: string, release: string, guestPaths: string[]): string {
-	const file = path.join(cacheDir, 'modules', 'deps', hashInputs({release, list: guestPaths.join('\n')}), 'modules.dep');
-	if (!fs.existsSync(file)) writeFileAtomic(file, guestPaths.map(guestPath => `${guestPath.replace(`/lib/modules/${release}/`, '')}:\n`).join(''));
+	const file = path.join(
+		cacheDir,
+		'modules',
+		'deps',
+		hashInputs({release, list: guestPaths.join('\n')}),
+		'modules.dep',
+	);
+	if (!fs.existsSync(file))
+		writeFileAtomic(
+			file,
+			guestPaths.map(guestPath => `${guestPath.replace(`/lib/modules/${release}/`, '')}:\n`).join(''),
+		);
 	return file;
 }

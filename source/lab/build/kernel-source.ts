@@ -22,17 +22,31 @@ const debianKernelPackage = 'linux-source-6.1';
 
 /** Reads VERSION/PATCHLEVEL/SUBLEVEL from a tree's top Makefile; throws if it is not a kernel tree. */
 export function validateKernelTree(dir: string, how: string): string {
-	if (!fs.existsSync(dir)) throw new LabError({what: `${how} points to ${dir}, which does not exist.`, hint: 'Give the path of a Linux source tree (the folder with the top-level Makefile and Kconfig), or leave it unset to use Debian\'s linux-source-6.1.'});
-	if (!fs.statSync(dir).isDirectory()) throw new LabError({what: `${how} points to ${dir}, which is a file, not a directory.`, hint: 'Give the folder of a Linux source tree, not an archive: unpack it first.'});
+	if (!fs.existsSync(dir))
+		throw new LabError({
+			what: `${how} points to ${dir}, which does not exist.`,
+			hint: "Give the path of a Linux source tree (the folder with the top-level Makefile and Kconfig), or leave it unset to use Debian's linux-source-6.1.",
+		});
+	if (!fs.statSync(dir).isDirectory())
+		throw new LabError({
+			what: `${how} points to ${dir}, which is a file, not a directory.`,
+			hint: 'Give the folder of a Linux source tree, not an archive: unpack it first.',
+		});
 	const makefile = path.join(dir, 'Makefile');
-	const missing = ['Makefile', 'Kconfig', 'scripts/kconfig/merge_config.sh', 'arch/x86/Kconfig'].filter(file => !fs.existsSync(path.join(dir, file)));
+	const missing = ['Makefile', 'Kconfig', 'scripts/kconfig/merge_config.sh', 'arch/x86/Kconfig'].filter(
+		file => !fs.existsSync(path.join(dir, file)),
+	);
 	if (missing.length > 0) {
-		throw new LabError({what: `${how} is ${dir}, which is not a Linux kernel tree: it has no ${missing.join(', ')}.`, hint: 'Point it at the top of a kernel checkout (where `make kernelversion` works).'});
+		throw new LabError({
+			what: `${how} is ${dir}, which is not a Linux kernel tree: it has no ${missing.join(', ')}.`,
+			hint: 'Point it at the top of a kernel checkout (where `make kernelversion` works).',
+		});
 	}
 	const text = fs.readFileSync(makefile, 'utf8');
 	const field = (name: string) => new RegExp(`^${name}\\s*=\\s*(\\S*)`, 'm').exec(text)?.[1];
 	const [version, patchlevel, sublevel] = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL')];
-	if (!version || !patchlevel) throw new LabError({what: `${dir}/Makefile has no VERSION/PATCHLEVEL: this is not a Linux kernel tree.`});
+	if (!version || !patchlevel)
+		throw new LabError({what: `${dir}/Makefile has no VERSION/PATCHLEVEL: this is not a Linux kernel tree.`});
 	return `${version}.${patchlevel}.${sublevel || 0}`;
 }
 
@@ -51,12 +65,27 @@ export async function resolveKernelSource(options: ResolveKernelSourceOptions): 
 		return {dir, version, id: `given:${dir}:${version}`, immutable: false, origin: 'given'};
 	}
 	if (!fs.existsSync(debianKernelTarball)) {
-		throw new LabError({what: `No kernel source: ${debianKernelTarball} is missing.`, hint: `Run \`kernelcraft setup\` (installs ${debianKernelPackage}), or set KERNEL_SRC to a kernel tree.`});
+		throw new LabError({
+			what: `No kernel source: ${debianKernelTarball} is missing.`,
+			hint: `Run \`kernelcraft setup\` (installs ${debianKernelPackage}), or set KERNEL_SRC to a kernel tree.`,
+		});
 	}
-	const packageVersion = execFileSync('dpkg-query', ['-W', '-f=${Version}', debianKernelPackage], {encoding: 'utf8'}).trim();
-	const {dir} = await ensureCacheEntry(path.join(options.cacheDir, 'src', `${debianKernelPackage}_${packageVersion}`), {what: 'unpacking the kernel source', onLine: options.onLine, signal: options.signal}, scratch => unpack(scratch, options));
+	const packageVersion = execFileSync('dpkg-query', ['-W', '-f=${Version}', debianKernelPackage], {
+		encoding: 'utf8',
+	}).trim();
+	const {dir} = await ensureCacheEntry(
+		path.join(options.cacheDir, 'src', `${debianKernelPackage}_${packageVersion}`),
+		{what: 'unpacking the kernel source', onLine: options.onLine, signal: options.signal},
+		scratch => unpack(scratch, options),
+	);
 	const version = validateKernelTree(dir, 'The unpacked linux-source-6.1');
-	return {dir, version, id: `debian:${debianKernelPackage}:${packageVersion}`, immutable: true, origin: 'debian-package'};
+	return {
+		dir,
+		version,
+		id: `debian:${debianKernelPackage}:${packageVersion}`,
+		immutable: true,
+		origin: 'debian-package',
+	};
 }
 
 /** Unpacks the tarball into the entry's scratch folder; ensureCacheEntry publishes it once tar has finished. */

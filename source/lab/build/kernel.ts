@@ -46,7 +46,11 @@ export function kernelBuildKey(source: KernelSource, fragments: string[]): strin
 }
 
 export function listFragments(dir: string): string[] {
-	return fs.readdirSync(dir).filter(name => name.endsWith('.config')).sort().map(name => path.join(dir, name));
+	return fs
+		.readdirSync(dir)
+		.filter(name => name.endsWith('.config'))
+		.sort()
+		.map(name => path.join(dir, name));
 }
 
 export async function ensureKernel(options: KernelBuildOptions): Promise<KernelBuild> {
@@ -55,13 +59,19 @@ export async function ensureKernel(options: KernelBuildOptions): Promise<KernelB
 	const what = 'building this kernel';
 	if (options.source.immutable) {
 		// Debian's source never changes: build in a scratch folder, publish whole (see cache-entry.ts).
-		const entry = await ensureCacheEntry(entryDir, {what, onLine: options.onLine, signal: options.signal}, scratch => buildInto(options, key, scratch));
-		if (!entry.built) options.onLine?.(`kernel ${entry.meta.release} is already built for these inputs (cache ${key}): nothing to rebuild`);
+		const entry = await ensureCacheEntry(entryDir, {what, onLine: options.onLine, signal: options.signal}, scratch =>
+			buildInto(options, key, scratch),
+		);
+		if (!entry.built)
+			options.onLine?.(
+				`kernel ${entry.meta.release} is already built for these inputs (cache ${key}): nothing to rebuild`,
+			);
 		return describeBuild(entryDir, key, entry.meta.release, entry.built);
 	}
 	// A learner's own tree can change under us: make runs every time, in place, and rebuilds what
 	// changed; the lock keeps two processes out of the same build folder.
-	const onWait = (owner: Parameters<typeof describeOwner>[0]) => options.onLine?.(`waiting for ${describeOwner(owner)}`);
+	const onWait = (owner: Parameters<typeof describeOwner>[0]) =>
+		options.onLine?.(`waiting for ${describeOwner(owner)}`);
 	return withLock(`${entryDir}.lock`, {what, onWait, signal: options.signal}, async () => {
 		const {release} = await buildInto(options, key, entryDir);
 		return describeBuild(entryDir, key, release, true);
@@ -69,7 +79,14 @@ export async function ensureKernel(options: KernelBuildOptions): Promise<KernelB
 }
 
 function describeBuild(buildDir: string, key: string, release: string, rebuilt: boolean): KernelBuild {
-	return {buildDir, bzImage: path.join(buildDir, 'arch/x86/boot/bzImage'), release, key, rebuilt, logPath: path.join(buildDir, 'build.log')};
+	return {
+		buildDir,
+		bzImage: path.join(buildDir, 'arch/x86/boot/bzImage'),
+		release,
+		key,
+		rebuilt,
+		logPath: path.join(buildDir, 'build.log'),
+	};
 }
 
 /** Configures (when the folder has no .config yet) and builds the kernel in `buildDir`. */
@@ -78,24 +95,29 @@ async function buildInto(options: KernelBuildOptions, key: string, buildDir: str
 	const logPath = path.join(buildDir, 'build.log');
 	const bzImage = path.join(buildDir, 'arch/x86/boot/bzImage');
 	fs.mkdirSync(buildDir, {recursive: true});
-	const make = (args: string[], what: string, onLine?: (line: string) => void) => runLogged('make', ['-C', source.dir, `O=${buildDir}`, ...args], {
-		logPath,
-		what,
-		signal: options.signal,
-		onLine: line => {
-			options.onLine?.(line);
-			onLine?.(line);
-		},
-		pickErrorLines: compilerErrorLines,
-		hint: 'The compiler\'s messages are above; the whole log is at the path shown.',
-	});
+	const make = (args: string[], what: string, onLine?: (line: string) => void) =>
+		runLogged('make', ['-C', source.dir, `O=${buildDir}`, ...args], {
+			logPath,
+			what,
+			signal: options.signal,
+			onLine: line => {
+				options.onLine?.(line);
+				onLine?.(line);
+			},
+			pickErrorLines: compilerErrorLines,
+			hint: "The compiler's messages are above; the whole log is at the path shown.",
+		});
 
 	if (!fs.existsSync(path.join(buildDir, '.config'))) {
 		options.onProgress?.(0, 'configuring: tinyconfig + fragments', false);
 		await configure(options, buildDir, logPath, make);
 	}
 
-	const progress = new LineProgress(path.join(options.cacheDir, 'kernel', 'last-build-lines.json'), 1100, /^\s+[A-Z][A-Z0-9_]*\s+\S/);
+	const progress = new LineProgress(
+		path.join(options.cacheDir, 'kernel', 'last-build-lines.json'),
+		1100,
+		/^\s+[A-Z][A-Z0-9_]*\s+\S/,
+	);
 	const jobs = options.jobs ?? os.availableParallelism();
 	options.onProgress?.(0, `compiling with make -j${jobs}`, progress.estimated);
 	await make([`-j${jobs}`], 'the kernel build', line => {
@@ -103,9 +125,13 @@ async function buildInto(options: KernelBuildOptions, key: string, buildDir: str
 		if (fraction !== undefined) options.onProgress?.(fraction, line.trim(), progress.estimated);
 	});
 	if (progress.count > 200) progress.remember();
-	if (!fs.existsSync(bzImage)) throw new LabError({what: `The kernel build finished but ${bzImage} is missing.`, logPath});
+	if (!fs.existsSync(bzImage))
+		throw new LabError({what: `The kernel build finished but ${bzImage} is missing.`, logPath});
 	const release = fs.readFileSync(path.join(buildDir, 'include/config/kernel.release'), 'utf8').trim();
-	writeFileAtomic(path.join(buildDir, stampName), JSON.stringify({key, release, source: source.id, builtAt: new Date().toISOString()}, null, 2) + '\n');
+	writeFileAtomic(
+		path.join(buildDir, stampName),
+		JSON.stringify({key, release, source: source.id, builtAt: new Date().toISOString()}, null, 2) + '\n',
+	);
 	options.onProgress?.(1, `built ${release}`, false);
 	return {release};
 }
@@ -116,16 +142,22 @@ async function configure(options: KernelBuildOptions, buildDir: string, logPath:
 	const requests: ConfigRequest[] = [];
 	for (const fragment of options.fragments) {
 		if (!fs.existsSync(fragment)) throw new LabError({what: `Config fragment ${fragment} does not exist.`});
-		requests.push(...parseConfig(fs.readFileSync(fragment, 'utf8'), path.relative(process.cwd(), fragment) || fragment));
+		requests.push(
+			...parseConfig(fs.readFileSync(fragment, 'utf8'), path.relative(process.cwd(), fragment) || fragment),
+		);
 	}
 	await make(['tinyconfig'], 'make tinyconfig');
-	await runLogged(path.join(options.source.dir, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', buildDir, path.join(buildDir, '.config'), ...options.fragments], {
-		cwd: options.source.dir,
-		logPath,
-		what: 'merging the config fragments',
-		signal: options.signal,
-		onLine: options.onLine,
-	});
+	await runLogged(
+		path.join(options.source.dir, 'scripts/kconfig/merge_config.sh'),
+		['-m', '-O', buildDir, path.join(buildDir, '.config'), ...options.fragments],
+		{
+			cwd: options.source.dir,
+			logPath,
+			what: 'merging the config fragments',
+			signal: options.signal,
+			onLine: options.onLine,
+		},
+	);
 	await make(['olddefconfig'], 'make olddefconfig');
 	const finalConfig = fs.readFileSync(path.join(buildDir, '.config'), 'utf8');
 	const mismatches = findUnhonoured(requests, finalConfig);
@@ -134,7 +166,9 @@ async function configure(options: KernelBuildOptions, buildDir: string, logPath:
 		fs.renameSync(path.join(buildDir, '.config'), path.join(buildDir, '.config.rejected'));
 		throw new LabError({
 			what: `${mismatches.length} kernel config option${mismatches.length === 1 ? ' was' : 's were'} asked for but not set after olddefconfig.`,
-			lastSeen: mismatches.map(mismatch => describeMismatch(mismatch, kconfigDependsOn(options.source.dir, mismatch.request.symbol))),
+			lastSeen: mismatches.map(mismatch =>
+				describeMismatch(mismatch, kconfigDependsOn(options.source.dir, mismatch.request.symbol)),
+			),
 			hint: 'Fix the fragment in configs/kernel/ (check the name, and enable what the option depends on), then run again.',
 			logPath,
 		});

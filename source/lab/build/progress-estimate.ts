@@ -10,7 +10,11 @@ export class LineProgress {
 	readonly estimated: boolean;
 	private readonly expected: number;
 
-	constructor(private readonly memoryFile: string, fallbackExpected: number, private readonly counts: RegExp) {
+	constructor(
+		private readonly memoryFile: string,
+		fallbackExpected: number,
+		private readonly counts: RegExp,
+	) {
 		const remembered = readRemembered(memoryFile);
 		this.expected = remembered ?? fallbackExpected;
 		this.estimated = remembered === undefined;

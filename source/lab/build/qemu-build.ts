@@ -44,52 +44,79 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 	if (options.given) {
 		const dir = path.resolve(options.given);
 		if (!fs.existsSync(path.join(dir, 'VERSION')) || !fs.existsSync(path.join(dir, 'hw', 'virtio'))) {
-			throw new LabError({what: `QEMU_SRC is ${dir}, which is not a QEMU source tree (no VERSION or hw/virtio).`, hint: 'Point it at an unpacked QEMU 7.2.x tree (`dpkg-source -x` of Debian\'s package works).'});
+			throw new LabError({
+				what: `QEMU_SRC is ${dir}, which is not a QEMU source tree (no VERSION or hw/virtio).`,
+				hint: "Point it at an unpacked QEMU 7.2.x tree (`dpkg-source -x` of Debian's package works).",
+			});
 		}
 		source = {dir, version: fs.readFileSync(path.join(dir, 'VERSION'), 'utf8').trim(), id: `given:${dir}`};
 	} else {
-		if (!fetchedQemuSource(options.cacheDir)) options.onProgress?.(0, 'fetching QEMU\'s source (apt-get source qemu, ~24 MB)', false);
+		if (!fetchedQemuSource(options.cacheDir))
+			options.onProgress?.(0, "fetching QEMU's source (apt-get source qemu, ~24 MB)", false);
 		source = await ensureQemuSource({cacheDir: options.cacheDir, onLine: options.onLine, signal: options.signal});
 	}
 	if (!source.version.startsWith('7.2.')) {
-		throw new LabError({what: `QEMU ${source.version} in ${source.dir} is not supported: the virtio-hello device targets QEMU 7.2.x (Debian bookworm's).`, hint: 'Unset QEMU_SRC to use Debian\'s QEMU 7.2 source.'});
+		throw new LabError({
+			what: `QEMU ${source.version} in ${source.dir} is not supported: the virtio-hello device targets QEMU 7.2.x (Debian bookworm's).`,
+			hint: "Unset QEMU_SRC to use Debian's QEMU 7.2 source.",
+		});
 	}
 	const sourceKey = hashInputs({source: source.id, version: source.version});
 	// devices/virtio-hello/test/ holds guest-side tools for the tests (vh-raw.c), not QEMU code.
-	const inputs = hashInputs({sourceKey, script: fs.readFileSync(script(), 'utf8'), ...directoryContents(path.join(devicesDir, 'virtio-hello'), name => name === 'test')});
+	const inputs = hashInputs({
+		sourceKey,
+		script: fs.readFileSync(script(), 'utf8'),
+		...directoryContents(path.join(devicesDir, 'virtio-hello'), name => name === 'test'),
+	});
 	const entryDir = path.join(qemuCache, 'bin', inputs);
 	const workDir = path.join(qemuCache, `work-${sourceKey}`);
 	const logPath = path.join(workDir, 'build.log');
-	const entry = await ensureCacheEntry(entryDir, {what: 'building QEMU', onLine: options.onLine, signal: options.signal}, async scratch => {
-		const onWait = (owner: Parameters<typeof describeOwner>[0]) => options.onLine?.(`waiting for ${describeOwner(owner)}`);
-		await withLock(`${workDir}.lock`, {what: 'building QEMU', onWait, signal: options.signal}, async () => {
-			const treeDir = options.given ? source.dir : prepareWorkTree(workDir, source.dir);
-			options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu only)', false);
-			await runLogged('bash', [script(), workDir, treeDir], {
-				logPath,
-				what: 'the QEMU build',
-				signal: options.signal,
-				onLine: line => {
-					options.onLine?.(line);
-					const step = /^\[(\d+)\/(\d+)\]\s*(.*)$/.exec(line);
-					if (step) options.onProgress?.(Number(step[1]) / Number(step[2]), step[3]!.slice(0, 80), false);
-				},
-				pickErrorLines: lines => {
-					const errors = compilerErrorLines(lines);
-					return errors.length > 0 ? errors : lines.filter(line => /error|not supported|missing/i.test(line)).slice(-10);
-				},
-				hint: 'The build log has every line; `kernelcraft setup` installs what QEMU\'s build needs.',
+	const entry = await ensureCacheEntry(
+		entryDir,
+		{what: 'building QEMU', onLine: options.onLine, signal: options.signal},
+		async scratch => {
+			const onWait = (owner: Parameters<typeof describeOwner>[0]) =>
+				options.onLine?.(`waiting for ${describeOwner(owner)}`);
+			await withLock(`${workDir}.lock`, {what: 'building QEMU', onWait, signal: options.signal}, async () => {
+				const treeDir = options.given ? source.dir : prepareWorkTree(workDir, source.dir);
+				options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu only)', false);
+				await runLogged('bash', [script(), workDir, treeDir], {
+					logPath,
+					what: 'the QEMU build',
+					signal: options.signal,
+					onLine: line => {
+						options.onLine?.(line);
+						const step = /^\[(\d+)\/(\d+)\]\s*(.*)$/.exec(line);
+						if (step) options.onProgress?.(Number(step[1]) / Number(step[2]), step[3]!.slice(0, 80), false);
+					},
+					pickErrorLines: lines => {
+						const errors = compilerErrorLines(lines);
+						return errors.length > 0
+							? errors
+							: lines.filter(line => /error|not supported|missing/i.test(line)).slice(-10);
+					},
+					hint: "The build log has every line; `kernelcraft setup` installs what QEMU's build needs.",
+				});
+				const built = path.join(workDir, 'build', 'qemu-system-x86_64');
+				if (!fs.existsSync(built))
+					throw new LabError({what: `The QEMU build finished but ${built} is missing.`, logPath});
+				// A copy, not a link: the next build of the work tree rewrites its binary.
+				fs.copyFileSync(built, path.join(scratch, 'qemu-system-x86_64'));
 			});
-			const built = path.join(workDir, 'build', 'qemu-system-x86_64');
-			if (!fs.existsSync(built)) throw new LabError({what: `The QEMU build finished but ${built} is missing.`, logPath});
-			// A copy, not a link: the next build of the work tree rewrites its binary.
-			fs.copyFileSync(built, path.join(scratch, 'qemu-system-x86_64'));
-		});
-		options.onProgress?.(1, `built QEMU ${source.version} with virtio-hello`, false);
-		return {version: source.version};
-	});
-	if (!entry.built) options.onLine?.(`QEMU ${entry.meta.version} with virtio-hello is already built for these inputs: nothing to rebuild`);
-	return {binary: path.join(entryDir, 'qemu-system-x86_64'), version: entry.meta.version, rebuilt: entry.built, logPath};
+			options.onProgress?.(1, `built QEMU ${source.version} with virtio-hello`, false);
+			return {version: source.version};
+		},
+	);
+	if (!entry.built)
+		options.onLine?.(
+			`QEMU ${entry.meta.version} with virtio-hello is already built for these inputs: nothing to rebuild`,
+		);
+	return {
+		binary: path.join(entryDir, 'qemu-system-x86_64'),
+		version: entry.meta.version,
+		rebuilt: entry.built,
+		logPath,
+	};
 }
 
 /**
@@ -103,7 +130,8 @@ function prepareWorkTree(workDir: string, pristine: string): string {
 	removeTree(workDir);
 	fs.mkdirSync(workDir, {recursive: true});
 	const copy = spawnSync('cp', ['-a', pristine, tree], {encoding: 'utf8'});
-	if (copy.status !== 0) throw new LabError({what: `Could not copy QEMU's source into ${tree}.`, lastSeen: [copy.stderr.trim()]});
+	if (copy.status !== 0)
+		throw new LabError({what: `Could not copy QEMU's source into ${tree}.`, lastSeen: [copy.stderr.trim()]});
 	writeFileAtomic(stamp, pristine);
 	return tree;
 }

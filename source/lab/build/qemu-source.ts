@@ -60,33 +60,46 @@ export async function ensureQemuSource(options: FetchQemuSourceOptions): Promise
 	const fetched = fetchedQemuSource(options.cacheDir);
 	if (fetched) return fetched;
 	const dir = path.join(options.cacheDir, 'qemu', entryName);
-	const entry = await ensureCacheEntry<SourceMeta>(dir, {what: 'fetching QEMU\'s source', onLine: options.onLine, signal: options.signal}, async scratch => {
-		const state = aptSourceState();
-		if (!state.ready) {
-			throw new LabError({
-				what: state.missing === 'deb-src' ? 'QEMU\'s source cannot be fetched: apt has no deb-src entry for this release.' : 'QEMU\'s source cannot be fetched: apt has no source index yet.',
-				lastSeen: state.detail ? state.detail.split('\n').slice(-3) : undefined,
-				hint: 'Run `npx kernelcraft setup`: it adds the deb-src entry (after asking) and fetches the source. Or set QEMU_SRC to an unpacked QEMU 7.2 tree.',
+	const entry = await ensureCacheEntry<SourceMeta>(
+		dir,
+		{what: "fetching QEMU's source", onLine: options.onLine, signal: options.signal},
+		async scratch => {
+			const state = aptSourceState();
+			if (!state.ready) {
+				throw new LabError({
+					what:
+						state.missing === 'deb-src'
+							? "QEMU's source cannot be fetched: apt has no deb-src entry for this release."
+							: "QEMU's source cannot be fetched: apt has no source index yet.",
+					lastSeen: state.detail ? state.detail.split('\n').slice(-3) : undefined,
+					hint: 'Run `npx kernelcraft setup`: it adds the deb-src entry (after asking) and fetches the source. Or set QEMU_SRC to an unpacked QEMU 7.2 tree.',
+				});
+			}
+			options.onLine?.('apt-get source qemu (about 24 MB, then dpkg-source unpacks and patches it)');
+			await runLogged('apt-get', ['source', '-q', 'qemu'], {
+				cwd: scratch,
+				logPath: path.join(scratch, 'fetch.log'),
+				what: "fetching QEMU's source (apt-get source qemu)",
+				signal: options.signal,
+				onLine: options.onLine,
+				hint: "Check the network and `apt-get source qemu` by hand; `npx kernelcraft setup` fixes apt's source entries.",
 			});
-		}
-		options.onLine?.('apt-get source qemu (about 24 MB, then dpkg-source unpacks and patches it)');
-		await runLogged('apt-get', ['source', '-q', 'qemu'], {
-			cwd: scratch,
-			logPath: path.join(scratch, 'fetch.log'),
-			what: 'fetching QEMU\'s source (apt-get source qemu)',
-			signal: options.signal,
-			onLine: options.onLine,
-			hint: 'Check the network and `apt-get source qemu` by hand; `npx kernelcraft setup` fixes apt\'s source entries.',
-		});
-		const tree = fs.readdirSync(scratch).find(name => name.startsWith('qemu-') && fs.existsSync(path.join(scratch, name, 'VERSION')));
-		if (!tree) throw new LabError({what: 'apt-get source qemu finished but left no QEMU tree.', logPath: path.join(scratch, 'fetch.log')});
-		// The tarballs are only the download: the unpacked tree is what builds use.
-		for (const name of fs.readdirSync(scratch)) {
-			if (/\.(tar\.\w+|dsc)$/.test(name)) fs.rmSync(path.join(scratch, name));
-		}
-		const version = fs.readFileSync(path.join(scratch, tree, 'VERSION'), 'utf8').trim();
-		return {tree, version, packageVersion: dscVersion(path.join(scratch, 'fetch.log')) ?? version};
-	});
+			const tree = fs
+				.readdirSync(scratch)
+				.find(name => name.startsWith('qemu-') && fs.existsSync(path.join(scratch, name, 'VERSION')));
+			if (!tree)
+				throw new LabError({
+					what: 'apt-get source qemu finished but left no QEMU tree.',
+					logPath: path.join(scratch, 'fetch.log'),
+				});
+			// The tarballs are only the download: the unpacked tree is what builds use.
+			for (const name of fs.readdirSync(scratch)) {
+				if (/\.(tar\.\w+|dsc)$/.test(name)) fs.rmSync(path.join(scratch, name));
+			}
+			const version = fs.readFileSync(path.join(scratch, tree, 'VERSION'), 'utf8').trim();
+			return {tree, version, packageVersion: dscVersion(path.join(scratch, 'fetch.log')) ?? version};
+		},
+	);
 	return describe(dir, entry.meta);
 }
 

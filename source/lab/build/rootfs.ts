@@ -30,7 +30,23 @@ export interface RootfsOptions {
 }
 
 export const defaultBusybox = '/bin/busybox';
-const baseDirs = ['/bin', '/sbin', '/dev', '/proc', '/sys', '/tmp', '/root', '/etc', '/etc/kernelcraft', '/etc/kernelcraft/init.d', '/mnt', '/lib', '/lib/modules', '/usr', '/usr/bin'];
+const baseDirs = [
+	'/bin',
+	'/sbin',
+	'/dev',
+	'/proc',
+	'/sys',
+	'/tmp',
+	'/root',
+	'/etc',
+	'/etc/kernelcraft',
+	'/etc/kernelcraft/init.d',
+	'/mnt',
+	'/lib',
+	'/lib/modules',
+	'/usr',
+	'/usr/bin',
+];
 
 export function ensureRootfs(options: RootfsOptions): Rootfs {
 	const busybox = options.busybox ?? defaultBusybox;
@@ -38,16 +54,30 @@ export function ensureRootfs(options: RootfsOptions): Rootfs {
 	checkBusybox(busybox);
 	const extras = options.extras ?? [];
 	for (const extra of extras) {
-		if (!fs.existsSync(extra.hostPath)) throw new LabError({what: `A file meant for the guest's ${extra.guestPath} is missing: ${extra.hostPath}.`});
+		if (!fs.existsSync(extra.hostPath))
+			throw new LabError({what: `A file meant for the guest's ${extra.guestPath} is missing: ${extra.hostPath}.`});
 	}
 	const builtIn: GuestFile[] = [
-		{guestPath: '/etc/kernelcraft/init.d/side-channel', hostPath: path.join(configsDir, 'rootfs', 'side-channel'), mode: '755'},
-		{guestPath: '/etc/kernelcraft/init.d/check-shell', hostPath: path.join(configsDir, 'rootfs', 'check-shell'), mode: '755'},
+		{
+			guestPath: '/etc/kernelcraft/init.d/side-channel',
+			hostPath: path.join(configsDir, 'rootfs', 'side-channel'),
+			mode: '755',
+		},
+		{
+			guestPath: '/etc/kernelcraft/init.d/check-shell',
+			hostPath: path.join(configsDir, 'rootfs', 'check-shell'),
+			mode: '755',
+		},
 		{guestPath: '/etc/kernelcraft/shrc', hostPath: path.join(configsDir, 'rootfs', 'shrc'), mode: '644'},
 	];
-	const inputs: Record<string, string> = {format: 'rootfs-4', init: fs.readFileSync(init, 'utf8'), busybox: fileIdentity(busybox)};
+	const inputs: Record<string, string> = {
+		format: 'rootfs-4',
+		init: fs.readFileSync(init, 'utf8'),
+		busybox: fileIdentity(busybox),
+	};
 	for (const file of builtIn) inputs[`builtin:${file.guestPath}`] = fs.readFileSync(file.hostPath, 'utf8');
-	for (const extra of extras) inputs[`extra:${extra.guestPath}`] = `${extra.mode ?? '644'}:${fileIdentity(extra.hostPath)}`;
+	for (const extra of extras)
+		inputs[`extra:${extra.guestPath}`] = `${extra.mode ?? '644'}:${fileIdentity(extra.hostPath)}`;
 	const key = hashInputs(inputs);
 	// One file, made in well under a second and identical for identical inputs: two processes may
 	// both make it, each writes a temporary name of its own and renames it into place whole, so a
@@ -56,7 +86,11 @@ export function ensureRootfs(options: RootfsOptions): Rootfs {
 	if (fs.existsSync(archive)) return {path: archive, key, rebuilt: false};
 
 	const generator = path.join(options.kernelBuildDir, 'usr', 'gen_init_cpio');
-	if (!fs.existsSync(generator)) throw new LabError({what: `${generator} is missing: the kernel build should have made it.`, hint: 'Check that CONFIG_BLK_DEV_INITRD=y is in configs/kernel/, then build the kernel again.'});
+	if (!fs.existsSync(generator))
+		throw new LabError({
+			what: `${generator} is missing: the kernel build should have made it.`,
+			hint: 'Check that CONFIG_BLK_DEV_INITRD=y is in configs/kernel/, then build the kernel again.',
+		});
 	const list = cpioList(busybox, init, [...builtIn, ...extras]);
 	const listFile = path.join(options.cacheDir, 'rootfs', `${key}.list`);
 	writeFileAtomic(listFile, list);
@@ -80,10 +114,15 @@ export function cpioList(busybox: string, init: string, extras: GuestFile[]): st
 }
 
 function checkBusybox(busybox: string): void {
-	if (!fs.existsSync(busybox)) throw new LabError({what: `${busybox} is missing.`, hint: 'Run `kernelcraft setup` (installs busybox-static).'});
+	if (!fs.existsSync(busybox))
+		throw new LabError({what: `${busybox} is missing.`, hint: 'Run `kernelcraft setup` (installs busybox-static).'});
 	const head = fs.readFileSync(busybox).subarray(0, 4096);
 	// A dynamically linked busybox would need the host's libc inside the initramfs: insist on static.
-	if (head.includes(Buffer.from('ld-linux'))) throw new LabError({what: `${busybox} is dynamically linked; the guest has no libc.`, hint: 'Install busybox-static (`kernelcraft setup`).'});
+	if (head.includes(Buffer.from('ld-linux')))
+		throw new LabError({
+			what: `${busybox} is dynamically linked; the guest has no libc.`,
+			hint: 'Install busybox-static (`kernelcraft setup`).',
+		});
 }
 
 /** A file's identity for the cache key: its size and a hash of its content. */

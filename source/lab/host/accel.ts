@@ -34,8 +34,17 @@ export function readAccelFacts(): AccelFacts {
  */
 export function decideFromFacts(facts: AccelFacts): AccelChoice | undefined {
 	if (!facts.kvmNode) return {accel: 'tcg', reason: 'no /dev/kvm: using TCG (software emulation)'};
-	if (!facts.kvmAccessible) return {accel: 'tcg', reason: '/dev/kvm is not readable and writable by this user (add yourself to the kvm group): using TCG'};
-	if (!facts.cpuFlag) return {accel: 'tcg', reason: '/dev/kvm exists but the CPU shows no vmx/svm flag (no nested virtualisation), so a KVM guest would hang: using TCG'};
+	if (!facts.kvmAccessible)
+		return {
+			accel: 'tcg',
+			reason: '/dev/kvm is not readable and writable by this user (add yourself to the kvm group): using TCG',
+		};
+	if (!facts.cpuFlag)
+		return {
+			accel: 'tcg',
+			reason:
+				'/dev/kvm exists but the CPU shows no vmx/svm flag (no nested virtualisation), so a KVM guest would hang: using TCG',
+		};
 	return undefined;
 }
 
@@ -47,8 +56,28 @@ export function probeKvm(qemu: string, timeoutMs = 5000): Promise<boolean> {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernelcraft-kvm-'));
 	const debugLog = path.join(dir, 'seabios.log');
 	return new Promise(resolve => {
-		const child = spawn(qemu, ['-accel', 'kvm', '-nodefaults', '-no-user-config', '-display', 'none', '-m', '64', '-L', '/usr/share/qemu', '-L', '/usr/share/seabios',
-			'-chardev', `file,id=seabios,path=${debugLog}`, '-device', 'isa-debugcon,iobase=0x402,chardev=seabios'], {stdio: 'ignore'});
+		const child = spawn(
+			qemu,
+			[
+				'-accel',
+				'kvm',
+				'-nodefaults',
+				'-no-user-config',
+				'-display',
+				'none',
+				'-m',
+				'64',
+				'-L',
+				'/usr/share/qemu',
+				'-L',
+				'/usr/share/seabios',
+				'-chardev',
+				`file,id=seabios,path=${debugLog}`,
+				'-device',
+				'isa-debugcon,iobase=0x402,chardev=seabios',
+			],
+			{stdio: 'ignore'},
+		);
 		const finish = (ok: boolean) => {
 			clearInterval(poll);
 			clearTimeout(timer);
@@ -74,5 +103,8 @@ export async function chooseAccel(qemu: string, forced?: string): Promise<AccelC
 		return decided;
 	}
 	if (await probeKvm(qemu)) return {accel: 'kvm', reason: 'KVM works: a probe guest ran under it'};
-	return {accel: 'tcg', reason: '/dev/kvm and the vmx/svm flag are present, but a probe guest did not run under KVM within 5 s: using TCG'};
+	return {
+		accel: 'tcg',
+		reason: '/dev/kvm and the vmx/svm flag are present, but a probe guest did not run under KVM within 5 s: using TCG',
+	};
 }

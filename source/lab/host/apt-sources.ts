@@ -47,18 +47,34 @@ function parseOneLine(text: string): AptEntry[] {
 		const match = /^(deb|deb-src)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
 		if (!match) continue;
 		const signedBy = /signed-by=(\S+)/.exec(match[2] ?? '')?.[1];
-		entries.push({types: [match[1]!], uris: [match[3]!], suites: [match[4]!], components: match[5]!.split(/\s+/).filter(Boolean), signedBy});
+		entries.push({
+			types: [match[1]!],
+			uris: [match[3]!],
+			suites: [match[4]!],
+			components: match[5]!.split(/\s+/).filter(Boolean),
+			signedBy,
+		});
 	}
 	return entries;
 }
 
 function parseDeb822(text: string): AptEntry[] {
-	return text.split(/\n\s*\n/).map((stanza): AptEntry | undefined => {
-		const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'mi').exec(stanza.replace(/^#.*$/gm, ''))?.[1]?.trim();
-		const list = (name: string) => (field(name) ?? '').split(/\s+/).filter(Boolean);
-		if (/^Enabled:\s*no/mi.test(stanza)) return undefined;
-		return {types: list('Types'), uris: list('URIs'), suites: list('Suites'), components: list('Components'), signedBy: field('Signed-By')};
-	}).filter((entry): entry is AptEntry => entry !== undefined && entry.types.length > 0);
+	return text
+		.split(/\n\s*\n/)
+		.map((stanza): AptEntry | undefined => {
+			const field = (name: string) =>
+				new RegExp(`^${name}:[ \\t]*(.*)$`, 'mi').exec(stanza.replace(/^#.*$/gm, ''))?.[1]?.trim();
+			const list = (name: string) => (field(name) ?? '').split(/\s+/).filter(Boolean);
+			if (/^Enabled:\s*no/im.test(stanza)) return undefined;
+			return {
+				types: list('Types'),
+				uris: list('URIs'),
+				suites: list('Suites'),
+				components: list('Components'),
+				signedBy: field('Signed-By'),
+			};
+		})
+		.filter((entry): entry is AptEntry => entry !== undefined && entry.types.length > 0);
 }
 
 /**
@@ -67,10 +83,12 @@ function parseDeb822(text: string): AptEntry[] {
  * Undefined when no such entry exists (then only a person can say where sources live).
  */
 export function debSrcEntryText(entries: AptEntry[], codename: string): string | undefined {
-	const binary = entries.find(entry => entry.types.includes('deb') && entry.suites.includes(codename) && entry.components.includes('main'));
+	const binary = entries.find(
+		entry => entry.types.includes('deb') && entry.suites.includes(codename) && entry.components.includes('main'),
+	);
 	if (!binary) return undefined;
 	return [
-		'# Added by `kernelcraft setup`: QEMU\'s source package, for the virtio-hello milestone.',
+		"# Added by `kernelcraft setup`: QEMU's source package, for the virtio-hello milestone.",
 		'# Remove this file to undo it.',
 		'Types: deb-src',
 		`URIs: ${binary.uris.join(' ')}`,

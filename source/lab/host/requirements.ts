@@ -14,13 +14,13 @@ const qemuBuilders = ['virtio-hello', 'tune'];
 export const requirements: Requirement[] = [
 	{pkg: 'build-essential', why: 'gcc and make for the kernel and modules'},
 	{pkg: 'bc', why: 'the kernel build computes constants with it'},
-	{pkg: 'flex', why: 'Kconfig\'s lexer'},
-	{pkg: 'bison', why: 'Kconfig\'s parser'},
+	{pkg: 'flex', why: "Kconfig's lexer"},
+	{pkg: 'bison', why: "Kconfig's parser"},
 	{pkg: 'libelf-dev', why: 'objtool and module builds'},
-	{pkg: 'libssl-dev', why: 'the kernel\'s signing tools'},
+	{pkg: 'libssl-dev', why: "the kernel's signing tools"},
 	{pkg: 'cpio', why: 'initramfs tooling'},
 	{pkg: 'linux-source-6.1', why: 'the kernel source (unless KERNEL_SRC is set)'},
-	{pkg: 'busybox-static', why: 'the guest\'s userland'},
+	{pkg: 'busybox-static', why: "the guest's userland"},
 	{pkg: 'e2fsprogs', why: 'mke2fs -d builds the virtio-blk disk image'},
 	{pkg: 'qemu-system-x86', why: 'the emulator'},
 	{pkg: 'qemu-system-data', only: qemuBuilders, why: 'firmware for QEMU built from source'},
@@ -47,9 +47,13 @@ export interface PackageState {
 
 /** Asks dpkg which of the packages are installed, in one call. */
 export function packageStates(list: Requirement[]): PackageState[] {
-	let output = '';
+	let output: string;
 	try {
-		output = execFileSync('dpkg-query', ['-W', '-f=${Package}\t${db:Status-Abbrev}\t${Version}\n', ...list.map(r => r.pkg)], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']});
+		output = execFileSync(
+			'dpkg-query',
+			['-W', '-f=${Package}\t${db:Status-Abbrev}\t${Version}\n', ...list.map(r => r.pkg)],
+			{encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']},
+		);
 	} catch (error) {
 		// dpkg-query exits 1 when some package is unknown but still prints the known ones.
 		output = String((error as {stdout?: string}).stdout ?? '');

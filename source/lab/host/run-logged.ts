@@ -44,8 +44,15 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		// In its own process group (so an abort kills make and its compilers together), and killed
 		// by the kernel if we die first (setpriv --pdeathsig): a SIGKILLed kernelcraft must not leave
 		// a make running in a folder that the next run is about to use.
-		const [program, programArgs] = setprivPath ? [setprivPath, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
-		const child = spawn(program, programArgs, {cwd: options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe']});
+		const [program, programArgs] = setprivPath
+			? [setprivPath, ['--pdeathsig', 'KILL', '--', command, ...args]]
+			: [command, args];
+		const child = spawn(program, programArgs, {
+			cwd: options.cwd,
+			env,
+			detached: true,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		const onAbort = () => {
 			if (child.pid) {
 				try {
@@ -54,7 +61,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			}
 		};
 		options.signal?.addEventListener('abort', onAbort, {once: true});
-		let pending = {stdout: '', stderr: ''};
+		const pending = {stdout: '', stderr: ''};
 		const take = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
 			log.write(chunk);
 			const text = pending[stream] + chunk.toString('utf8');
@@ -72,7 +79,11 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		child.on('error', (error: NodeJS.ErrnoException) => {
 			options.signal?.removeEventListener('abort', onAbort);
 			log.end();
-			reject(error.code === 'ENOENT' ? notFound(options.what, command) : new LabError({what: `Could not start ${options.what}: ${command}: ${error.message}`}));
+			reject(
+				error.code === 'ENOENT'
+					? notFound(options.what, command)
+					: new LabError({what: `Could not start ${options.what}: ${command}: ${error.message}`}),
+			);
 		});
 		child.on('close', (code, signal) => {
 			options.signal?.removeEventListener('abort', onAbort);
@@ -84,19 +95,24 @@ export async function runLogged(command: string, args: string[], options: RunLog
 				resolve(recent);
 			} else {
 				const picked = options.pickErrorLines?.(recent) ?? [];
-				reject(new LabError({
-					what: `${capitalise(options.what)} failed (exit ${code ?? signal}).`,
-					lastSeen: picked.length > 0 ? picked : recent.slice(-15),
-					logPath: options.logPath,
-					hint: options.hint,
-				}));
+				reject(
+					new LabError({
+						what: `${capitalise(options.what)} failed (exit ${code ?? signal}).`,
+						lastSeen: picked.length > 0 ? picked : recent.slice(-15),
+						logPath: options.logPath,
+						hint: options.hint,
+					}),
+				);
 			}
 		});
 	});
 }
 
 function notFound(what: string, command: string): LabError {
-	return new LabError({what: `Could not start ${what}: ${command}: command not found`, hint: 'Run `kernelcraft doctor` to see what is missing, then `kernelcraft setup`.'});
+	return new LabError({
+		what: `Could not start ${what}: ${command}: command not found`,
+		hint: 'Run `kernelcraft doctor` to see what is missing, then `kernelcraft setup`.',
+	});
 }
 
 /** The command's path, as execvp would find it, or undefined. */

@@ -34,10 +34,16 @@ export interface GuestBench {
 export function parseBenchLine(output: string): GuestBench | undefined {
 	const line = output.split('\n').find(l => l.startsWith('bench '));
 	if (!line) return undefined;
-	const kv = new Map(line.slice(6).trim().split(/\s+/).map(pair => {
-		const eq = pair.indexOf('=');
-		return [pair.slice(0, eq), pair.slice(eq + 1)] as const;
-	}));
+	const kv = new Map(
+		line
+			.slice(6)
+			.trim()
+			.split(/\s+/)
+			.map(pair => {
+				const eq = pair.indexOf('=');
+				return [pair.slice(0, eq), pair.slice(eq + 1)] as const;
+			}),
+	);
 	const num = (key: string) => Number(kv.get(key));
 	const opt = (key: string) => (kv.has(key) ? num(key) : undefined);
 	const bench: GuestBench = {
@@ -55,7 +61,12 @@ export function parseBenchLine(output: string): GuestBench | undefined {
 	};
 	if (kv.has('clock')) bench.clock = kv.get('clock');
 	if (kv.has('event_idx')) bench.eventIdx = kv.get('event_idx') === '1';
-	const optional = {driverKicks: 'drv_kicks', driverInterrupts: 'drv_irqs', driverCompleted: 'drv_completed', batch: 'batch'} as const;
+	const optional = {
+		driverKicks: 'drv_kicks',
+		driverInterrupts: 'drv_irqs',
+		driverCompleted: 'drv_completed',
+		batch: 'batch',
+	} as const;
 	for (const [field, key] of Object.entries(optional)) {
 		const value = opt(key);
 		if (value !== undefined) bench[field as keyof typeof optional] = value;
@@ -87,7 +98,12 @@ export interface HostDelta {
 	interrupts: number;
 }
 
-export function hostDelta(before: QueueView, after: QueueView, deviceCount: {before: number; after: number}, samplerMaxGapMs?: number): HostDelta {
+export function hostDelta(
+	before: QueueView,
+	after: QueueView,
+	deviceCount: {before: number; after: number},
+	samplerMaxGapMs?: number,
+): HostDelta {
 	return {
 		...(samplerMaxGapMs === undefined ? {} : {samplerMaxGapMs}),
 		requests: deviceCount.after - deviceCount.before,
@@ -149,17 +165,116 @@ export const blkBlockSize = 512;
 
 /** Every variant runs in the same VM, one after the other. */
 export const variants: Variant[] = [
-	{id: 'naive', title: 'naive', peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: 1, what: 'one NOP in flight: ioctl, kick, interrupt, per request', command: s => `hello-client -d {dev} bench naive ${s}`},
-	{id: 'naive-noei', title: 'naive, no event idx', peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: 1, what: 'the same on a device with event_idx=off', command: s => `hello-client -d {dev} bench naive ${s}`},
-	{id: 'batch', title: `batched ×${batchSize}`, peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: batchSize, what: `${batchSize} NOPs per ioctl, added to the ring, then one kick`, command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
-	{id: 'batch-noei', title: `batched ×${batchSize}, no event idx`, peer: 'virtio-hello', device: 'hello1', eventIdx: false, inFlight: batchSize, what: 'the same with event_idx=off', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
-	{id: 'batch-indirect', title: `batched ×${batchSize}, indirect`, peer: 'virtio-hello', device: 'hello2', eventIdx: true, inFlight: batchSize, what: 'the batch on a device with INDIRECT_DESC: a table allocated per request', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`},
-	{id: 'kick-each', title: `×${batchSize}, kick each`, peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: batchSize, what: `${batchSize} NOPs per ioctl, virtqueue_kick_prepare after every add`, command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
-	{id: 'naive-defer', title: 'naive, deferred device', peer: 'virtio-hello', device: 'hello3', eventIdx: true, inFlight: 1, what: 'one NOP in flight to a device that answers from a bottom half (defer=on)', command: s => `hello-client -d {dev} bench naive ${s}`},
-	{id: 'kick-each-defer', title: `×${batchSize}, kick each, deferred`, peer: 'virtio-hello', device: 'hello3', eventIdx: true, inFlight: batchSize, what: 'kick each, to the deferred device', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
-	{id: 'kick-each-defer-noei', title: `×${batchSize}, kick each, deferred, no event idx`, peer: 'virtio-hello', device: 'hello4', eventIdx: false, inFlight: batchSize, what: 'the same with event_idx=off', command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`},
-	{id: 'echo-512', title: 'naive echo 512 B', peer: 'virtio-hello', device: 'hello0', eventIdx: true, inFlight: 1, what: 'one ECHO of 512 bytes in flight, verified (data both ways)', command: s => `hello-client -d {dev} bench naive ${s} 512`},
-	{id: 'blk-null', title: 'virtio-blk null-co 512 B', peer: 'virtio-blk', device: 'blk0', eventIdx: true, inFlight: 1, what: `O_DIRECT pread of ${blkBlockSize} B from null-co, one in flight`, command: s => `hello-client bench pread /dev/vda ${s} ${blkBlockSize}`},
+	{
+		id: 'naive',
+		title: 'naive',
+		peer: 'virtio-hello',
+		device: 'hello0',
+		eventIdx: true,
+		inFlight: 1,
+		what: 'one NOP in flight: ioctl, kick, interrupt, per request',
+		command: s => `hello-client -d {dev} bench naive ${s}`,
+	},
+	{
+		id: 'naive-noei',
+		title: 'naive, no event idx',
+		peer: 'virtio-hello',
+		device: 'hello1',
+		eventIdx: false,
+		inFlight: 1,
+		what: 'the same on a device with event_idx=off',
+		command: s => `hello-client -d {dev} bench naive ${s}`,
+	},
+	{
+		id: 'batch',
+		title: `batched ×${batchSize}`,
+		peer: 'virtio-hello',
+		device: 'hello0',
+		eventIdx: true,
+		inFlight: batchSize,
+		what: `${batchSize} NOPs per ioctl, added to the ring, then one kick`,
+		command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`,
+	},
+	{
+		id: 'batch-noei',
+		title: `batched ×${batchSize}, no event idx`,
+		peer: 'virtio-hello',
+		device: 'hello1',
+		eventIdx: false,
+		inFlight: batchSize,
+		what: 'the same with event_idx=off',
+		command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`,
+	},
+	{
+		id: 'batch-indirect',
+		title: `batched ×${batchSize}, indirect`,
+		peer: 'virtio-hello',
+		device: 'hello2',
+		eventIdx: true,
+		inFlight: batchSize,
+		what: 'the batch on a device with INDIRECT_DESC: a table allocated per request',
+		command: s => `hello-client -d {dev} bench batch ${s} ${batchSize}`,
+	},
+	{
+		id: 'kick-each',
+		title: `×${batchSize}, kick each`,
+		peer: 'virtio-hello',
+		device: 'hello0',
+		eventIdx: true,
+		inFlight: batchSize,
+		what: `${batchSize} NOPs per ioctl, virtqueue_kick_prepare after every add`,
+		command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`,
+	},
+	{
+		id: 'naive-defer',
+		title: 'naive, deferred device',
+		peer: 'virtio-hello',
+		device: 'hello3',
+		eventIdx: true,
+		inFlight: 1,
+		what: 'one NOP in flight to a device that answers from a bottom half (defer=on)',
+		command: s => `hello-client -d {dev} bench naive ${s}`,
+	},
+	{
+		id: 'kick-each-defer',
+		title: `×${batchSize}, kick each, deferred`,
+		peer: 'virtio-hello',
+		device: 'hello3',
+		eventIdx: true,
+		inFlight: batchSize,
+		what: 'kick each, to the deferred device',
+		command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`,
+	},
+	{
+		id: 'kick-each-defer-noei',
+		title: `×${batchSize}, kick each, deferred, no event idx`,
+		peer: 'virtio-hello',
+		device: 'hello4',
+		eventIdx: false,
+		inFlight: batchSize,
+		what: 'the same with event_idx=off',
+		command: s => `hello-client -d {dev} bench batch ${s} ${batchSize} each`,
+	},
+	{
+		id: 'echo-512',
+		title: 'naive echo 512 B',
+		peer: 'virtio-hello',
+		device: 'hello0',
+		eventIdx: true,
+		inFlight: 1,
+		what: 'one ECHO of 512 bytes in flight, verified (data both ways)',
+		command: s => `hello-client -d {dev} bench naive ${s} 512`,
+	},
+	{
+		id: 'blk-null',
+		title: 'virtio-blk null-co 512 B',
+		peer: 'virtio-blk',
+		device: 'blk0',
+		eventIdx: true,
+		inFlight: 1,
+		what: `O_DIRECT pread of ${blkBlockSize} B from null-co, one in flight`,
+		command: s => `hello-client bench pread /dev/vda ${s} ${blkBlockSize}`,
+	},
 ];
 
 export interface VariantResult {
@@ -197,8 +312,10 @@ export function bookkeepingProblems(variant: Variant, r: VariantResult): string[
 	const problems: string[] = [];
 	const {guest, host} = r;
 	if (guest.ops < 1) problems.push(`the guest completed no requests`);
-	if (host.requests !== guest.ops) problems.push(`the guest counted ${guest.ops} requests, the device counted ${host.requests}`);
-	if (host.usedIdxDelta !== host.requests % 0x1_0000) problems.push(`the used index moved ${host.usedIdxDelta}, not ${host.requests} mod 65536`);
+	if (host.requests !== guest.ops)
+		problems.push(`the guest counted ${guest.ops} requests, the device counted ${host.requests}`);
+	if (host.usedIdxDelta !== host.requests % 0x1_0000)
+		problems.push(`the used index moved ${host.usedIdxDelta}, not ${host.requests} mod 65536`);
 	// The panel's total follows a 16-bit index from sample to sample. It must equal the device's
 	// count whenever no gap between two samples can have held half the index space at this rate.
 	// Past that it cannot be checked at all, not even modulo 65536: a step that looks backwards is
@@ -207,13 +324,19 @@ export function bookkeepingProblems(variant: Variant, r: VariantResult): string[
 	// 700k requests/s); the guest's count, the device's 64-bit counter and the used index still
 	// check every request there.
 	const exact = samplerCanCount(guest.opsPerSec, host.samplerMaxGapMs);
-	if (exact && host.samplerRequests !== host.requests) problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
-	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts)) problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
+	if (exact && host.samplerRequests !== host.requests)
+		problems.push(`the sampler's total moved ${host.samplerRequests}, the device counted ${host.requests}`);
+	if (!Number.isFinite(host.kicks) || !Number.isFinite(host.interrupts))
+		problems.push('the trace has no kick/interrupt counts for this queue (device not mapped)');
 	if (variant.peer === 'virtio-hello') {
-		if (guest.driverCompleted !== guest.ops) problems.push(`the driver completed ${guest.driverCompleted}, the client counted ${guest.ops}`);
-		if (guest.driverKicks !== host.kicks) problems.push(`the driver kicked ${guest.driverKicks} times, QEMU's trace counted ${host.kicks}`);
-		if (guest.driverInterrupts !== undefined && guest.driverInterrupts > host.interrupts) problems.push(`the driver ran ${guest.driverInterrupts} callbacks for ${host.interrupts} interrupts`);
-		if (guest.eventIdx !== variant.eventIdx) problems.push(`EVENT_IDX is ${guest.eventIdx ? 'on' : 'off'}, expected ${variant.eventIdx ? 'on' : 'off'}`);
+		if (guest.driverCompleted !== guest.ops)
+			problems.push(`the driver completed ${guest.driverCompleted}, the client counted ${guest.ops}`);
+		if (guest.driverKicks !== host.kicks)
+			problems.push(`the driver kicked ${guest.driverKicks} times, QEMU's trace counted ${host.kicks}`);
+		if (guest.driverInterrupts !== undefined && guest.driverInterrupts > host.interrupts)
+			problems.push(`the driver ran ${guest.driverInterrupts} callbacks for ${host.interrupts} interrupts`);
+		if (guest.eventIdx !== variant.eventIdx)
+			problems.push(`EVENT_IDX is ${guest.eventIdx ? 'on' : 'off'}, expected ${variant.eventIdx ? 'on' : 'off'}`);
 	}
 	return problems;
 }
@@ -239,6 +362,12 @@ export function evaluateTargets(results: readonly VariantResult[]): Target[] {
 	return [
 		{id: 'batch-speedup', label: 'batched ops/s ÷ naive ops/s', value: speedup, goal: '≥ 5', met: speedup >= 5},
 		{id: 'batch-kicks', label: 'kicks per request, batched', value: batchKicks, goal: '≤ 0.1', met: batchKicks <= 0.1},
-		{id: 'hello-vs-blk', label: 'virtio-hello naive ops/s ÷ virtio-blk null-co ops/s', value: vsBlk, goal: '≥ 1', met: vsBlk >= 1},
+		{
+			id: 'hello-vs-blk',
+			label: 'virtio-hello naive ops/s ÷ virtio-blk null-co ops/s',
+			value: vsBlk,
+			goal: '≥ 1',
+			met: vsBlk >= 1,
+		},
 	];
 }

@@ -30,7 +30,18 @@ export function latencyUnit(r: Pick<VariantResult, 'inFlight' | 'guest'>): strin
 }
 
 export function benchTable(results: readonly VariantResult[]): string[] {
-	const header = ['variant', 'in flight', 'ops/s', 'MB/s', 'p50 µs', 'p99 µs', 'latency of', 'requests', 'kicks/req', 'irqs/req'];
+	const header = [
+		'variant',
+		'in flight',
+		'ops/s',
+		'MB/s',
+		'p50 µs',
+		'p99 µs',
+		'latency of',
+		'requests',
+		'kicks/req',
+		'irqs/req',
+	];
 	const rows = results.map(r => [
 		r.title,
 		String(r.inFlight),
@@ -61,7 +72,9 @@ export function opsChart(results: readonly VariantResult[], width = 40): string[
 }
 
 export function targetLines(targets: readonly Target[]): string[] {
-	return targets.map(t => `${t.met ? '✔ met    ' : '✗ not met'}  ${t.label}: ${fixed(t.value, t.value < 1 ? 3 : 2)} (target ${t.goal})`);
+	return targets.map(
+		t => `${t.met ? '✔ met    ' : '✗ not met'}  ${t.label}: ${fixed(t.value, t.value < 1 ? 3 : 2)} (target ${t.goal})`,
+	);
 }
 
 export function renderReport(report: BenchReport): string {
@@ -78,6 +91,6 @@ export function renderReport(report: BenchReport): string {
 		'',
 		...(report.notes ?? []).flatMap(note => [note, '']),
 		'latency: wall time of one syscall. For one request in flight that is one request; for a batched variant it is the whole ioctl ("latency of 64 requests"), and every request in it completes for its caller when the ioctl returns.',
-		'kicks and interrupts: QEMU\'s trace (ioeventfd=off, so one trace line per guest notify write) ÷ the requests the device itself counted (its 64-bit counter), which the guest\'s count and the used index matched, and the panel\'s total too (exactly where its samples were close enough for the rate, else modulo 65536).',
+		"kicks and interrupts: QEMU's trace (ioeventfd=off, so one trace line per guest notify write) ÷ the requests the device itself counted (its 64-bit counter), which the guest's count and the used index matched, and the panel's total too (exactly where its samples were close enough for the rate, else modulo 65536).",
 	].join('\n');
 }

@@ -16,7 +16,10 @@ export function parseGuestFrame(lines: string[]): GuestView {
 		// " 24:   12   34  PCI-MSI 49153-edge  virtio0-req.0": IRQ, one count per CPU, chip, name.
 		const irq = /^\s*\w+:\s+((?:\d+\s+)+)(.*)$/.exec(line);
 		if (!irq) continue;
-		const count = irq[1]!.trim().split(/\s+/).reduce((sum, value) => sum + Number(value), 0);
+		const count = irq[1]!
+			.trim()
+			.split(/\s+/)
+			.reduce((sum, value) => sum + Number(value), 0);
 		const name = irq[2]!.trim().split(/\s+/).at(-1)!;
 		interrupts[name] = (interrupts[name] ?? 0) + count;
 	}

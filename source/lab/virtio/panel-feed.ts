@@ -59,7 +59,14 @@ export class PanelFeed {
 	 * the sparklines still scroll.
 	 */
 	private changed(devices: DeviceView[], at: number): boolean {
-		const signature = JSON.stringify([devices.map(device => [device.status, device.features, device.queues.map(queue => [queue.availIdx, queue.lastAvailIdx, queue.usedIdx, queue.inFlight, queue.totals])]), this.guest]);
+		const signature = JSON.stringify([
+			devices.map(device => [
+				device.status,
+				device.features,
+				device.queues.map(queue => [queue.availIdx, queue.lastAvailIdx, queue.usedIdx, queue.inFlight, queue.totals]),
+			]),
+			this.guest,
+		]);
 		if (signature === this.lastSignature && at - this.lastEmitted < 2000) return false;
 		this.lastSignature = signature;
 		this.lastEmitted = at;
@@ -88,8 +95,14 @@ export class PanelFeed {
 		if (!this.sampler || this.said || this.stopped) return;
 		this.said = true;
 		const identity = await this.sampler.qemuIdentity().catch(() => undefined);
-		const qemu = identity ? `QEMU ${identity.version}${identity.kernelcraftBuild ? ' (kernelcraft\'s build)' : identity.package ? ` (${identity.package})` : ''}` : 'QEMU';
-		this.options.emit({type: 'log', step: '', line: `inside the ring: ${qemu}; chains are read from guest memory, never through QEMU's element query (on 7.2 that can break a device when asked about a chain the guest already reclaimed). A chain posted and not yet taken is exact; one the device took may be done and its descriptors reused: it is shown as the memory holds it now.`});
+		const qemu = identity
+			? `QEMU ${identity.version}${identity.kernelcraftBuild ? " (kernelcraft's build)" : identity.package ? ` (${identity.package})` : ''}`
+			: 'QEMU';
+		this.options.emit({
+			type: 'log',
+			step: '',
+			line: `inside the ring: ${qemu}; chains are read from guest memory, never through QEMU's element query (on 7.2 that can break a device when asked about a chain the guest already reclaimed). A chain posted and not yet taken is exact; one the device took may be done and its descriptors reused: it is shown as the memory holds it now.`,
+		});
 	}
 
 	/**
@@ -99,19 +112,26 @@ export class PanelFeed {
 	 * already reclaimed the chain.
 	 */
 	private async withRings(devices: DeviceView[]): Promise<DeviceView[]> {
-		return Promise.all(devices.map(async device => ({
-			...device,
-			queues: await Promise.all(device.queues.map(async queue => {
-				try {
-					const ring = await this.sampler!.readChain(device.path, queue.index);
-					if (!ring) return queue;
-					return {...queue, ring: {position: ring.position, head: ring.head, pending: ring.pending, descriptors: ring.descriptors}};
-				} catch {
-					// Before the driver sets the ring up QEMU refuses: no chain then.
-					return queue;
-				}
+		return Promise.all(
+			devices.map(async device => ({
+				...device,
+				queues: await Promise.all(
+					device.queues.map(async queue => {
+						try {
+							const ring = await this.sampler!.readChain(device.path, queue.index);
+							if (!ring) return queue;
+							return {
+								...queue,
+								ring: {position: ring.position, head: ring.head, pending: ring.pending, descriptors: ring.descriptors},
+							};
+						} catch {
+							// Before the driver sets the ring up QEMU refuses: no chain then.
+							return queue;
+						}
+					}),
+				),
 			})),
-		})));
+		);
 	}
 
 	async stop(): Promise<void> {
@@ -127,7 +147,8 @@ export class PanelFeed {
 		try {
 			this.qmp = await QmpClient.connect({socketPath: this.options.qmpSocket, timeoutMs: 15_000, signal});
 		} catch (error) {
-			if (!this.stopped) emit({type: 'log', step: '', line: `virtqueue panel: no QMP connection (${(error as Error).message})`});
+			if (!this.stopped)
+				emit({type: 'log', step: '', line: `virtqueue panel: no QMP connection (${(error as Error).message})`});
 			return;
 		}
 		if (this.stopped) return;

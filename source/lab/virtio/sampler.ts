@@ -73,7 +73,9 @@ export interface QemuIdentity {
  * of order, so used-idx says nothing about which); the newest pending one is the furthest from
  * being taken while QEMU answers.
  */
-export function safeRingPosition(status: Pick<VirtQueueStatus, 'last-avail-idx' | 'shadow-avail-idx' | 'vring-num' | 'vring-desc'>): number | undefined {
+export function safeRingPosition(
+	status: Pick<VirtQueueStatus, 'last-avail-idx' | 'shadow-avail-idx' | 'vring-num' | 'vring-desc'>,
+): number | undefined {
 	if (!status['vring-num'] || !status['vring-desc'] || BigInt(status['vring-desc']) === 0n) return undefined;
 	const lastAvail = status['last-avail-idx'] ?? 0;
 	const shadowAvail = status['shadow-avail-idx'] ?? 0;
@@ -89,12 +91,20 @@ export function parseXp(text: string): bigint[] {
 	for (const line of text.split('\n')) {
 		const colon = line.indexOf(':');
 		if (colon === -1) continue;
-		for (const word of line.slice(colon + 1).trim().split(/\s+/)) if (/^0x[0-9a-f]+$/i.test(word)) values.push(BigInt(word));
+		for (const word of line
+			.slice(colon + 1)
+			.trim()
+			.split(/\s+/))
+			if (/^0x[0-9a-f]+$/i.test(word)) values.push(BigInt(word));
 	}
 	return values;
 }
 
-const descFlagNames: [bigint, string][] = [[1n, 'next'], [2n, 'write'], [4n, 'indirect']];
+const descFlagNames: [bigint, string][] = [
+	[1n, 'next'],
+	[2n, 'write'],
+	[4n, 'indirect'],
+];
 
 type MemoryRead = (format: string, addr: bigint, len: bigint) => Promise<bigint[] | undefined>;
 
@@ -104,7 +114,13 @@ type MemoryRead = (format: string, addr: bigint, len: bigint) => Promise<bigint[
  * Undefined on anything a well-formed chain cannot hold: an index outside the table, a loop, an
  * indirect table of odd size or inside another, or memory it may not read.
  */
-export async function walkChain(head: number, num: number, table: bigint, read: MemoryRead, nested = false): Promise<RingElementView['descriptors'] | undefined> {
+export async function walkChain(
+	head: number,
+	num: number,
+	table: bigint,
+	read: MemoryRead,
+	nested = false,
+): Promise<RingElementView['descriptors'] | undefined> {
 	const out: RingElementView['descriptors'] = [];
 	const seen = new Set<number>();
 	let index = head;
@@ -124,7 +140,11 @@ export async function walkChain(head: number, num: number, table: bigint, read: 
 			out.push({addr: '0x' + addr.toString(16), len: Number(len), flags: ['indirect']}, ...inner);
 			return out;
 		}
-		out.push({addr: '0x' + addr.toString(16), len: Number(len), flags: descFlagNames.filter(([bit]) => flags & bit).map(([, name]) => name)});
+		out.push({
+			addr: '0x' + addr.toString(16),
+			len: Number(len),
+			flags: descFlagNames.filter(([bit]) => flags & bit).map(([, name]) => name),
+		});
 		if (!(flags & 1n)) return out;
 		index = next;
 	}
@@ -186,7 +206,7 @@ export function decodeStatus(status: VirtioStatus['status'] | number | undefined
 		];
 		return bits.filter(([bit]) => status & bit).map(([, name]) => name);
 	}
-	const names = (status?.statuses ?? []).map((s) => featureName(s).replace(/^VIRTIO_CONFIG_S_/, ''));
+	const names = (status?.statuses ?? []).map(s => featureName(s).replace(/^VIRTIO_CONFIG_S_/, ''));
 	if (status?.['unknown-statuses']) names.push(`UNKNOWN(0x${status['unknown-statuses'].toString(16)})`);
 	return names;
 }
@@ -262,64 +282,64 @@ export class VirtioSampler {
 	/** The last error a sample ended with (also given to error listeners). */
 	lastError: Error | undefined;
 
-	readonly #qmp: QmpLike;
-	readonly #intervalMs: number;
-	readonly #historyLength: number;
-	readonly #timeoutMs: number;
-	readonly #trace: QueueTraceSource | undefined;
-	readonly #now: () => number;
-	readonly #tracks = new Map<string, QueueTrack>();
-	readonly #sampleListeners = new Set<SampleListener>();
-	readonly #errorListeners = new Set<SampleErrorListener>();
-	#traceBaseline: Map<string, {kicks: number; interrupts: number}> | undefined;
-	#timer: NodeJS.Timeout | undefined;
-	#inFlight: Promise<DeviceView[]> | undefined;
-	#latest: {devices: DeviceView[]; at: number} | undefined;
-	#identity: Promise<QemuIdentity> | undefined;
-	#ramBytes: Promise<bigint> | undefined;
+	private readonly qmp: QmpLike;
+	private readonly intervalMs: number;
+	private readonly historyLength: number;
+	private readonly timeoutMs: number;
+	private readonly trace: QueueTraceSource | undefined;
+	private readonly now: () => number;
+	private readonly tracks = new Map<string, QueueTrack>();
+	private readonly sampleListeners = new Set<SampleListener>();
+	private readonly errorListeners = new Set<SampleErrorListener>();
+	private traceBaseline: Map<string, {kicks: number; interrupts: number}> | undefined;
+	private timer: NodeJS.Timeout | undefined;
+	private inFlight: Promise<DeviceView[]> | undefined;
+	private latestSample: {devices: DeviceView[]; at: number} | undefined;
+	private identity: Promise<QemuIdentity> | undefined;
+	private ramBytes: Promise<bigint> | undefined;
 
 	constructor(qmp: QmpLike, options: VirtioSamplerOptions = {}) {
-		this.#qmp = qmp;
-		this.#intervalMs = options.intervalMs ?? 250;
-		this.#historyLength = Math.max(1, options.historyLength ?? 60);
-		this.#timeoutMs = options.queryTimeoutMs ?? 2000;
-		this.#trace = options.trace;
-		this.#now = options.now ?? Date.now;
+		this.qmp = qmp;
+		this.intervalMs = options.intervalMs ?? 250;
+		this.historyLength = Math.max(1, options.historyLength ?? 60);
+		this.timeoutMs = options.queryTimeoutMs ?? 2000;
+		this.trace = options.trace;
+		this.now = options.now ?? Date.now;
 	}
 
 	get running(): boolean {
-		return this.#timer !== undefined;
+		return this.timer !== undefined;
 	}
 
 	/** The last sample, if any. */
 	latest(): {devices: DeviceView[]; at: number} | undefined {
-		return this.#latest;
+		return this.latestSample;
 	}
 
 	/** Every completed sample. Returns an unsubscribe function. */
 	onSample(listener: SampleListener): () => void {
-		this.#sampleListeners.add(listener);
-		return () => this.#sampleListeners.delete(listener);
+		this.sampleListeners.add(listener);
+		return () => this.sampleListeners.delete(listener);
 	}
 
 	/** Errors of timed samples (a QmpClosedError also stops the sampler). */
 	onError(listener: SampleErrorListener): () => void {
-		this.#errorListeners.add(listener);
-		return () => this.#errorListeners.delete(listener);
+		this.errorListeners.add(listener);
+		return () => this.errorListeners.delete(listener);
 	}
 
 	/** Starts sampling: one sample now, then one per interval. Idempotent. */
 	start(): void {
-		if (this.#timer) return;
-		this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
-		this.#tick();
+		if (this.timer) return;
+		this.timer = setInterval(() => this.tick(), this.intervalMs);
+		this.tick();
 	}
 
 	/** Stops the timer and waits for a sample in progress to finish. Never rejects. */
 	async stop(): Promise<void> {
-		if (this.#timer) clearInterval(this.#timer);
-		this.#timer = undefined;
-		await this.#inFlight?.catch(() => undefined);
+		if (this.timer) clearInterval(this.timer);
+		this.timer = undefined;
+		await this.inFlight?.catch(() => undefined);
 	}
 
 	/**
@@ -328,11 +348,11 @@ export class VirtioSampler {
 	 * to onError listeners instead).
 	 */
 	sample(): Promise<DeviceView[]> {
-		if (this.#inFlight) return this.#inFlight;
-		const run = this.#sampleOnce().finally(() => {
-			if (this.#inFlight === run) this.#inFlight = undefined;
+		if (this.inFlight) return this.inFlight;
+		const run = this.sampleOnce().finally(() => {
+			if (this.inFlight === run) this.inFlight = undefined;
 		});
-		this.#inFlight = run;
+		this.inFlight = run;
 		return run;
 	}
 
@@ -342,7 +362,7 @@ export class VirtioSampler {
 	 * started it meanwhile).
 	 */
 	async sampleFresh(): Promise<DeviceView[]> {
-		if (this.#inFlight) await this.#inFlight.catch(() => undefined);
+		if (this.inFlight) await this.inFlight.catch(() => undefined);
 		return this.sample();
 	}
 
@@ -356,10 +376,16 @@ export class VirtioSampler {
 	 * breaks the device. The ring view uses inspectPendingRing().
 	 */
 	async inspectRing(path: string, queue: number, position?: number): Promise<RingElementView> {
-		const status = await this.#qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path, queue}, {timeoutMs: this.#timeoutMs});
+		const status = await this.qmp.execute<VirtQueueStatus>(
+			'x-query-virtio-queue-status',
+			{path, queue},
+			{timeoutMs: this.timeoutMs},
+		);
 		const args: Record<string, unknown> = {path, queue};
 		if (position !== undefined) args.index = position;
-		const element = await this.#qmp.execute<VirtioQueueElement>('x-query-virtio-queue-element', args, {timeoutMs: this.#timeoutMs});
+		const element = await this.qmp.execute<VirtioQueueElement>('x-query-virtio-queue-element', args, {
+			timeoutMs: this.timeoutMs,
+		});
 		return ringElementView(path, queue, position, status, element);
 	}
 
@@ -370,10 +396,18 @@ export class VirtioSampler {
 	 * the time QEMU walks it (see safeRingPosition). QEMU's own indices decide, read just before.
 	 */
 	async inspectPendingRing(path: string, queue: number): Promise<RingElementView | undefined> {
-		const status = await this.#qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path, queue}, {timeoutMs: this.#timeoutMs});
+		const status = await this.qmp.execute<VirtQueueStatus>(
+			'x-query-virtio-queue-status',
+			{path, queue},
+			{timeoutMs: this.timeoutMs},
+		);
 		const position = safeRingPosition(status);
 		if (position === undefined) return undefined;
-		const element = await this.#qmp.execute<VirtioQueueElement>('x-query-virtio-queue-element', {path, queue, index: position}, {timeoutMs: this.#timeoutMs});
+		const element = await this.qmp.execute<VirtioQueueElement>(
+			'x-query-virtio-queue-element',
+			{path, queue, index: position},
+			{timeoutMs: this.timeoutMs},
+		);
 		return ringElementView(path, queue, position, status, element);
 	}
 
@@ -388,16 +422,22 @@ export class VirtioSampler {
 	 * memory holds is not a well-formed chain (the guest rewrote it while it was read).
 	 */
 	async readChain(path: string, queue: number, position?: number): Promise<RingElementView | undefined> {
-		const opts = {timeoutMs: this.#timeoutMs};
-		const status = await this.#qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path, queue}, opts);
+		const opts = {timeoutMs: this.timeoutMs};
+		const status = await this.qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path, queue}, opts);
 		const num = status['vring-num'];
 		if (!num || status['vring-desc'] === undefined || BigInt(status['vring-desc']) === 0n) return undefined;
-		this.#ramBytes ??= this.#qmp.execute<{'base-memory': number}>('query-memory-size-summary', undefined, opts).then((m) => BigInt(m['base-memory']));
-		const ram = await this.#ramBytes;
+		this.ramBytes ??= this.qmp
+			.execute<{'base-memory': number}>('query-memory-size-summary', undefined, opts)
+			.then(m => BigInt(m['base-memory']));
+		const ram = await this.ramBytes;
 		const inRam = (addr: bigint, len: bigint) => addr >= 0n && addr + len <= ram && addr + len <= 0x8000_0000n;
 		const xp = async (format: string, addr: bigint, len: bigint): Promise<bigint[] | undefined> => {
 			if (!inRam(addr, len)) return undefined;
-			const text = await this.#qmp.execute<string>('human-monitor-command', {'command-line': `xp /${format} 0x${addr.toString(16)}`}, opts);
+			const text = await this.qmp.execute<string>(
+				'human-monitor-command',
+				{'command-line': `xp /${format} 0x${addr.toString(16)}`},
+				opts,
+			);
 			return parseXp(text);
 		};
 		const lastAvail = status['last-avail-idx'] ?? 0;
@@ -422,31 +462,37 @@ export class VirtioSampler {
 	 * has no virtio-hello device). Asked once.
 	 */
 	async qemuIdentity(): Promise<QemuIdentity> {
-		this.#identity ??= (async () => {
-			const version = await this.#qmp.execute<{qemu: {major: number; minor: number; micro: number}; package: string}>('query-version', undefined, {timeoutMs: this.#timeoutMs});
-			const types = await this.#qmp.execute<{name: string}[]>('qom-list-types', {implements: 'virtio-device'}, {timeoutMs: this.#timeoutMs}).catch(() => []);
+		this.identity ??= (async () => {
+			const version = await this.qmp.execute<{qemu: {major: number; minor: number; micro: number}; package: string}>(
+				'query-version',
+				undefined,
+				{timeoutMs: this.timeoutMs},
+			);
+			const types = await this.qmp
+				.execute<{name: string}[]>('qom-list-types', {implements: 'virtio-device'}, {timeoutMs: this.timeoutMs})
+				.catch(() => []);
 			return {
 				version: `${version.qemu.major}.${version.qemu.minor}.${version.qemu.micro}`,
 				package: version.package.trim(),
 				kernelcraftBuild: types.some(type => type.name === 'virtio-hello-device'),
 			};
 		})();
-		return this.#identity;
+		return this.identity;
 	}
 
-	#tick(): void {
-		if (this.#inFlight) {
+	private tick(): void {
+		if (this.inFlight) {
 			this.skippedTicks++;
 			return;
 		}
 		this.sample().catch((error: unknown) => {
 			const err = error instanceof Error ? error : new Error(String(error));
 			this.lastError = err;
-			if (err instanceof QmpClosedError && this.#timer) {
-				clearInterval(this.#timer);
-				this.#timer = undefined;
+			if (err instanceof QmpClosedError && this.timer) {
+				clearInterval(this.timer);
+				this.timer = undefined;
 			}
-			for (const listener of [...this.#errorListeners]) {
+			for (const listener of [...this.errorListeners]) {
 				try {
 					listener(err);
 				} catch {
@@ -456,24 +502,26 @@ export class VirtioSampler {
 		});
 	}
 
-	async #sampleOnce(): Promise<DeviceView[]> {
-		const raw = await this.#query();
-		if (this.#trace) {
-			await this.#trace.poll();
-			this.#trace.correlate(
-				raw.flatMap((d) => d.queues.map((q) => ({path: d.info.path, name: d.info.name, index: q['queue-index'], usedIdx: q['used-idx']}))),
+	private async sampleOnce(): Promise<DeviceView[]> {
+		const raw = await this.query();
+		if (this.trace) {
+			await this.trace.poll();
+			this.trace.correlate(
+				raw.flatMap(d =>
+					d.queues.map(q => ({path: d.info.path, name: d.info.name, index: q['queue-index'], usedIdx: q['used-idx']})),
+				),
 			);
-			if (!this.#traceBaseline) {
-				this.#traceBaseline = new Map(this.#trace.queues().map((q) => [q.vq, {kicks: q.kicks, interrupts: q.interrupts}]));
+			if (!this.traceBaseline) {
+				this.traceBaseline = new Map(this.trace.queues().map(q => [q.vq, {kicks: q.kicks, interrupts: q.interrupts}]));
 			}
 		}
-		const at = this.#now();
-		const devices = raw.map((d) => this.#deviceView(d, at));
-		const seen = new Set(raw.flatMap((d) => d.queues.map((q) => queueKey(d.info.path, q['queue-index']))));
-		for (const key of this.#tracks.keys()) if (!seen.has(key)) this.#tracks.delete(key);
+		const at = this.now();
+		const devices = raw.map(d => this.deviceView(d, at));
+		const seen = new Set(raw.flatMap(d => d.queues.map(q => queueKey(d.info.path, q['queue-index']))));
+		for (const key of this.tracks.keys()) if (!seen.has(key)) this.tracks.delete(key);
 		this.samples++;
-		this.#latest = {devices, at};
-		for (const listener of [...this.#sampleListeners]) {
+		this.latestSample = {devices, at};
+		for (const listener of [...this.sampleListeners]) {
 			try {
 				listener(devices, at);
 			} catch {
@@ -483,17 +531,17 @@ export class VirtioSampler {
 		return devices;
 	}
 
-	async #query(): Promise<RawDevice[]> {
-		const opts = {timeoutMs: this.#timeoutMs};
-		const infos = await this.#qmp.execute<VirtioInfo[]>('x-query-virtio', undefined, opts);
+	private async query(): Promise<RawDevice[]> {
+		const opts = {timeoutMs: this.timeoutMs};
+		const infos = await this.qmp.execute<VirtioInfo[]>('x-query-virtio', undefined, opts);
 		const devices = await Promise.all(
 			infos.map(async (info): Promise<RawDevice | undefined> => {
 				try {
-					const status = await this.#qmp.execute<VirtioStatus>('x-query-virtio-status', {path: info.path}, opts);
+					const status = await this.qmp.execute<VirtioStatus>('x-query-virtio-status', {path: info.path}, opts);
 					const count = status['num-vqs'] ?? 0;
 					const queues = await Promise.all(
 						Array.from({length: count}, (_, queue) =>
-							this.#qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path: info.path, queue}, opts),
+							this.qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path: info.path, queue}, opts),
 						),
 					);
 					return {info, status, queues};
@@ -504,26 +552,28 @@ export class VirtioSampler {
 				}
 			}),
 		);
-		return devices.filter((d): d is RawDevice => d !== undefined).sort((a, b) => a.info.path.localeCompare(b.info.path, 'en', {numeric: true}));
+		return devices
+			.filter((d): d is RawDevice => d !== undefined)
+			.sort((a, b) => a.info.path.localeCompare(b.info.path, 'en', {numeric: true}));
 	}
 
-	#deviceView(raw: RawDevice, at: number): DeviceView {
+	private deviceView(raw: RawDevice, at: number): DeviceView {
 		return {
 			path: raw.info.path,
 			name: raw.info.name,
 			status: decodeStatus(raw.status.status),
 			features: decodeFeatures(raw.status['guest-features']),
-			queues: raw.queues.map((q) => this.#queueView(raw.info.path, q, at)),
+			queues: raw.queues.map(q => this.queueView(raw.info.path, q, at)),
 		};
 	}
 
-	#queueView(path: string, q: VirtQueueStatus, at: number): QueueView {
+	private queueView(path: string, q: VirtQueueStatus, at: number): QueueView {
 		const index = q['queue-index'];
 		const key = queueKey(path, index);
-		const previous = this.#tracks.get(key);
+		const previous = this.tracks.get(key);
 		const point: QueuePoint = {usedIdx: q['used-idx'], ringAddr: hexAddr(q['vring-desc']), at};
 		const step = queueStep(previous?.point, point);
-		const history = [...(previous?.history ?? []), step.rate].slice(-this.#historyLength);
+		const history = [...(previous?.history ?? []), step.rate].slice(-this.historyLength);
 		const track: QueueTrack = {
 			point,
 			totals: {requests: (previous?.totals.requests ?? 0) + step.requests},
@@ -531,9 +581,9 @@ export class VirtioSampler {
 		};
 		const rates: QueueView['rates'] = {requests: step.rate};
 
-		const counts = this.#trace?.countsFor(path, index);
+		const counts = this.trace?.countsFor(path, index);
 		if (counts) {
-			const base = this.#traceBaseline?.get(counts.vq) ?? {kicks: 0, interrupts: 0};
+			const base = this.traceBaseline?.get(counts.vq) ?? {kicks: 0, interrupts: 0};
 			const sameVq = previous?.traceVq === counts.vq;
 			const dt = previous ? at - previous.point.at : 0;
 			rates.kicks = sameVq ? perSecond(counts.kicks - previous!.traceKicks!, dt) : 0;
@@ -544,7 +594,7 @@ export class VirtioSampler {
 			track.traceKicks = counts.kicks;
 			track.traceInterrupts = counts.interrupts;
 		}
-		this.#tracks.set(key, track);
+		this.tracks.set(key, track);
 
 		const view: QueueView = {
 			index,
@@ -595,7 +645,7 @@ export function ringElementView(
 		queue,
 		position: at & 0xffff,
 		head: element.index,
-		descriptors: descs.map((d) => ({addr: hexAddr(d.addr), len: d.len, flags: [...d.flags]})),
+		descriptors: descs.map(d => ({addr: hexAddr(d.addr), len: d.len, flags: [...d.flags]})),
 		pending,
 	};
 	if (element.avail) view.availIdx = element.avail.idx;

@@ -92,7 +92,10 @@ export function qemuTraceArgs(logPath: string, extraEvents: readonly string[] = 
  * have been set with -D at start (otherwise QEMU writes the lines to its stderr). Resets before
  * this call were not seen, so only exact mappings and name hints will work, not correlation.
  */
-export async function enableTraceEventsViaQmp(qmp: QmpLike, extraEvents: readonly string[] = deviceTraceEvents): Promise<void> {
+export async function enableTraceEventsViaQmp(
+	qmp: QmpLike,
+	extraEvents: readonly string[] = deviceTraceEvents,
+): Promise<void> {
 	for (const name of [...traceEvents, ...extraEvents]) {
 		await qmp.execute('trace-event-set-state', {name, enable: true, 'ignore-unavailable': true});
 	}
@@ -163,28 +166,28 @@ export class TraceCounter {
 	linesParsed = 0;
 	linesIgnored = 0;
 
-	readonly #logPath: string;
-	readonly #maxBytes: number;
-	#offset = 0;
-	#remainder = '';
-	#decoder = new StringDecoder('utf8');
-	#polling: Promise<number> | undefined;
-	readonly #vqs = new Map<string, VqState>();
-	readonly #vdevQueues = new Map<string, Map<number, string>>();
-	readonly #vdevHints = new Map<string, string>();
-	readonly #vdevToPath = new Map<string, string>();
-	readonly #pathToVdev = new Map<string, string>();
-	readonly #candidates = new Map<string, Candidate>();
+	private readonly logFile: string;
+	private readonly maxBytes: number;
+	private offset = 0;
+	private remainder = '';
+	private decoder = new StringDecoder('utf8');
+	private polling: Promise<number> | undefined;
+	private readonly vqs = new Map<string, VqState>();
+	private readonly vdevQueues = new Map<string, Map<number, string>>();
+	private readonly vdevHints = new Map<string, string>();
+	private readonly vdevToPath = new Map<string, string>();
+	private readonly pathToVdev = new Map<string, string>();
+	private readonly candidates = new Map<string, Candidate>();
 	/** vdev pointers whose path a device's own trace event gave. */
-	readonly #named = new Set<string>();
+	private readonly named = new Set<string>();
 
 	constructor(logPath: string, options: TraceCounterOptions = {}) {
-		this.#logPath = logPath;
-		this.#maxBytes = options.maxBytesPerPoll ?? 8 << 20;
+		this.logFile = logPath;
+		this.maxBytes = options.maxBytesPerPoll ?? 8 << 20;
 	}
 
 	get logPath(): string {
-		return this.#logPath;
+		return this.logFile;
 	}
 
 	/**
@@ -193,16 +196,16 @@ export class TraceCounter {
 	 * -D path) starts everything over. Calls do not overlap: a call during a poll joins it.
 	 */
 	poll(): Promise<number> {
-		this.#polling ??= this.#readNew().finally(() => {
-			this.#polling = undefined;
+		this.polling ??= this.readNew().finally(() => {
+			this.polling = undefined;
 		});
-		return this.#polling;
+		return this.polling;
 	}
 
-	async #readNew(): Promise<number> {
+	private async readNew(): Promise<number> {
 		let handle;
 		try {
-			handle = await open(this.#logPath, 'r');
+			handle = await open(this.logFile, 'r');
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
 			throw error;
@@ -210,16 +213,16 @@ export class TraceCounter {
 		const before = this.linesParsed + this.linesIgnored;
 		try {
 			const {size} = await handle.stat();
-			if (size < this.#offset) this.reset();
-			let budget = this.#maxBytes;
-			const buffer = Buffer.alloc(Math.min(1 << 20, Math.max(1, size - this.#offset)));
-			while (this.#offset < size && budget > 0) {
-				const want = Math.min(buffer.length, size - this.#offset, budget);
-				const {bytesRead} = await handle.read(buffer, 0, want, this.#offset);
+			if (size < this.offset) this.reset();
+			let budget = this.maxBytes;
+			const buffer = Buffer.alloc(Math.min(1 << 20, Math.max(1, size - this.offset)));
+			while (this.offset < size && budget > 0) {
+				const want = Math.min(buffer.length, size - this.offset, budget);
+				const {bytesRead} = await handle.read(buffer, 0, want, this.offset);
 				if (bytesRead === 0) break;
-				this.#offset += bytesRead;
+				this.offset += bytesRead;
 				budget -= bytesRead;
-				this.feed(this.#decoder.write(buffer.subarray(0, bytesRead)));
+				this.feed(this.decoder.write(buffer.subarray(0, bytesRead)));
 			}
 		} finally {
 			await handle.close();
@@ -229,30 +232,30 @@ export class TraceCounter {
 
 	/** Counts a piece of trace output (any split: an unfinished last line waits for the rest). */
 	feed(text: string): void {
-		const data = this.#remainder + text;
+		const data = this.remainder + text;
 		const lines = data.split('\n');
-		this.#remainder = lines.pop() ?? '';
-		for (const line of lines) this.#line(line.trimEnd());
+		this.remainder = lines.pop() ?? '';
+		for (const line of lines) this.line(line.trimEnd());
 	}
 
 	/** Forgets everything: counts, mappings, file position. */
 	reset(): void {
-		this.#offset = 0;
-		this.#remainder = '';
-		this.#decoder = new StringDecoder('utf8');
-		this.#vqs.clear();
-		this.#vdevQueues.clear();
-		this.#vdevHints.clear();
-		this.#vdevToPath.clear();
-		this.#pathToVdev.clear();
-		this.#candidates.clear();
-		this.#named.clear();
+		this.offset = 0;
+		this.remainder = '';
+		this.decoder = new StringDecoder('utf8');
+		this.vqs.clear();
+		this.vdevQueues.clear();
+		this.vdevHints.clear();
+		this.vdevToPath.clear();
+		this.pathToVdev.clear();
+		this.candidates.clear();
+		this.named.clear();
 		this.pciNotifyWrites.clear();
 	}
 
 	/** Every queue seen in the trace so far. */
 	queues(): TraceQueueCounts[] {
-		return [...this.#vqs.values()].map((s) => ({...s}));
+		return [...this.vqs.values()].map(s => ({...s}));
 	}
 
 	/**
@@ -260,34 +263,34 @@ export class TraceCounter {
 	 * (virtio-hello), otherwise a name hint or used-idx correlation. Undefined while unmapped.
 	 */
 	mappedBy(path: string): 'named' | 'inferred' | undefined {
-		const vdev = this.#pathToVdev.get(path);
+		const vdev = this.pathToVdev.get(path);
 		if (!vdev) return undefined;
-		return this.#named.has(vdev) ? 'named' : 'inferred';
+		return this.named.has(vdev) ? 'named' : 'inferred';
 	}
 
 	/** The QOM path a vdev pointer was mapped to, if any. */
 	pathOf(vdev: string): string | undefined {
-		return this.#vdevToPath.get(vdev);
+		return this.vdevToPath.get(vdev);
 	}
 
 	/** Maps a vdev pointer to a QOM path by hand (e.g. from knowledge the caller has). */
 	bind(vdev: string, path: string): void {
-		this.#named.delete(vdev);
-		const oldPath = this.#vdevToPath.get(vdev);
-		if (oldPath) this.#pathToVdev.delete(oldPath);
-		const oldVdev = this.#pathToVdev.get(path);
-		if (oldVdev) this.#vdevToPath.delete(oldVdev);
-		this.#vdevToPath.set(vdev, path);
-		this.#pathToVdev.set(path, vdev);
-		this.#candidates.delete(vdev);
+		this.named.delete(vdev);
+		const oldPath = this.vdevToPath.get(vdev);
+		if (oldPath) this.pathToVdev.delete(oldPath);
+		const oldVdev = this.pathToVdev.get(path);
+		if (oldVdev) this.vdevToPath.delete(oldVdev);
+		this.vdevToPath.set(vdev, path);
+		this.pathToVdev.set(path, vdev);
+		this.candidates.delete(vdev);
 	}
 
 	/** Counts of queue `index` of the device at `path`, once the mapping is known. */
 	countsFor(path: string, index: number): TraceQueueCounts | undefined {
-		const vdev = this.#pathToVdev.get(path);
+		const vdev = this.pathToVdev.get(path);
 		if (!vdev) return undefined;
-		const vq = this.#vdevQueues.get(vdev)?.get(index);
-		const state = vq ? this.#vqs.get(vq) : undefined;
+		const vq = this.vdevQueues.get(vdev)?.get(index);
+		const state = vq ? this.vqs.get(vq) : undefined;
 		return state ? {...state} : undefined;
 	}
 
@@ -302,30 +305,30 @@ export class TraceCounter {
 			if (!entry) byPath.set(s.path, (entry = {name: s.name, used: new Map()}));
 			entry.used.set(s.index, idx16(s.usedIdx));
 		}
-		const freePaths = [...byPath.keys()].filter((p) => !this.#pathToVdev.has(p));
+		const freePaths = [...byPath.keys()].filter(p => !this.pathToVdev.has(p));
 
 		// 1. name hints: exact when the device type is unique among QMP's devices
-		for (const [vdev, name] of this.#vdevHints) {
-			if (this.#vdevToPath.has(vdev)) continue;
+		for (const [vdev, name] of this.vdevHints) {
+			if (this.vdevToPath.has(vdev)) continue;
 			const sameName = [...byPath].filter(([, e]) => e.name === name);
-			const sameHint = [...this.#vdevHints.values()].filter((n) => n === name);
-			if (sameName.length === 1 && sameHint.length === 1 && !this.#pathToVdev.has(sameName[0]![0])) {
+			const sameHint = [...this.vdevHints.values()].filter(n => n === name);
+			if (sameName.length === 1 && sameHint.length === 1 && !this.pathToVdev.has(sameName[0]![0])) {
 				this.bind(vdev, sameName[0]![0]);
 			}
 		}
 
 		// 2. used-idx correlation
 		const matches = new Map<string, string[]>(); // vdev -> matching free paths
-		for (const [vdev, queues] of this.#vdevQueues) {
-			if (this.#vdevToPath.has(vdev)) continue;
+		for (const [vdev, queues] of this.vdevQueues) {
+			if (this.vdevToPath.has(vdev)) continue;
 			const found: string[] = [];
 			for (const path of freePaths) {
-				if (this.#pathToVdev.has(path)) continue;
+				if (this.pathToVdev.has(path)) continue;
 				const used = byPath.get(path)!.used;
 				let nonzero = false;
 				let all = true;
 				for (const [index, vq] of queues) {
-					const sum = idx16(this.#vqs.get(vq)?.flushedSinceReset ?? 0);
+					const sum = idx16(this.vqs.get(vq)?.flushedSinceReset ?? 0);
 					if (used.get(index) !== sum) {
 						all = false;
 						break;
@@ -340,50 +343,50 @@ export class TraceCounter {
 			const path = found.length === 1 ? found[0]! : undefined;
 			const contested = path !== undefined && [...matches].some(([other, f]) => other !== vdev && f.includes(path));
 			if (!path || contested) {
-				this.#candidates.delete(vdev);
+				this.candidates.delete(vdev);
 				continue;
 			}
-			const previous = this.#candidates.get(vdev);
+			const previous = this.candidates.get(vdev);
 			const confirmations = previous?.path === path ? previous.confirmations + 1 : 1;
 			if (confirmations >= 2) this.bind(vdev, path);
-			else this.#candidates.set(vdev, {path, confirmations});
+			else this.candidates.set(vdev, {path, confirmations});
 		}
 	}
 
 	/** A virtio-hello device was realized: its pointer, its queue's, its path; all fresh. */
-	#helloRealized(vdev: string, vq: string, path: string): void {
-		for (const queues of this.#vdevQueues.values()) {
+	private helloRealized(vdev: string, vq: string, path: string): void {
+		for (const queues of this.vdevQueues.values()) {
 			for (const [index, q] of queues) if (q === vq) queues.delete(index);
 		}
-		this.#vdevQueues.delete(vdev);
-		this.#vqs.delete(vq);
-		this.#attach(this.#vq(vq), vdev, 0);
-		this.#helloNamed(vdev, path);
+		this.vdevQueues.delete(vdev);
+		this.vqs.delete(vq);
+		this.attach(this.vq(vq), vdev, 0);
+		this.helloNamed(vdev, path);
 	}
 
-	#helloNamed(vdev: string, path: string): void {
-		this.#vdevHints.set(vdev, 'virtio-hello');
-		if (this.#vdevToPath.get(vdev) !== path) this.bind(vdev, path);
-		this.#named.add(vdev);
+	private helloNamed(vdev: string, path: string): void {
+		this.vdevHints.set(vdev, 'virtio-hello');
+		if (this.vdevToPath.get(vdev) !== path) this.bind(vdev, path);
+		this.named.add(vdev);
 	}
 
-	#vq(vq: string): VqState {
-		let state = this.#vqs.get(vq);
-		if (!state) this.#vqs.set(vq, (state = {vq, kicks: 0, interrupts: 0, flushed: 0, flushedSinceReset: 0}));
+	private vq(vq: string): VqState {
+		let state = this.vqs.get(vq);
+		if (!state) this.vqs.set(vq, (state = {vq, kicks: 0, interrupts: 0, flushed: 0, flushedSinceReset: 0}));
 		return state;
 	}
 
-	#attach(state: VqState, vdev: string, index?: number): void {
+	private attach(state: VqState, vdev: string, index?: number): void {
 		state.vdev ??= vdev;
 		if (index !== undefined && state.index === undefined) {
 			state.index = index;
-			let queues = this.#vdevQueues.get(vdev);
-			if (!queues) this.#vdevQueues.set(vdev, (queues = new Map()));
+			let queues = this.vdevQueues.get(vdev);
+			if (!queues) this.vdevQueues.set(vdev, (queues = new Map()));
 			queues.set(index, state.vq);
 		}
 	}
 
-	#line(line: string): void {
+	private line(line: string): void {
 		const m = linePattern.exec(line);
 		if (!m) {
 			if (line) this.linesIgnored++;
@@ -395,8 +398,8 @@ export class TraceCounter {
 		switch (event) {
 			case 'virtio_queue_notify':
 				if ((a = queueNotifyArgs.exec(args))) {
-					const state = this.#vq(a[3]!);
-					this.#attach(state, a[1]!, Number(a[2]));
+					const state = this.vq(a[3]!);
+					this.attach(state, a[1]!, Number(a[2]));
 					state.kicks++;
 					this.linesParsed++;
 					return;
@@ -405,8 +408,8 @@ export class TraceCounter {
 			case 'virtio_notify':
 			case 'virtio_notify_irqfd':
 				if ((a = notifyArgs.exec(args))) {
-					const state = this.#vq(a[2]!);
-					this.#attach(state, a[1]!);
+					const state = this.vq(a[2]!);
+					this.attach(state, a[1]!);
 					state.interrupts++;
 					this.linesParsed++;
 					return;
@@ -414,7 +417,7 @@ export class TraceCounter {
 				break;
 			case 'virtqueue_flush':
 				if ((a = flushArgs.exec(args))) {
-					const state = this.#vq(a[1]!);
+					const state = this.vq(a[1]!);
 					const count = Number(a[2]);
 					state.flushed += count;
 					state.flushedSinceReset = idx16(state.flushedSinceReset + count);
@@ -426,7 +429,7 @@ export class TraceCounter {
 				if ((a = statusArgs.exec(args))) {
 					if (Number(a[2]) === 0) {
 						const vdev = a[1]!;
-						for (const state of this.#vqs.values()) if (state.vdev === vdev) state.flushedSinceReset = 0;
+						for (const state of this.vqs.values()) if (state.vdev === vdev) state.flushedSinceReset = 0;
 					}
 					this.linesParsed++;
 					return;
@@ -442,7 +445,7 @@ export class TraceCounter {
 				break;
 			case 'virtio_hello_dev_realize':
 				if ((a = helloRealizeArgs.exec(args))) {
-					this.#helloRealized(a[1]!, a[2]!, a[3]!);
+					this.helloRealized(a[1]!, a[2]!, a[3]!);
 					this.linesParsed++;
 					return;
 				}
@@ -450,15 +453,15 @@ export class TraceCounter {
 			case 'virtio_hello_dev_status':
 			case 'virtio_hello_dev_reset':
 				if ((a = helloPathArgs.exec(args))) {
-					this.#helloNamed(a[1]!, a[2]!);
+					this.helloNamed(a[1]!, a[2]!);
 					this.linesParsed++;
 					return;
 				}
 				break;
 			default: {
-				const hint = nameHints.find((h) => h.pattern.test(event));
+				const hint = nameHints.find(h => h.pattern.test(event));
 				if (hint && (a = hintArgs.exec(args))) {
-					this.#vdevHints.set(a[1]!, hint.name);
+					this.vdevHints.set(a[1]!, hint.name);
 					this.linesParsed++;
 					return;
 				}

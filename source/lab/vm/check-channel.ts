@@ -14,7 +14,11 @@ export class CheckChannel {
 	private connecting: Promise<GuestTextStream> | undefined;
 	private ready = false;
 
-	constructor(private readonly socketPath: string, private readonly transcriptPath: string, private readonly emit: Emit) {}
+	constructor(
+		private readonly socketPath: string,
+		private readonly transcriptPath: string,
+		private readonly emit: Emit,
+	) {}
 
 	/** Runs a command in the guest's check shell. The first call waits until that shell answers. */
 	async run(command: string, options: RunOptions = {}): Promise<{output: string; status: number}> {
@@ -35,14 +39,25 @@ export class CheckChannel {
 		const started = Date.now();
 		const deadline = started + 20_000;
 		for (;;) {
-			this.emit({type: 'waiting', step: options.step ?? '', what: 'the guest\'s check shell on ttyS2', elapsedMs: Date.now() - started, timeoutMs: 20_000});
+			this.emit({
+				type: 'waiting',
+				step: options.step ?? '',
+				what: "the guest's check shell on ttyS2",
+				elapsedMs: Date.now() - started,
+				timeoutMs: 20_000,
+			});
 			try {
 				await stream.run('true', {...options, timeoutMs: 700, quiet: true});
 				this.ready = true;
 				return stream;
 			} catch (error) {
 				if (stream.closed || Date.now() > deadline || options.signal?.aborted) {
-					throw new LabError({what: 'The guest\'s check shell on ttyS2 did not answer within 20 s.', hint: 'configs/rootfs/check-shell starts it from init; a custom init must start it too.', lastSeen: stream.lastLines(), logPath: this.transcriptPath});
+					throw new LabError({
+						what: "The guest's check shell on ttyS2 did not answer within 20 s.",
+						hint: 'configs/rootfs/check-shell starts it from init; a custom init must start it too.',
+						lastSeen: stream.lastLines(),
+						logPath: this.transcriptPath,
+					});
 				}
 				void error;
 			}
@@ -56,7 +71,13 @@ export class CheckChannel {
 				const socket = net.connect(this.socketPath);
 				socket.once('connect', () => {
 					this.socket = socket;
-					const stream = new GuestTextStream(this.emit, this.transcriptPath, data => socket.write(data), undefined, '\n');
+					const stream = new GuestTextStream(
+						this.emit,
+						this.transcriptPath,
+						data => socket.write(data),
+						undefined,
+						'\n',
+					);
 					this.stream = stream;
 					socket.setEncoding('utf8');
 					socket.on('data', (data: string) => stream.feed(data));
@@ -65,7 +86,8 @@ export class CheckChannel {
 				});
 				socket.once('error', error => {
 					socket.destroy();
-					if (++attempts > 100) reject(new LabError({what: `Could not connect to the check channel ${this.socketPath}: ${error.message}`}));
+					if (++attempts > 100)
+						reject(new LabError({what: `Could not connect to the check channel ${this.socketPath}: ${error.message}`}));
 					else setTimeout(tryOnce, 100);
 				});
 			};

@@ -69,6 +69,7 @@ export class GuestTextStream {
 	feed(data: string): void {
 		fs.appendFileSync(this.transcriptPath, data);
 		data = this.escapeTail + data;
+		// eslint-disable-next-line no-control-regex -- ESC is exactly the byte this looks for.
 		const cut = /\x1b(\[[0-?]*[ -/]*)?$/.exec(data);
 		this.escapeTail = cut ? cut[0] : '';
 		if (cut) data = data.slice(0, cut.index);
@@ -92,7 +93,10 @@ export class GuestTextStream {
 
 	/** The last lines of plain text, for "what was last seen" in errors. */
 	lastLines(count = 12): string[] {
-		return this.text.split('\n').filter(line => line.trim() !== '').slice(-count);
+		return this.text
+			.split('\n')
+			.filter(line => line.trim() !== '')
+			.slice(-count);
 	}
 
 	/** Text received since an offset (as much of it as is still kept). */
@@ -137,7 +141,14 @@ export class GuestTextStream {
 					}
 					if (this.closedBecause) {
 						done();
-						reject(new LabError({what: `${this.closedBecause} while waiting for ${options.what}.`, lastSeen: this.lastLines(), hint: 'The full transcript is in the log.', logPath: this.transcriptPath}));
+						reject(
+							new LabError({
+								what: `${this.closedBecause} while waiting for ${options.what}.`,
+								lastSeen: this.lastLines(),
+								hint: 'The full transcript is in the log.',
+								logPath: this.transcriptPath,
+							}),
+						);
 						return true;
 					}
 					return false;
@@ -147,19 +158,28 @@ export class GuestTextStream {
 			if (options.signal?.aborted) return onAbort();
 			this.waiters.add(waiter);
 			options.signal?.addEventListener('abort', onAbort, {once: true});
-			const tell = () => this.emit({type: 'waiting', step, what: options.what, elapsedMs: Date.now() - started, timeoutMs: options.timeoutMs});
+			const tell = () =>
+				this.emit({
+					type: 'waiting',
+					step,
+					what: options.what,
+					elapsedMs: Date.now() - started,
+					timeoutMs: options.timeoutMs,
+				});
 			if (!options.quiet) {
 				tell();
 				ticker = setInterval(tell, 1000);
 			}
 			timer = setTimeout(() => {
 				done();
-				reject(new LabError({
-					what: `Timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${options.what}.`,
-					lastSeen: this.lastLines(),
-					hint: 'The lines above are the last the guest printed. A kernel that stops early often lacks a driver or the console= option; the full transcript is in the log.',
-					logPath: this.transcriptPath,
-				}));
+				reject(
+					new LabError({
+						what: `Timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${options.what}.`,
+						lastSeen: this.lastLines(),
+						hint: 'The lines above are the last the guest printed. A kernel that stops early often lacks a driver or the console= option; the full transcript is in the log.',
+						logPath: this.transcriptPath,
+					}),
+				);
 			}, options.timeoutMs);
 		});
 	}

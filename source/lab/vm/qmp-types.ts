@@ -117,7 +117,10 @@ export interface QmpCommands {
 	'x-query-virtio-status': {args: {path: string}; ret: VirtioStatus};
 	'x-query-virtio-queue-status': {args: {path: string; queue: number}; ret: VirtQueueStatus};
 	'x-query-virtio-queue-element': {args: {path: string; queue: number; index?: number}; ret: VirtioQueueElement};
-	'trace-event-set-state': {args: {name: string; enable: boolean; 'ignore-unavailable'?: boolean}; ret: Record<string, never>};
+	'trace-event-set-state': {
+		args: {name: string; enable: boolean; 'ignore-unavailable'?: boolean};
+		ret: Record<string, never>;
+	};
 	'trace-event-get-state': {args: {name: string}; ret: {name: string; state: 'unavailable' | 'disabled' | 'enabled'}[]};
 	cont: {args: undefined; ret: Record<string, never>};
 	stop: {args: undefined; ret: Record<string, never>};

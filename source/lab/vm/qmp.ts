@@ -113,14 +113,18 @@ export class QmpClient implements QmpLike {
 		let attempts = 0;
 		for (;;) {
 			if (signal?.aborted) {
-				throw new QmpConnectError(`gave up connecting to QMP at ${socketPath}: ${abortReason(signal)}`, socketPath, signal.reason);
+				throw new QmpConnectError(
+					`gave up connecting to QMP at ${socketPath}: ${abortReason(signal)}`,
+					socketPath,
+					signal.reason,
+				);
 			}
 			attempts++;
 			try {
 				const socket = await connectOnce(socketPath, Math.max(1, deadline - Date.now()));
 				const client = new QmpClient(socket, options.commandTimeoutMs ?? 30_000);
 				try {
-					await client.#handshake(Math.max(1, deadline - Date.now()));
+					await client.handshake(Math.max(1, deadline - Date.now()));
 				} catch (error) {
 					await client.close();
 					throw new QmpConnectError(`QMP handshake on ${socketPath} failed: ${errorMessage(error)}`, socketPath, error);
@@ -130,12 +134,19 @@ export class QmpClient implements QmpLike {
 				if (error instanceof QmpConnectError) throw error;
 				lastError = error as NodeJS.ErrnoException;
 				if (!isRetryable(lastError)) {
-					throw new QmpConnectError(`cannot connect to QMP at ${socketPath}: ${errorMessage(error)}`, socketPath, error);
+					throw new QmpConnectError(
+						`cannot connect to QMP at ${socketPath}: ${errorMessage(error)}`,
+						socketPath,
+						error,
+					);
 				}
 			}
 			const left = deadline - Date.now();
 			if (left <= 0) {
-				const why = lastError?.code === 'ENOENT' ? 'the socket never appeared' : `last error: ${lastError?.code ?? errorMessage(lastError)}`;
+				const why =
+					lastError?.code === 'ENOENT'
+						? 'the socket never appeared'
+						: `last error: ${lastError?.code ?? errorMessage(lastError)}`;
 				throw new QmpConnectError(
 					`QEMU's QMP socket ${socketPath} did not accept a connection within ${formatMs(timeoutMs)} (${attempts} attempts; ${why})`,
 					socketPath,
@@ -151,31 +162,31 @@ export class QmpClient implements QmpLike {
 	/** The most recent asynchronous event, e.g. {event: "SHUTDOWN", ...}. */
 	lastEvent: QmpEvent | undefined;
 
-	readonly #socket: net.Socket;
-	readonly #defaultTimeoutMs: number;
-	readonly #pending = new Map<string, Pending>();
-	readonly #eventListeners = new Set<EventListener>();
-	readonly #closeListeners = new Set<CloseListener>();
-	#buffer = '';
-	#seq = 0;
-	#closed = false;
-	#closedByClient = false;
-	#socketError: Error | undefined;
-	#greetingWaiter: {resolve: (g: QmpGreeting) => void; reject: (e: Error) => void} | undefined;
-	#closePromise: Promise<void>;
-	#closeError: QmpClosedError | undefined;
+	private readonly socket: net.Socket;
+	private readonly defaultTimeoutMs: number;
+	private readonly pending = new Map<string, Pending>();
+	private readonly eventListeners = new Set<EventListener>();
+	private readonly closeListeners = new Set<CloseListener>();
+	private buffer = '';
+	private seq = 0;
+	private isClosed = false;
+	private closedByClient = false;
+	private socketError: Error | undefined;
+	private greetingWaiter: {resolve: (g: QmpGreeting) => void; reject: (e: Error) => void} | undefined;
+	private closePromise: Promise<void>;
+	private closeError: QmpClosedError | undefined;
 
 	private constructor(socket: net.Socket, defaultTimeoutMs: number) {
-		this.#socket = socket;
-		this.#defaultTimeoutMs = defaultTimeoutMs;
+		this.socket = socket;
+		this.defaultTimeoutMs = defaultTimeoutMs;
 		socket.setEncoding('utf8'); // a StringDecoder: multi-byte characters split across chunks stay whole
-		socket.on('data', (chunk: string) => this.#onData(chunk));
-		socket.on('error', (error) => {
-			this.#socketError = error;
+		socket.on('data', (chunk: string) => this.onData(chunk));
+		socket.on('error', error => {
+			this.socketError = error;
 		});
-		this.#closePromise = new Promise((resolve) => {
+		this.closePromise = new Promise(resolve => {
 			socket.once('close', () => {
-				this.#onClose();
+				this.onClose();
 				resolve();
 			});
 		});
@@ -183,12 +194,12 @@ export class QmpClient implements QmpLike {
 
 	/** True once the socket closed (for whatever reason). */
 	get closed(): boolean {
-		return this.#closed;
+		return this.isClosed;
 	}
 
 	/** Resolves when the connection is gone; never rejects. */
 	get whenClosed(): Promise<void> {
-		return this.#closePromise;
+		return this.closePromise;
 	}
 
 	/**
@@ -197,28 +208,30 @@ export class QmpClient implements QmpLike {
 	 */
 	execute<K extends QmpCommandName>(
 		command: K,
-		...rest: undefined extends ArgsOf<K> ? [args?: ArgsOf<K>, options?: ExecuteOptions] : [args: ArgsOf<K>, options?: ExecuteOptions]
+		...rest: undefined extends ArgsOf<K>
+			? [args?: ArgsOf<K>, options?: ExecuteOptions]
+			: [args: ArgsOf<K>, options?: ExecuteOptions]
 	): Promise<RetOf<K>>;
 	execute<T = unknown>(command: string, args?: Record<string, unknown>, options?: ExecuteOptions): Promise<T>;
 	execute(command: string, args?: Record<string, unknown>, options?: ExecuteOptions): Promise<unknown> {
-		if (this.#closed) {
-			return Promise.reject(this.#closedErrorFor(command));
+		if (this.isClosed) {
+			return Promise.reject(this.closedErrorFor(command));
 		}
-		const id = `kc-${++this.#seq}`;
+		const id = `kc-${++this.seq}`;
 		const message: Record<string, unknown> = {execute: command, id};
 		if (args !== undefined) message.arguments = args;
-		const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
+		const timeoutMs = options?.timeoutMs ?? this.defaultTimeoutMs;
 		return new Promise((resolve, reject) => {
 			const pending: Pending = {command, resolve, reject};
 			if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
 				pending.timer = setTimeout(() => {
-					this.#pending.delete(id);
+					this.pending.delete(id);
 					reject(new QmpTimeoutError(command, timeoutMs));
 				}, timeoutMs);
 			}
-			this.#pending.set(id, pending);
+			this.pending.set(id, pending);
 			// Errors of the write surface as 'error' + 'close' on the socket, which rejects this.
-			this.#socket.write(JSON.stringify(message, bigintReplacer) + '\n');
+			this.socket.write(JSON.stringify(message, bigintReplacer) + '\n');
 		});
 	}
 
@@ -228,17 +241,17 @@ export class QmpClient implements QmpLike {
 	on(type: 'event' | 'close', listener: EventListener | CloseListener): () => void {
 		if (type === 'event') {
 			const l = listener as EventListener;
-			this.#eventListeners.add(l);
-			return () => this.#eventListeners.delete(l);
+			this.eventListeners.add(l);
+			return () => this.eventListeners.delete(l);
 		}
 		const l = listener as CloseListener;
-		if (this.#closed && this.#closeError) {
-			const error = this.#closeError;
+		if (this.isClosed && this.closeError) {
+			const error = this.closeError;
 			queueMicrotask(() => safeCall(() => l(error)));
 		} else {
-			this.#closeListeners.add(l);
+			this.closeListeners.add(l);
 		}
-		return () => this.#closeListeners.delete(l);
+		return () => this.closeListeners.delete(l);
 	}
 
 	/** Same as on('event', listener). */
@@ -250,9 +263,12 @@ export class QmpClient implements QmpLike {
 	 * Resolves with the next event named `name` (and matching `predicate`); rejects on timeout or
 	 * close. Events that arrived before the call are not considered.
 	 */
-	waitForEvent(name: string, options: {timeoutMs?: number; predicate?: (event: QmpEvent) => boolean} = {}): Promise<QmpEvent> {
-		if (this.#closed) return Promise.reject(this.#closedErrorFor(`event ${name}`));
-		const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+	waitForEvent(
+		name: string,
+		options: {timeoutMs?: number; predicate?: (event: QmpEvent) => boolean} = {},
+	): Promise<QmpEvent> {
+		if (this.isClosed) return Promise.reject(this.closedErrorFor(`event ${name}`));
+		const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
 		return new Promise((resolve, reject) => {
 			const done = () => {
 				clearTimeout(timer);
@@ -263,14 +279,14 @@ export class QmpClient implements QmpLike {
 				done();
 				reject(new QmpTimeoutError(`event ${name}`, timeoutMs));
 			}, timeoutMs);
-			const offEvent = this.on('event', (event) => {
+			const offEvent = this.on('event', event => {
 				if (event.event !== name || (options.predicate && !options.predicate(event))) return;
 				done();
 				resolve(event);
 			});
 			const offClose = this.on('close', () => {
 				done();
-				reject(this.#closedErrorFor(`event ${name}`));
+				reject(this.closedErrorFor(`event ${name}`));
 			});
 		});
 	}
@@ -280,31 +296,32 @@ export class QmpClient implements QmpLike {
 	 * Resolves once the socket is closed; safe to call more than once.
 	 */
 	async close(): Promise<void> {
-		if (!this.#closed) {
-			this.#closedByClient = true;
-			this.#socket.end();
-			const force = setTimeout(() => this.#socket.destroy(), 500);
+		if (!this.isClosed) {
+			this.closedByClient = true;
+			this.socket.end();
+			const force = setTimeout(() => this.socket.destroy(), 500);
 			force.unref();
-			await this.#closePromise;
+			await this.closePromise;
 			clearTimeout(force);
 		}
-		await this.#closePromise;
+		await this.closePromise;
 	}
 
-	async #handshake(timeoutMs: number): Promise<void> {
+	private async handshake(timeoutMs: number): Promise<void> {
 		const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
 			if (this.greeting) return resolve(this.greeting);
-			if (this.#closed) return reject(new Error(`QEMU closed the QMP connection before its greeting${this.#socketErrorSuffix()}`));
+			if (this.isClosed)
+				return reject(new Error(`QEMU closed the QMP connection before its greeting${this.socketErrorSuffix()}`));
 			const timer = setTimeout(() => {
-				this.#greetingWaiter = undefined;
+				this.greetingWaiter = undefined;
 				reject(new Error(`no QMP greeting within ${formatMs(timeoutMs)}`));
 			}, timeoutMs);
-			this.#greetingWaiter = {
-				resolve: (g) => {
+			this.greetingWaiter = {
+				resolve: g => {
 					clearTimeout(timer);
 					resolve(g);
 				},
-				reject: (e) => {
+				reject: e => {
 					clearTimeout(timer);
 					reject(e);
 				},
@@ -314,17 +331,17 @@ export class QmpClient implements QmpLike {
 		await this.execute('qmp_capabilities', undefined, {timeoutMs});
 	}
 
-	#onData(chunk: string): void {
-		this.#buffer += chunk;
+	private onData(chunk: string): void {
+		this.buffer += chunk;
 		let newline: number;
-		while ((newline = this.#buffer.indexOf('\n')) >= 0) {
-			const line = this.#buffer.slice(0, newline).trim();
-			this.#buffer = this.#buffer.slice(newline + 1);
-			if (line) this.#onLine(line);
+		while ((newline = this.buffer.indexOf('\n')) >= 0) {
+			const line = this.buffer.slice(0, newline).trim();
+			this.buffer = this.buffer.slice(newline + 1);
+			if (line) this.onLine(line);
 		}
 	}
 
-	#onLine(line: string): void {
+	private onLine(line: string): void {
 		let message: Record<string, unknown>;
 		try {
 			message = parseQmpJson(line) as Record<string, unknown>;
@@ -334,60 +351,62 @@ export class QmpClient implements QmpLike {
 		if (message === null || typeof message !== 'object') return;
 		if ('QMP' in message) {
 			this.greeting = message as unknown as QmpGreeting;
-			const waiter = this.#greetingWaiter;
-			this.#greetingWaiter = undefined;
+			const waiter = this.greetingWaiter;
+			this.greetingWaiter = undefined;
 			waiter?.resolve(this.greeting);
 			return;
 		}
 		if (typeof message.event === 'string') {
 			const event = message as unknown as QmpEvent;
 			this.lastEvent = event;
-			for (const listener of [...this.#eventListeners]) safeCall(() => listener(event));
+			for (const listener of [...this.eventListeners]) safeCall(() => listener(event));
 			return;
 		}
 		const id = message.id;
 		if (typeof id !== 'string') return; // every command we send carries an id
-		const pending = this.#pending.get(id);
+		const pending = this.pending.get(id);
 		if (!pending) return; // timed out already
-		this.#pending.delete(id);
+		this.pending.delete(id);
 		if (pending.timer) clearTimeout(pending.timer);
 		if ('error' in message) {
 			const error = (message.error ?? {}) as {class?: unknown; desc?: unknown};
-			pending.reject(new QmpError(pending.command, String(error.class ?? 'GenericError'), String(error.desc ?? 'no description')));
+			pending.reject(
+				new QmpError(pending.command, String(error.class ?? 'GenericError'), String(error.desc ?? 'no description')),
+			);
 		} else {
 			pending.resolve(message.return);
 		}
 	}
 
-	#onClose(): void {
-		this.#closed = true;
-		const waiter = this.#greetingWaiter;
-		this.#greetingWaiter = undefined;
-		waiter?.reject(new Error(`QEMU closed the QMP connection before its greeting${this.#socketErrorSuffix()}`));
-		const pending = [...this.#pending.values()];
-		this.#pending.clear();
+	private onClose(): void {
+		this.isClosed = true;
+		const waiter = this.greetingWaiter;
+		this.greetingWaiter = undefined;
+		waiter?.reject(new Error(`QEMU closed the QMP connection before its greeting${this.socketErrorSuffix()}`));
+		const pending = [...this.pending.values()];
+		this.pending.clear();
 		for (const p of pending) {
 			if (p.timer) clearTimeout(p.timer);
-			p.reject(this.#closedErrorFor(p.command));
+			p.reject(this.closedErrorFor(p.command));
 		}
-		this.#closeError = this.#closedErrorFor(undefined);
-		const listeners = [...this.#closeListeners];
-		this.#closeListeners.clear();
-		for (const listener of listeners) safeCall(() => listener(this.#closeError!));
+		this.closeError = this.closedErrorFor(undefined);
+		const listeners = [...this.closeListeners];
+		this.closeListeners.clear();
+		for (const listener of listeners) safeCall(() => listener(this.closeError!));
 	}
 
-	#closedErrorFor(command: string | undefined): QmpClosedError {
+	private closedErrorFor(command: string | undefined): QmpClosedError {
 		const last = describeEvent(this.lastEvent);
 		const waiting = command === undefined ? '' : ` while waiting for '${command}'`;
-		const message = this.#closedByClient
+		const message = this.closedByClient
 			? `the QMP connection was closed by kernelcraft${waiting} (last event: ${last})`
-			: `QEMU closed the QMP connection${waiting} (last event: ${last})${this.#socketErrorSuffix()}`;
-		return new QmpClosedError(message, command, this.lastEvent, this.#closedByClient);
+			: `QEMU closed the QMP connection${waiting} (last event: ${last})${this.socketErrorSuffix()}`;
+		return new QmpClosedError(message, command, this.lastEvent, this.closedByClient);
 	}
 
-	#socketErrorSuffix(): string {
+	private socketErrorSuffix(): string {
 		// ECONNRESET/EPIPE are just how a killed QEMU looks from here: not worth saying
-		const error = this.#socketError as NodeJS.ErrnoException | undefined;
+		const error = this.socketError as NodeJS.ErrnoException | undefined;
 		if (!error || error.code === 'ECONNRESET' || error.code === 'EPIPE') return '';
 		return `; socket error: ${error.code ?? error.message}`;
 	}
@@ -485,7 +504,7 @@ function isRetryable(error: NodeJS.ErrnoException | undefined): boolean {
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-	return new Promise((resolve) => {
+	return new Promise(resolve => {
 		const timer = setTimeout(done, ms);
 		function done() {
 			clearTimeout(timer);
@@ -510,7 +529,10 @@ function abortReason(signal: AbortSignal): string {
 }
 
 function errorMessage(error: unknown): string {
-	if (error instanceof Error) return (error as NodeJS.ErrnoException).code ? `${(error as NodeJS.ErrnoException).code}: ${error.message}` : error.message;
+	if (error instanceof Error)
+		return (error as NodeJS.ErrnoException).code
+			? `${(error as NodeJS.ErrnoException).code}: ${error.message}`
+			: error.message;
 	return String(error);
 }
 

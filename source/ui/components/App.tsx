@@ -50,7 +50,17 @@ function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title
 	return {title: `lesson — ${selected.title}`, text: `${selected.summary}\n\n${steps}${coming}`};
 }
 
-export function App({workbench, milestones, columns, rows, onQuit, frameIntervalMs, onEdit, onSetup, autoRun}: AppProps) {
+export function App({
+	workbench,
+	milestones,
+	columns,
+	rows,
+	onQuit,
+	frameIntervalMs,
+	onEdit,
+	onSetup,
+	autoRun,
+}: AppProps) {
 	const {exit} = useApp();
 	const {state, dispatch, getState} = useUiStore(() => ({
 		...initialUiState(milestones, workbench.verifiedMilestones()),
@@ -77,7 +87,8 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 	}, [onQuit, exit]);
 
 	const notice = (text: string) => dispatch({type: 'ui/notice', text});
-	const failed = (what: string) => (error: unknown) => notice(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+	const failed = (what: string) => (error: unknown) =>
+		notice(`${what}: ${error instanceof Error ? error.message : String(error)}`);
 
 	const runSelected = () => {
 		const current = getState();
@@ -86,7 +97,8 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 		if (!current.available[id]) return notice('that milestone is coming: it is not built yet');
 		if (isRunning(current)) return notice('a milestone is already running (c cancels it)');
 		const needs = workbench.hostNeeds(id);
-		if (needs.length > 0) return notice(`${id} needs ${needs.join(', ')}: press s to set up the host here (apt-get, asks first)`);
+		if (needs.length > 0)
+			return notice(`${id} needs ${needs.join(', ')}: press s to set up the host here (apt-get, asks first)`);
 		dispatch({type: 'ui/notice', text: undefined});
 		// Progress and the outcome arrive as events; a rejection means the run never started.
 		workbench.run(id).catch(failed(`could not run ${id}`));
@@ -101,7 +113,8 @@ export function App({workbench, milestones, columns, rows, onQuit, frameInterval
 	const editSelected = () => {
 		const current = getState();
 		const id = selectedMilestone(current);
-		if (!id || !onEdit || !workbench.editableFile(id)) return notice('this milestone has no source to edit (try hello-module)');
+		if (!id || !onEdit || !workbench.editableFile(id))
+			return notice('this milestone has no source to edit (try hello-module)');
 		if (isRunning(current)) return notice('wait for the run to finish (or c to cancel) before editing');
 		onEdit(id);
 		exit();

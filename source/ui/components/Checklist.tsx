@@ -34,7 +34,14 @@ const COLOR: Record<MilestoneStatus, string | undefined> = {
 export function Checklist({milestones, statuses, selected, focused, width, height}: ChecklistProps) {
 	const inner = width - 4;
 	return (
-		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} overflow="hidden">
+		<Box
+			flexDirection="column"
+			width={width}
+			height={height}
+			borderStyle="round"
+			borderColor={focused ? 'cyan' : 'gray'}
+			overflow="hidden"
+		>
 			<Text bold>milestones</Text>
 			{milestones.map((m, index) => {
 				const status = statuses[m.id] ?? 'idle';

@@ -27,10 +27,21 @@ export function ConsolePane({screen, focused, vmRunning, width, height, cols, ro
 	const shown = screen.rows.slice(skip);
 	const cursorY = screen.cursor.y - skip;
 	// Short enough for the narrowest pane (38 cells at 100 columns).
-	const title = focused ? '● console: Ctrl-] leaves' : vmRunning ? '○ console: Tab to type into the guest' : '○ console: no VM running';
+	const title = focused
+		? '● console: Ctrl-] leaves'
+		: vmRunning
+			? '○ console: Tab to type into the guest'
+			: '○ console: no VM running';
 
 	return (
-		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} overflow="hidden">
+		<Box
+			flexDirection="column"
+			width={width}
+			height={height}
+			borderStyle="round"
+			borderColor={focused ? 'cyan' : 'gray'}
+			overflow="hidden"
+		>
 			<Text bold={focused} color={focused ? 'cyan' : undefined} wrap="truncate">
 				{title}
 			</Text>

@@ -12,7 +12,7 @@ const KEYS: Array<[string, string]> = [
 	['Ctrl-]', 'leave the guest console (like telnet); every other key, Esc and Ctrl-C included, goes to the guest'],
 	['c', 'cancel the running milestone and stop its VM'],
 	['i', 'look inside the ring: what the virtqueue indices mean right now'],
-	['e', 'edit the milestone\'s source (hello-module); on save it is rebuilt and run again'],
+	['e', "edit the milestone's source (hello-module); on save it is rebuilt and run again"],
 	['s', 'set up the host for the selected milestone (apt-get in this terminal, asks first)'],
 	['?', 'show or hide this help (Esc hides it too)'],
 	['q  Ctrl-C', 'quit (stops the VM)'],
@@ -21,7 +21,15 @@ const KEYS: Array<[string, string]> = [
 /** The keys, in a box the size of the panes it covers. */
 export function Help({width, height}: HelpProps) {
 	return (
-		<Box flexDirection="column" width={width} height={height} borderStyle="double" borderColor="cyan" overflow="hidden" paddingX={1}>
+		<Box
+			flexDirection="column"
+			width={width}
+			height={height}
+			borderStyle="double"
+			borderColor="cyan"
+			overflow="hidden"
+			paddingX={1}
+		>
 			<Text bold>keys</Text>
 			{KEYS.map(([key, what]) => (
 				<Box key={key}>

@@ -53,7 +53,10 @@ export function StepLog({title, steps, progress, waiting, log, width, height}: S
 	}
 
 	if (waiting) {
-		lines.push({text: `waiting for ${waiting.what} — ${seconds(waiting.elapsedMs)} of ${seconds(waiting.timeoutMs)}`, color: 'yellow'});
+		lines.push({
+			text: `waiting for ${waiting.what} — ${seconds(waiting.elapsedMs)} of ${seconds(waiting.timeoutMs)}`,
+			color: 'yellow',
+		});
 	}
 
 	// Whatever room is left shows the newest log lines.

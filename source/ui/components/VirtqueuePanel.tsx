@@ -33,7 +33,9 @@ function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] 
 		// device on a reclaimed chain). A posted, not yet taken chain is exact; a taken one may be
 		// done and its descriptors reused by now.
 		if (q.ring) {
-			lines.push(` chain @avail[${q.ring.position}] head d${q.ring.head}${q.ring.pending ? ' (posted, not taken: exact)' : ' (taken: as memory holds it now)'}`);
+			lines.push(
+				` chain @avail[${q.ring.position}] head d${q.ring.head}${q.ring.pending ? ' (posted, not taken: exact)' : ' (taken: as memory holds it now)'}`,
+			);
 			for (const d of q.ring.descriptors) lines.push(`  ${d.addr} ${d.len}B ${d.flags.join(',') || 'read'}`);
 		}
 	}
