@@ -15,14 +15,6 @@ export async function runCommand(
 	const milestone = findMilestone(id);
 	if (!milestone)
 		throw new UsageError(`There is no milestone "${id}". Milestones: ${milestones.map(m => m.id).join(', ')}.`, 'run');
-	if (!milestone.available)
-		throw new UsageError(
-			`The milestone "${id}" is not built yet. Available: ${milestones
-				.filter(m => m.available)
-				.map(m => m.id)
-				.join(', ')}.`,
-			'run',
-		);
 	const printer = json ? undefined : new HumanRunPrinter(out);
 	workbench.subscribe((event: RunEvent) => {
 		if (json) {

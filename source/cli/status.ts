@@ -2,10 +2,10 @@ import type {Milestone} from '../expedition/types.js';
 
 export function statusText(list: Milestone[], verified: string[]): string {
 	const done = new Set(verified);
-	const next = list.find(milestone => milestone.available && !done.has(milestone.id));
+	const next = list.find(milestone => !done.has(milestone.id));
 	const lines = list.map((milestone, index) => {
-		const mark = done.has(milestone.id) ? '✔' : !milestone.available ? '·' : milestone === next ? '▸' : ' ';
-		const note = !milestone.available ? ' (coming)' : milestone === next ? ' ← next' : '';
+		const mark = done.has(milestone.id) ? '✔' : milestone === next ? '▸' : ' ';
+		const note = milestone === next ? ' ← next' : '';
 		return `${mark} ${index + 1}. ${milestone.id.padEnd(13)} ${milestone.title}${note}`;
 	});
 	const count = list.filter(milestone => done.has(milestone.id)).length;

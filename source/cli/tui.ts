@@ -16,11 +16,10 @@ export async function startTui(workbench: Workbench): Promise<number> {
 	// production build for the same screen. Set before React is first imported.
 	process.env.NODE_ENV ??= 'production';
 	const {renderApp} = await import('../ui/render-app.js');
-	const info = milestones.map(({id, title, summary, available, steps}) => ({
+	const info = milestones.map(({id, title, summary, steps}) => ({
 		id,
 		title,
 		summary,
-		available,
 		steps: steps.map(({id, title, lesson}) => ({id, title, lesson})),
 	}));
 	let autoRun: string | undefined;

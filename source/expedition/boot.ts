@@ -100,6 +100,5 @@ export const bootMilestone: Milestone = {
 	id: 'boot',
 	title: 'Boot a kernel you built',
 	summary: 'Build Linux from source, pack a tiny root filesystem, boot both in QEMU and reach a shell on the serial console.',
-	available: true,
 	steps: [kernelStep, rootfsStep(), bootStep, unameStep],
 };

@@ -58,7 +58,6 @@ export const helloModuleMilestone: Milestone = {
 	id: 'hello-module',
 	title: 'Your first kernel module',
 	summary: 'Write, build, load and unload a module; see it in dmesg and sysfs.',
-	available: true,
 	steps: [
 		kernelStep,
 		{

@@ -5,10 +5,6 @@ import {tuneMilestone} from './tune.js';
 import {virtioHelloMilestone} from './virtio-hello.js';
 import type {Milestone} from './types.js';
 
-export function coming(id: string, title: string, summary: string): Milestone {
-	return {id, title, summary, available: false, steps: []};
-}
-
 /** The expedition, in order: each milestone builds on the ones before it. */
 export const milestones: Milestone[] = [
 	bootMilestone,

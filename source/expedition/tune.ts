@@ -247,7 +247,6 @@ export const tuneMilestone: Milestone = {
 	id: 'tune',
 	title: 'Make it fast',
 	summary: 'Batching and event index, measured against a production device (virtio-blk on null-co) in the same VM.',
-	available: true,
 	steps: [
 		...helloBuildSteps,
 		bootStepWith(

@@ -25,7 +25,5 @@ export interface Milestone {
 	id: string;
 	title: string;
 	summary: string;
-	/** False for milestones announced but not built yet: listed as coming, not runnable. */
-	available: boolean;
 	steps: Step[];
 }

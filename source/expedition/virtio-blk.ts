@@ -78,7 +78,6 @@ export const virtioBlkMilestone: Milestone = {
 	id: 'virtio-blk',
 	title: 'Watch a virtqueue move',
 	summary: 'Drive a virtio disk and watch its queues from the device and the driver side.',
-	available: true,
 	steps: [
 		kernelStep,
 		rootfsStep(),

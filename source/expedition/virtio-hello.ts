@@ -111,7 +111,6 @@ export const virtioHelloMilestone: Milestone = {
 	id: 'virtio-hello',
 	title: 'A virtio device of your own',
 	summary: 'A new virtio device in QEMU and its Linux driver, moving real data over a virtqueue.',
-	available: true,
 	steps: [
 		...helloBuildSteps,
 		bootStepWith(

@@ -37,7 +37,6 @@ export class Workbench implements WorkbenchApi {
 	async run(id: string): Promise<MilestoneSummary> {
 		const milestone = findMilestone(id);
 		if (!milestone) throw new LabError({what: `There is no milestone "${id}".`});
-		if (!milestone.available) throw new LabError({what: `The milestone "${id}" is not built yet.`});
 		if (this.running) throw new LabError({what: 'A milestone is already running: wait for it or cancel it first.'});
 		const controller = new AbortController();
 		const started = Date.now();

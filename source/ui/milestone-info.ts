@@ -13,6 +13,5 @@ export interface MilestoneInfo {
 	title: string;
 	summary: string;
 	/** False: announced but not built yet; listed as "coming", not runnable. */
-	available: boolean;
 	steps: StepInfo[];
 }

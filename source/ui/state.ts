@@ -49,7 +49,6 @@ export interface UiState {
 	/** Milestone ids in list order; the selection is an index into this. */
 	order: string[];
 	/** Which milestones can be run (false = "coming"). */
-	available: Record<string, boolean>;
 	milestones: Record<string, MilestoneStatus>;
 	/** The milestone running now, or the last one that ran: the step log belongs to it. */
 	activeMilestone?: string;
@@ -88,20 +87,14 @@ export type UiInput = RunEvent | UiAction;
 /** Enough to keep a long kernel build's tail on screen without growing without bound. */
 export const LOG_LIMIT = 200;
 
-export function initialUiState(
-	milestones: ReadonlyArray<{id: string; available: boolean}>,
-	verified: readonly string[] = [],
-): UiState {
+export function initialUiState(milestones: ReadonlyArray<{id: string}>, verified: readonly string[] = []): UiState {
 	const statuses: Record<string, MilestoneStatus> = {};
-	const available: Record<string, boolean> = {};
 	for (const m of milestones) {
 		statuses[m.id] = verified.includes(m.id) ? 'verified' : 'idle';
-		available[m.id] = m.available;
 	}
 
 	return {
 		order: milestones.map(m => m.id),
-		available,
 		milestones: statuses,
 		steps: [],
 		log: [],

@@ -54,7 +54,7 @@ test.serial(
 		t.regex(lastSeen[at + 1] ?? '', /^\s+\d+ \| /, 'the source line follows the message');
 		t.regex(failed.failure.logPath ?? '', /build\.log$/);
 		// The same events, reduced as the TUI does, leave the failure on the module step.
-		let state = initialUiState([{id: 'hello-module', available: true}]);
+		let state = initialUiState([{id: 'hello-module'}]);
 		for (const event of all) if (event.type) state = reduceUi(state, event as unknown as RunEvent);
 		const step = state.steps.find(candidate => candidate.name === 'module');
 		t.is(step?.status, 'failed');

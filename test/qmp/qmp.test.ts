@@ -12,6 +12,7 @@ import {
 	describeEvent,
 	parseQmpJson,
 } from '../../source/lab/vm/qmp.js';
+import type {QueryStatusResult, VirtQueueStatus, VirtioInfo, VirtioStatus} from '../../source/lab/vm/qmp-types.js';
 import {startQemu} from './qemu.js';
 
 // Any unhandled rejection anywhere in this worker fails the test that checks for it.
@@ -28,7 +29,7 @@ test('handshake with a real QEMU: greeting, capabilities, query-status', async t
 	t.teardown(() => qmp.close());
 	t.is(qmp.greeting?.QMP.version.qemu.major, 7);
 	t.true(Array.isArray(qmp.greeting?.QMP.capabilities));
-	const status = await qmp.execute('query-status');
+	const status = await qmp.execute<QueryStatusResult>('query-status');
 	t.is(status.status, 'prelaunch');
 	t.false(status.running);
 });
@@ -46,7 +47,7 @@ test('connect retries until the socket appears', async t => {
 	await startQemu(t, {dir});
 	const qmp = await connecting;
 	t.teardown(() => qmp.close());
-	t.is((await qmp.execute('query-status')).status, 'prelaunch');
+	t.is((await qmp.execute<QueryStatusResult>('query-status')).status, 'prelaunch');
 });
 
 test('connect gives up at the deadline with a clear error', async t => {
@@ -85,21 +86,21 @@ test('an error answer rejects with QmpError carrying class and desc', async t =>
 	t.is(badPath!.errorClass, 'GenericError');
 	t.is(badPath!.desc, 'Path /nope is not a VirtIODevice');
 	// the connection is still usable afterwards
-	t.is((await qmp.execute('query-status')).status, 'prelaunch');
+	t.is((await qmp.execute<QueryStatusResult>('query-status')).status, 'prelaunch');
 });
 
 test('x-query-virtio lists the virtio devices', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
-	const devices = await qmp.execute('x-query-virtio');
+	const devices = await qmp.execute<VirtioInfo[]>('x-query-virtio');
 	t.deepEqual(devices.map(d => d.name).sort(), ['virtio-blk', 'virtio-rng']);
 	for (const d of devices) t.regex(d.path, /^\/machine\/peripheral-anon\/device\[\d+\]\/virtio-backend$/);
 	// pipelined commands each get their own answer
 	const [a, b, c] = await Promise.all([
-		qmp.execute('query-status'),
-		qmp.execute('x-query-virtio-status', {path: devices[0]!.path}),
-		qmp.execute('x-query-virtio-queue-status', {path: devices[0]!.path, queue: 0}),
+		qmp.execute<QueryStatusResult>('query-status'),
+		qmp.execute<VirtioStatus>('x-query-virtio-status', {path: devices[0]!.path}),
+		qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path: devices[0]!.path, queue: 0}),
 	]);
 	t.is(a.status, 'prelaunch');
 	t.is(b.name, devices[0]!.name);
@@ -122,7 +123,7 @@ test('events reach listeners; waitForEvent resolves with the next one', async t 
 	t.true(seen.includes('RESET'));
 	t.is(qmp.lastEvent?.event, 'RESET');
 	off();
-	t.is((await qmp.execute('query-status')).status, 'prelaunch');
+	t.is((await qmp.execute<QueryStatusResult>('query-status')).status, 'prelaunch');
 });
 
 test('QEMU killed mid-command: every pending command rejects with a clear error, nothing unhandled', async t => {
@@ -137,7 +138,7 @@ test('QEMU killed mid-command: every pending command rejects with a clear error,
 
 	// Freeze QEMU so the commands are certainly in flight, then kill it.
 	process.kill(qemu.pid, 'SIGSTOP');
-	const first = t.throwsAsync(qmp.execute('x-query-virtio'), {instanceOf: QmpClosedError});
+	const first = t.throwsAsync(qmp.execute<VirtioInfo[]>('x-query-virtio'), {instanceOf: QmpClosedError});
 	// handled from the start, as every caller must: the client itself leaves nothing unhandled
 	const second = qmp.execute('query-status', undefined, {timeoutMs: 60_000}).catch((error: unknown) => error);
 	const third = qmp.execute('x-query-virtio-status', {path: '/x'}).catch((error: unknown) => error);
@@ -159,7 +160,7 @@ test('QEMU killed mid-command: every pending command rejects with a clear error,
 	t.is(closes.length, 1);
 	t.regex(closes[0]!.message, /^QEMU closed the QMP connection \(last event: RESET/);
 	// after the close, commands reject at once
-	await t.throwsAsync(qmp.execute('query-status'), {instanceOf: QmpClosedError});
+	await t.throwsAsync(qmp.execute<QueryStatusResult>('query-status'), {instanceOf: QmpClosedError});
 	await settle();
 	t.deepEqual(unhandled, []);
 });
@@ -174,14 +175,14 @@ test('a command times out with QmpTimeoutError and the late answer is ignored', 
 	});
 	t.is(error!.message, `QEMU did not answer 'query-status' within 200 ms`);
 	process.kill(qemu.pid, 'SIGCONT');
-	t.deepEqual(await qmp.execute('x-query-virtio').then(d => d.length), 2);
+	t.deepEqual(await qmp.execute<VirtioInfo[]>('x-query-virtio').then(d => d.length), 2);
 });
 
 test('close() rejects pending commands as closed by us and is idempotent', async t => {
 	const qemu = await startQemu(t);
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	process.kill(qemu.pid, 'SIGSTOP');
-	const pending = qmp.execute('query-status');
+	const pending = qmp.execute<QueryStatusResult>('query-status');
 	await qmp.close();
 	await qmp.close();
 	const error = await t.throwsAsync(pending, {instanceOf: QmpClosedError});

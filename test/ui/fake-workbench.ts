@@ -81,7 +81,6 @@ export const MILESTONES: MilestoneInfo[] = [
 		id: 'boot',
 		title: 'Boot your kernel',
 		summary: 'Build a tiny kernel and boot it in QEMU.',
-		available: true,
 		steps: [
 			{id: 'build', title: 'Build the kernel', lesson: 'make tinyconfig gives the smallest kernel that boots.'},
 			{id: 'boot', title: 'Boot it', lesson: 'QEMU loads bzImage and the initramfs straight into memory.'},
@@ -91,10 +90,14 @@ export const MILESTONES: MilestoneInfo[] = [
 		id: 'modules',
 		title: 'Kernel modules',
 		summary: 'Load your own module.',
-		available: true,
 		steps: [{id: 'insmod', title: 'Load it', lesson: 'insmod links the module into the running kernel.'}],
 	},
-	{id: 'new-device', title: 'A new virtio device', summary: 'Later.', available: false, steps: []},
+	{
+		id: 'new-device',
+		title: 'A new virtio device',
+		summary: 'Add a device to QEMU.',
+		steps: [{id: 'device', title: 'Build the device', lesson: 'A virtio device is a QEMU object with queues.'}],
+	},
 ];
 
 export const delay = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));

@@ -10,11 +10,7 @@ import {
 } from '../../source/ui/state.js';
 import type {RunEvent} from '../../source/runner/events.js';
 
-const list = [
-	{id: 'boot', available: true},
-	{id: 'modules', available: true},
-	{id: 'later', available: false},
-];
+const list = [{id: 'boot'}, {id: 'modules'}, {id: 'later'}];
 
 const reduceAll = (state: UiState, inputs: UiInput[]) => inputs.reduce(reduceUi, state);
 

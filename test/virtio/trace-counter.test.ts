@@ -174,7 +174,7 @@ test('real QEMU: the trace events exist, log to the -D file, and can be switched
 	const qmp = await QmpClient.connect({socketPath: qemu.socketPath});
 	t.teardown(() => qmp.close());
 	for (const name of traceEvents) {
-		const [state] = await qmp.execute('trace-event-get-state', {name});
+		const [state] = await qmp.execute<{name: string; state: string}[]>('trace-event-get-state', {name});
 		t.is(state?.state, 'enabled', name);
 	}
 	await enableTraceEventsViaQmp(qmp, ['virtio_blk_req_complete']);

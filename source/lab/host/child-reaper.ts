@@ -13,10 +13,6 @@ export function ownChild(pid: number, name: string): () => void {
 	return () => live.delete(pid);
 }
 
-export function liveChildren(): {pid: number; name: string}[] {
-	return [...live].map(([pid, name]) => ({pid, name}));
-}
-
 export function killAllChildren(): void {
 	for (const pid of live.keys()) {
 		try {

@@ -2,7 +2,7 @@ import net from 'node:net';
 import type {DeviceView, Emit, GuestView} from '../../runner/events.js';
 import {QmpClient} from '../vm/qmp.js';
 import {GuestFrameReader} from './guest-stats.js';
-import {VirtioSampler, type RingElementView} from './sampler.js';
+import {VirtioSampler} from './sampler.js';
 import {TraceCounter} from './trace-counter.js';
 
 export interface PanelFeedOptions {
@@ -42,12 +42,6 @@ export class PanelFeed {
 
 	get latestGuest(): GuestView | undefined {
 		return this.guest;
-	}
-
-	/** The queue's newest chain, read from guest memory (see VirtioSampler.readChain). */
-	async inspectRing(path: string, queue: number): Promise<RingElementView | undefined> {
-		await this.ready;
-		return this.sampler?.readChain(path, queue);
 	}
 
 	private lastSignature = '';

@@ -367,51 +367,6 @@ export class VirtioSampler {
 	}
 
 	/**
-	 * The descriptor chain at a queue's avail position (default: the head, the next entry the
-	 * device will pop). Throws QmpError when the ring is not set up ("Region caches not
-	 * initialized" before the guest driver ran).
-	 *
-	 * Not safe on its own for any position: QEMU 7.2 walks the chain with the same code the device
-	 * uses, and a chain the guest has already reclaimed can make it call virtio_error(), which
-	 * breaks the device. The ring view uses inspectPendingRing().
-	 */
-	async inspectRing(path: string, queue: number, position?: number): Promise<RingElementView> {
-		const status = await this.qmp.execute<VirtQueueStatus>(
-			'x-query-virtio-queue-status',
-			{path, queue},
-			{timeoutMs: this.timeoutMs},
-		);
-		const args: Record<string, unknown> = {path, queue};
-		if (position !== undefined) args.index = position;
-		const element = await this.qmp.execute<VirtioQueueElement>('x-query-virtio-queue-element', args, {
-			timeoutMs: this.timeoutMs,
-		});
-		return ringElementView(path, queue, position, status, element);
-	}
-
-	/**
-	 * The newest chain the guest has published and the device has not taken yet, or undefined when
-	 * there is none. Only such a chain is safe to walk: the driver cannot reclaim a chain before
-	 * the device has used it, while one the device has taken may be completed, freed and reused by
-	 * the time QEMU walks it (see safeRingPosition). QEMU's own indices decide, read just before.
-	 */
-	async inspectPendingRing(path: string, queue: number): Promise<RingElementView | undefined> {
-		const status = await this.qmp.execute<VirtQueueStatus>(
-			'x-query-virtio-queue-status',
-			{path, queue},
-			{timeoutMs: this.timeoutMs},
-		);
-		const position = safeRingPosition(status);
-		if (position === undefined) return undefined;
-		const element = await this.qmp.execute<VirtioQueueElement>(
-			'x-query-virtio-queue-element',
-			{path, queue, index: position},
-			{timeoutMs: this.timeoutMs},
-		);
-		return ringElementView(path, queue, position, status, element);
-	}
-
-	/**
 	 * The chain at an avail position, read from guest memory with HMP `xp` instead of
 	 * x-query-virtio-queue-element: a plain read of guest RAM, which never runs the device's chain
 	 * walker and so can never mark the device broken, whatever state the chain is in. Default

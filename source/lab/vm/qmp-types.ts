@@ -108,24 +108,3 @@ export interface VirtioQueueElement {
 	avail?: {flags: number; idx: number; ring: number};
 	used?: {flags: number; idx: number};
 }
-
-/** Commands with known argument and answer shapes; anything else goes through the untyped overload. */
-export interface QmpCommands {
-	qmp_capabilities: {args: {enable?: string[]} | undefined; ret: Record<string, never>};
-	'query-status': {args: undefined; ret: QueryStatusResult};
-	'x-query-virtio': {args: undefined; ret: VirtioInfo[]};
-	'x-query-virtio-status': {args: {path: string}; ret: VirtioStatus};
-	'x-query-virtio-queue-status': {args: {path: string; queue: number}; ret: VirtQueueStatus};
-	'x-query-virtio-queue-element': {args: {path: string; queue: number; index?: number}; ret: VirtioQueueElement};
-	'trace-event-set-state': {
-		args: {name: string; enable: boolean; 'ignore-unavailable'?: boolean};
-		ret: Record<string, never>;
-	};
-	'trace-event-get-state': {args: {name: string}; ret: {name: string; state: 'unavailable' | 'disabled' | 'enabled'}[]};
-	cont: {args: undefined; ret: Record<string, never>};
-	stop: {args: undefined; ret: Record<string, never>};
-	quit: {args: undefined; ret: Record<string, never>};
-	system_reset: {args: undefined; ret: Record<string, never>};
-}
-
-export type QmpCommandName = keyof QmpCommands;

@@ -10,7 +10,7 @@
 //   buggy listener cannot wedge the protocol.
 
 import net from 'node:net';
-import type {QmpCommandName, QmpCommands, QmpEvent, QmpGreeting} from './qmp-types.js';
+import type {QmpEvent, QmpGreeting} from './qmp-types.js';
 
 export type {QmpEvent, QmpGreeting} from './qmp-types.js';
 
@@ -85,9 +85,6 @@ export interface ExecuteOptions {
 export interface QmpLike {
 	execute<T = unknown>(command: string, args?: Record<string, unknown>, options?: ExecuteOptions): Promise<T>;
 }
-
-type ArgsOf<K extends QmpCommandName> = QmpCommands[K]['args'];
-type RetOf<K extends QmpCommandName> = QmpCommands[K]['ret'];
 
 interface Pending {
 	command: string;
@@ -206,14 +203,7 @@ export class QmpClient implements QmpLike {
 	 * Runs one command. Rejects with QmpError when QEMU answers with an error, QmpTimeoutError
 	 * after timeoutMs, QmpClosedError when the connection closes first.
 	 */
-	execute<K extends QmpCommandName>(
-		command: K,
-		...rest: undefined extends ArgsOf<K>
-			? [args?: ArgsOf<K>, options?: ExecuteOptions]
-			: [args: ArgsOf<K>, options?: ExecuteOptions]
-	): Promise<RetOf<K>>;
-	execute<T = unknown>(command: string, args?: Record<string, unknown>, options?: ExecuteOptions): Promise<T>;
-	execute(command: string, args?: Record<string, unknown>, options?: ExecuteOptions): Promise<unknown> {
+	execute<T = unknown>(command: string, args?: Record<string, unknown>, options?: ExecuteOptions): Promise<T> {
 		if (this.isClosed) {
 			return Promise.reject(this.closedErrorFor(command));
 		}
@@ -222,7 +212,7 @@ export class QmpClient implements QmpLike {
 		if (args !== undefined) message.arguments = args;
 		const timeoutMs = options?.timeoutMs ?? this.defaultTimeoutMs;
 		return new Promise((resolve, reject) => {
-			const pending: Pending = {command, resolve, reject};
+			const pending: Pending = {command, resolve: resolve as (value: unknown) => void, reject};
 			if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
 				pending.timer = setTimeout(() => {
 					this.pending.delete(id);

@@ -46,8 +46,7 @@ function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title
 	const selected = milestones.find(m => m.id === selectedMilestone(state));
 	if (!selected) return {title: 'lesson', text: ''};
 	const steps = selected.steps.map((s, i) => `${i + 1}. ${s.title}`).join('\n');
-	const coming = selected.available ? '' : '\n\nThis milestone is coming: it is not built yet.';
-	return {title: `lesson — ${selected.title}`, text: `${selected.summary}\n\n${steps}${coming}`};
+	return {title: `lesson — ${selected.title}`, text: `${selected.summary}\n\n${steps}`};
 }
 
 export function App({
@@ -94,7 +93,6 @@ export function App({
 		const current = getState();
 		const id = selectedMilestone(current);
 		if (!id) return;
-		if (!current.available[id]) return notice('that milestone is coming: it is not built yet');
 		if (isRunning(current)) return notice('a milestone is already running (c cancels it)');
 		const needs = workbench.hostNeeds(id);
 		if (needs.length > 0)

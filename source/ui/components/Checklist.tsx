@@ -50,13 +50,11 @@ export function Checklist({milestones, statuses, selected, focused, width, heigh
 					<Box key={m.id} flexDirection="column">
 						<Box>
 							<Text color={isSelected && focused ? 'cyan' : undefined}>{isSelected ? '›' : ' '}</Text>
-							<Text color={COLOR[status]}>{m.available ? MARK[status] : '·'} </Text>
-							<Text wrap="truncate" dimColor={!m.available} inverse={isSelected && focused} bold={isSelected}>
+							<Text color={COLOR[status]}>{MARK[status]} </Text>
+							<Text wrap="truncate" inverse={isSelected && focused} bold={isSelected}>
 								{clip(`${index + 1}. ${m.id}`, inner - 1)}
 							</Text>
 						</Box>
-						{/* On its own line so a long id can never push the word out of the pane. */}
-						{m.available ? null : <Text dimColor>{'   (coming)'}</Text>}
 					</Box>
 				);
 			})}
