@@ -1,4 +1,10 @@
-import type {Failure} from '../runner/events.js';
+/** An error written for people: what failed, what was last seen, what to try. */
+export interface Failure {
+	what: string;
+	lastSeen?: string[];
+	hint?: string;
+	logPath?: string;
+}
 
 /**
  * An error meant for a person: what failed, what was last seen, what to try. Everything in the

@@ -2,7 +2,14 @@ import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type {AccelChoice} from '../../runner/events.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface AccelChoice {
+	accel: Accel;
+	/** Why this accelerator: shown to the learner, e.g. "no vmx/svm CPU flag". */
+	reason: string;
+}
 
 export interface AccelFacts {
 	kvmNode: boolean;

@@ -2,7 +2,7 @@
 // host saw cross the same queue (QMP used index, trace kicks and interrupts), and the targets.
 // Pure functions only: the milestone (source/expedition/tune.ts) does the I/O.
 
-import type {DeviceView, QueueView} from '../../runner/events.js';
+import type {DeviceView, QueueView} from '../virtio/views.js';
 import {idxDelta} from '../virtio/wrap.js';
 
 /** One `bench key=value ...` line printed by hello-client in the guest. */

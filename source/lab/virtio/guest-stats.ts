@@ -1,4 +1,4 @@
-import type {GuestView} from '../../runner/events.js';
+import type {GuestView} from './views.js';
 
 /**
  * Parses one frame the guest's side-channel script writes (configs/rootfs/side-channel):

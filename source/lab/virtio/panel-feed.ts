@@ -1,5 +1,6 @@
 import net from 'node:net';
-import type {DeviceView, Emit, GuestView} from '../../runner/events.js';
+import type {Emit} from '../lab-events.js';
+import type {DeviceView, GuestView} from './views.js';
 import {QmpClient} from '../vm/qmp.js';
 import {GuestFrameReader} from './guest-stats.js';
 import {VirtioSampler} from './sampler.js';

@@ -8,7 +8,7 @@
 // the one connection. Samples never overlap: a tick that comes while the previous sample is still
 // waiting for QEMU is skipped (and counted in skippedTicks).
 
-import type {DeviceView, QueueView} from '../../runner/events.js';
+import type {DeviceView, QueueView} from './views.js';
 import {QmpClosedError, QmpError, type QmpLike} from '../vm/qmp.js';
 import type {U64, VirtioInfo, VirtioQueueElement, VirtioStatus, VirtQueueStatus} from '../vm/qmp-types.js';
 import type {QueueCorrelationSample} from './trace-counter.js';

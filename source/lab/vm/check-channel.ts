@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type {Emit} from '../../runner/events.js';
+import type {Emit} from '../lab-events.js';
 import {LabError} from '../lab-error.js';
 import {GuestTextStream, type RunOptions} from './guest-text-stream.js';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import stripAnsi from 'strip-ansi';
-import type {Emit} from '../../runner/events.js';
+import type {Emit} from '../lab-events.js';
 import {LabError} from '../lab-error.js';
 import {abortError} from '../host/run-logged.js';
 

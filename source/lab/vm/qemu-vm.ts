@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pty from 'node-pty';
-import type {AccelChoice, Emit} from '../../runner/events.js';
+import type {AccelChoice} from '../host/accel.js';
+import type {Emit} from '../lab-events.js';
 import {ownChild} from '../host/child-reaper.js';
 import {LabError} from '../lab-error.js';
 import {CheckChannel} from './check-channel.js';

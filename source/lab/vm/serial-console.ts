@@ -1,5 +1,5 @@
 import xterm from '@xterm/headless';
-import type {Emit} from '../../runner/events.js';
+import type {Emit} from '../lab-events.js';
 import {GuestTextStream} from './guest-text-stream.js';
 
 const {Terminal} = xterm;
