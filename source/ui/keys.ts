@@ -26,6 +26,18 @@ const APP_KEYS: Record<string, AppKey> = {
 	'\x1b': 'escape',
 };
 
+/**
+ * The first key of a chunk of input, and the rest. Ink hands over what one read() returned, and
+ * keys typed before the app switched the terminal to raw mode arrive together, as the line the
+ * terminal had buffered ("i\r"). An escape sequence stays whole (Ink splits those itself);
+ * CR LF is one Enter.
+ */
+export function firstKey(data: string): [key: string, rest: string] {
+	if (data.startsWith('\x1b')) return [data, ''];
+	const size = data.startsWith('\r\n') ? 2 : String.fromCodePoint(data.codePointAt(0) ?? 0).length;
+	return [data.slice(0, size), data.slice(size)];
+}
+
 /** The command a key means while the milestone list has focus, if any. */
 export function appKeyFor(data: string): AppKey | undefined {
 	return Object.hasOwn(APP_KEYS, data) ? APP_KEYS[data] : undefined;

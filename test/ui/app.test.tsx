@@ -77,6 +77,35 @@ test('Enter runs the selected milestone; ↓ picks the next one; no second run w
 	unmount();
 });
 
+test('keys that arrive together (typed before raw mode, or pasted) are each handled, in order', async t => {
+	const {stdin, shows, workbench, unmount} = start();
+	t.true(await shows(/›. 1\. boot/));
+	// What a cooked terminal hands over when "j" and Enter were typed while the app started.
+	stdin.write('j\r');
+	t.true(await until(() => workbench.runs.length === 1));
+	t.deepEqual(workbench.runs, ['modules']);
+	workbench.emit({type: 'milestone-finished', summary: {milestone: 'modules', ok: true, steps: []}});
+	workbench.emit({type: 'vm-started', pid: 1, runDir: '/tmp/r', accel: 'tcg'});
+	t.true(await shows(/Tab to type into the guest/));
+	// Tab gives the console the keyboard: the rest of the chunk is the guest's, whole.
+	stdin.write('\tls\r');
+	t.true(await until(() => workbench.sent.length === 1));
+	t.deepEqual(workbench.sent, ['ls\r']);
+	t.deepEqual(workbench.runs, ['modules'], 'the Enter went to the guest');
+	unmount();
+});
+
+test('a key that hands the terminal back ends the chunk: nothing after q is handled', async t => {
+	let quits = 0;
+	const {stdin, shows, workbench, unmount} = start(new FakeWorkbench(), {onQuit: () => quits++});
+	t.true(await shows(/milestones/));
+	stdin.write('q\r');
+	t.true(await until(() => workbench.listenerCount === 0));
+	t.is(quits, 1);
+	t.deepEqual(workbench.runs, [], 'the Enter after q did not start a milestone');
+	unmount();
+});
+
 test('events reach the screen: accel, VM, steps, console rows, the ring panel and the lesson', async t => {
 	const {frame, shows, workbench, unmount} = start();
 	t.true(await shows(/milestones/));

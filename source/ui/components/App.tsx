@@ -1,11 +1,11 @@
-import {useCallback, useEffect} from 'react';
+import {useCallback, useEffect, useRef} from 'react';
 import {Box, useApp} from 'ink';
 import type {WorkbenchApi} from '../../runner/workbench-api.js';
 import type {MilestoneInfo} from '../milestone-info.js';
 import {computeLayout, MIN_COLUMNS, MIN_ROWS} from '../layout.js';
 import {initialUiState, isRunning, selectedMilestone, type UiState} from '../state.js';
 import {useUiStore} from '../use-ui-store.js';
-import {appKeyFor, consoleKeys} from '../keys.js';
+import {appKeyFor, consoleKeys, firstKey} from '../keys.js';
 import {useRawKeys} from '../use-raw-keys.js';
 import {useWorkbenchEvents} from '../use-workbench-events.js';
 import {useTerminalSize} from '../use-terminal-size.js';
@@ -61,6 +61,12 @@ export function App({
 	autoRun,
 }: AppProps) {
 	const {exit} = useApp();
+	// Set once the app hands the terminal back (quit, edit, setup): keys after that are not ours.
+	const leaving = useRef(false);
+	const leave = useCallback(() => {
+		leaving.current = true;
+		exit();
+	}, [exit]);
 	const {state, dispatch, getState} = useUiStore(() => ({
 		...initialUiState(milestones, workbench.verifiedMilestones()),
 		notice: workbench.stateWarning(),
@@ -82,8 +88,8 @@ export function App({
 
 	const quit = useCallback(() => {
 		onQuit?.();
-		exit();
-	}, [onQuit, exit]);
+		leave();
+	}, [onQuit, leave]);
 
 	const notice = (text: string) => dispatch({type: 'ui/notice', text});
 	const failed = (what: string) => (error: unknown) =>
@@ -115,7 +121,7 @@ export function App({
 			return notice('this milestone has no source to edit (try hello-module)');
 		if (isRunning(current)) return notice('wait for the run to finish (or c to cancel) before editing');
 		onEdit(id);
-		exit();
+		leave();
 	};
 
 	const setupSelected = () => {
@@ -125,19 +131,30 @@ export function App({
 		if (isRunning(current)) return notice('wait for the run to finish (or c to cancel) before setting up');
 		if (workbench.hostNeeds(id).length === 0) return notice(`the host has everything ${id} needs`);
 		onSetup(id);
-		exit();
+		leave();
 	};
 
 	// Every key goes through here, once. Decisions read getState(), never the render's `state`.
+	// A chunk of several keys is taken one key at a time while the list has focus, and what is
+	// left goes whole to the console once a key (Tab) gives it focus.
 	useRawKeys(data => {
-		const current = getState();
-		if (current.focus === 'console' && layout && !current.helpShown) {
-			const {send, leave} = consoleKeys(data);
-			if (send) workbench.sendToConsole(send);
-			if (leave) dispatch({type: 'ui/focus', focus: 'list'});
-			return;
+		let rest = data;
+		while (rest && !leaving.current) {
+			const current = getState();
+			if (current.focus === 'console' && layout && !current.helpShown) {
+				const {send, leave} = consoleKeys(rest);
+				if (send) workbench.sendToConsole(send);
+				if (leave) dispatch({type: 'ui/focus', focus: 'list'});
+				// What followed Ctrl-] in a paste is dropped: it was typed for the guest.
+				return;
+			}
+			const [key, after] = firstKey(rest);
+			rest = after;
+			handleAppKey(key, current);
 		}
+	});
 
+	function handleAppKey(data: string, current: UiState): void {
 		const key = appKeyFor(data);
 		if (key === 'quit') return quit();
 		if (!layout) return;
@@ -171,7 +188,7 @@ export function App({
 			default:
 				return;
 		}
-	});
+	}
 
 	const consoleFocused = state.focus === 'console' && !state.helpShown;
 
