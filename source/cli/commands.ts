@@ -62,22 +62,26 @@ export const commands: CommandSpec[] = [
 		name: 'setup',
 		summary:
 			"Everything kernelcraft changes on the host, after asking: installs the missing Debian packages with apt-get (through sudo when not root), adds a deb-src entry for QEMU's source package, and fetches that source into the cache.",
-		usage: 'kernelcraft setup [--yes]',
+		usage: 'kernelcraft setup [--yes] [--shared-cache redis://HOST:PORT | --shared-cache none]',
 		flags: {
 			'--yes': 'do not ask',
 			'--quiet': 'say nothing when everything is installed',
 			'--bench': "also install what `npm run bench` needs (Debian's distro kernel)",
+			'--tests': 'also install what `npm test` needs (redis-server, for the shared-cache test)',
 		},
-		options: {},
+		options: {
+			'--shared-cache':
+				"url: share compiled objects with a classroom through a Redis server (ccache's remote storage); none stops sharing",
+		},
 		positionals: [],
 	},
 	{
 		name: 'cache',
 		summary:
-			"Lists what kernelcraft's cache holds (runs, kernels, QEMU, builds) and its size; --clear removes one kind, waiting for any build another kernelcraft is making in it.",
-		usage: 'kernelcraft cache [--clear runs|kernels|qemu|builds]',
+			"Lists what kernelcraft's cache holds (runs, kernels, QEMU, builds, the compiler cache) and its size; --clear removes one kind, waiting for any build another kernelcraft is making in it.",
+		usage: 'kernelcraft cache [--clear runs|kernels|qemu|builds|compiler]',
 		flags: {},
-		options: {'--clear': 'kind: remove one kind (runs, kernels, qemu, builds)'},
+		options: {'--clear': 'kind: remove one kind (runs, kernels, qemu, builds, compiler)'},
 		positionals: [],
 	},
 ];

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {milestones} from '../expedition/milestones.js';
-import {benchRequirements} from '../lab/host/requirements.js';
+import {benchRequirements, testRequirements} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
 import {cacheRoot, projectRoot, stateFile} from '../lab/paths.js';
 import {ProgressStore} from '../runner/progress-store.js';
@@ -11,7 +11,7 @@ import {benchCommand, checkBenchArgs} from './bench.js';
 import {commands} from './commands.js';
 import {doctorCommand} from './doctor.js';
 import {runCommand} from './run.js';
-import {setupCommand} from './setup.js';
+import {setupCommand, sharedCacheCommand} from './setup.js';
 import {statusText} from './status.js';
 import {ExitGuard, sayToStderr} from './exit-guard.js';
 
@@ -51,11 +51,16 @@ async function command(argv: string[]): Promise<number> {
 			case 'doctor':
 				return await doctorCommand(process.stdout);
 			case 'setup':
+				if (parsed.options.has('--shared-cache'))
+					return await sharedCacheCommand(parsed.options.get('--shared-cache')!, process.stdout);
 				return await setupCommand(
 					{
 						yes: parsed.flags.has('--yes'),
 						quiet: parsed.flags.has('--quiet'),
-						extra: parsed.flags.has('--bench') ? benchRequirements : [],
+						extra: [
+							...(parsed.flags.has('--bench') ? benchRequirements : []),
+							...(parsed.flags.has('--tests') ? testRequirements : []),
+						],
 					},
 					process.stdout,
 				);

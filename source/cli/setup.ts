@@ -6,6 +6,8 @@ import {aptEntries, debSrcEntryText, debSrcFile, releaseCodename} from '../lab/h
 import {packageStates, requirements, type Requirement} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
 import {cacheRoot} from '../lab/paths.js';
+import {parseSharedCacheUrl, pingRedis, saveSharedCache} from '../lab/build/shared-cache.js';
+import {compilerCacheAvailable} from '../lab/build/compiler-cache.js';
 
 export interface SetupOptions {
 	yes: boolean;
@@ -133,4 +135,33 @@ async function confirm(out: NodeJS.WritableStream, question: string): Promise<bo
 	const answer = await rl.question(question);
 	rl.close();
 	return /^y(es)?$/i.test(answer.trim());
+}
+
+/**
+ * `setup --shared-cache URL`: checks that the Redis server answers, then saves the URL; every
+ * later build hands it to ccache as its remote storage. `none` stops sharing.
+ */
+export async function sharedCacheCommand(url: string, out: NodeJS.WritableStream): Promise<number> {
+	try {
+		if (url === 'none' || url === '') {
+			const file = saveSharedCache(undefined);
+			out.write(`Builds no longer use a shared compiler cache (${file}).\n`);
+			return 0;
+		}
+		const {host, port} = parseSharedCacheUrl(url);
+		await pingRedis(host, port);
+		const file = saveSharedCache(url.trim());
+		out.write(`Builds now share compiled objects through ${url.trim()} (saved in ${file}).\n`);
+		if (!compilerCacheAvailable())
+			out.write(
+				'ccache is not installed yet: run `kernelcraft setup` to install it, or builds will not use the cache.\n',
+			);
+		if (process.env.KERNELCRAFT_SHARED_CACHE !== undefined)
+			out.write('Note: KERNELCRAFT_SHARED_CACHE is set in this shell, and it wins over the saved setting.\n');
+		return 0;
+	} catch (error) {
+		const failure = toFailure(error);
+		out.write(`${failure.what}\n${failure.hint ? `${failure.hint}\n` : ''}`);
+		return 1;
+	}
 }

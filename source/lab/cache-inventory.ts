@@ -12,6 +12,10 @@ export const cacheKinds = {
 		folders: ['modules', 'guest-programs', 'rootfs', 'disks'],
 		what: 'modules, guest programs, root filesystems and disk images',
 	},
+	compiler: {
+		folders: ['ccache'],
+		what: 'the compiler cache (ccache): objects the next kernel, module or QEMU build reuses',
+	},
 } as const;
 
 export type CacheKind = keyof typeof cacheKinds;

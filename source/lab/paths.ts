@@ -29,3 +29,13 @@ export function stateFile(env: NodeJS.ProcessEnv = process.env): string {
 			: path.join(os.homedir(), '.local', 'state');
 	return path.join(xdg, 'kernelcraft', 'progress.json');
 }
+
+/** Settings a learner or teacher chose once (e.g. the classroom's shared compiler cache). */
+export function settingsFile(env: NodeJS.ProcessEnv = process.env): string {
+	if (env.KERNELCRAFT_SETTINGS) return path.resolve(env.KERNELCRAFT_SETTINGS);
+	const xdg =
+		env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
+			? env.XDG_CONFIG_HOME
+			: path.join(os.homedir(), '.config');
+	return path.join(xdg, 'kernelcraft', 'settings.json');
+}

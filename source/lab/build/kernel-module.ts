@@ -9,6 +9,7 @@ import {formatCompilerError, parseCompilerErrors} from './compiler-errors.js';
 import {directoryContents, hashInputs} from './content-hash.js';
 import type {KernelBuild} from './kernel.js';
 import {ensureCacheEntry} from './cache-entry.js';
+import {compilerCacheEnv, compilerCacheLogName} from './compiler-cache.js';
 
 export interface ModuleBuild {
 	/** Path of each built .ko, by module name. */
@@ -90,6 +91,7 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 				],
 				{
 					logPath: path.join(scratch, 'build.log'),
+					env: compilerCacheEnv({cacheDir: options.cacheDir, statsLog: path.join(scratch, compilerCacheLogName)}),
 					what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
 					signal: options.signal,
 					onLine: line => options.onLine?.(toSource(line)),

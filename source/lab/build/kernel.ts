@@ -10,6 +10,12 @@ import {hashInputs} from './content-hash.js';
 import {describeMismatch, findUnhonoured, kconfigDependsOn, parseConfig, type ConfigRequest} from './kernel-config.js';
 import type {KernelSource} from './kernel-source.js';
 import {LineProgress} from './progress-estimate.js';
+import {
+	compilerCacheEnv,
+	compilerCacheLogName,
+	describeCompilerCache,
+	readCompilerCacheStats,
+} from './compiler-cache.js';
 
 export interface KernelBuild {
 	buildDir: string;
@@ -95,9 +101,12 @@ async function buildInto(options: KernelBuildOptions, key: string, buildDir: str
 	const logPath = path.join(buildDir, 'build.log');
 	const bzImage = path.join(buildDir, 'arch/x86/boot/bzImage');
 	fs.mkdirSync(buildDir, {recursive: true});
+	const statsLog = path.join(buildDir, compilerCacheLogName);
+	const env = compilerCacheEnv({cacheDir: options.cacheDir, statsLog});
 	const make = (args: string[], what: string, onLine?: (line: string) => void) =>
 		runLogged('make', ['-C', source.dir, `O=${buildDir}`, ...args], {
 			logPath,
+			env,
 			what,
 			signal: options.signal,
 			onLine: line => {
@@ -128,6 +137,8 @@ async function buildInto(options: KernelBuildOptions, key: string, buildDir: str
 	if (!fs.existsSync(bzImage))
 		throw new LabError({what: `The kernel build finished but ${bzImage} is missing.`, logPath});
 	const release = fs.readFileSync(path.join(buildDir, 'include/config/kernel.release'), 'utf8').trim();
+	const cached = readCompilerCacheStats(statsLog);
+	if (cached) options.onLine?.(describeCompilerCache(cached));
 	writeFileAtomic(
 		path.join(buildDir, stampName),
 		JSON.stringify({key, release, source: source.id, builtAt: new Date().toISOString()}, null, 2) + '\n',

@@ -19,6 +19,7 @@ export const requirements: Requirement[] = [
 	{pkg: 'libelf-dev', why: 'objtool and module builds'},
 	{pkg: 'libssl-dev', why: "the kernel's signing tools"},
 	{pkg: 'cpio', why: 'initramfs tooling'},
+	{pkg: 'ccache', why: 'compiler cache: a changed config or a second QEMU tree rebuilds only what changed'},
 	{pkg: 'linux-source-6.1', why: 'the kernel source (unless KERNEL_SRC is set)'},
 	{pkg: 'busybox-static', why: "the guest's userland"},
 	{pkg: 'e2fsprogs', why: 'mke2fs -d builds the virtio-blk disk image'},
@@ -31,6 +32,11 @@ export const requirements: Requirement[] = [
 	{pkg: 'libglib2.0-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
 	{pkg: 'libpixman-1-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
 	{pkg: 'libfdt-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
+];
+
+/** Packages that only the test suite needs: a real Redis server for the shared compiler cache's test. */
+export const testRequirements: Requirement[] = [
+	{pkg: 'redis-server', why: "the shared compiler cache's test starts its own server on 127.0.0.1"},
 ];
 
 /** Packages that are only needed by the benchmark (Debian's distro kernel, as the peer). */

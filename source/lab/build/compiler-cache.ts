@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {settingsFile} from '../paths.js';
+
+/**
+ * The compiler cache under every build kernelcraft runs (kernel, modules, QEMU): Debian's ccache,
+ * through its masquerade folder (/usr/lib/ccache holds gcc, cc, g++ that are ccache), so make,
+ * Kbuild's host tools and meson all use it without a change to their command lines.
+ *
+ * Why it helps: a changed config fragment is a new kernel build in a new folder, and every object
+ * whose preprocessed source did not change is a cache hit (ccache falls back from its direct mode
+ * to the preprocessed text when autoconf.h changed, and a define a file does not use leaves no
+ * trace in that text). The same goes for a learner's second QEMU work tree.
+ *
+ * Without ccache installed (setup installs it) builds simply run without it.
+ */
+export const ccacheWrappers = '/usr/lib/ccache';
+
+/** Each build's own ccache results, in its folder (see readCompilerCacheStats). */
+export const compilerCacheLogName = 'ccache-stats.log';
+
+export interface CompilerCacheOptions {
+	/** kernelcraft's cache root: the ccache folder lives inside it, so `cache --clear` covers it. */
+	cacheDir: string;
+	/** A file ccache appends this build's own results to (hits and misses of this build only). */
+	statsLog?: string;
+	env?: NodeJS.ProcessEnv;
+}
+
+export function ccacheDir(cacheDir: string): string {
+	return path.join(cacheDir, 'ccache');
+}
+
+/** True when ccache can be used: installed, and not turned off with KERNELCRAFT_CCACHE=0. */
+export function compilerCacheAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+	return env.KERNELCRAFT_CCACHE !== '0' && fs.existsSync(path.join(ccacheWrappers, 'gcc'));
+}
+
+/**
+ * The shared cache a teacher set up for a classroom (ccache's remote_storage, e.g.
+ * redis://10.0.0.5:6379): $KERNELCRAFT_SHARED_CACHE, else what `kernelcraft setup --shared-cache`
+ * saved in the settings file.
+ */
+export function sharedCacheUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+	if (env.KERNELCRAFT_SHARED_CACHE !== undefined) return env.KERNELCRAFT_SHARED_CACHE || undefined;
+	try {
+		const settings = JSON.parse(fs.readFileSync(settingsFile(env), 'utf8')) as {sharedCache?: unknown};
+		return typeof settings.sharedCache === 'string' && settings.sharedCache ? settings.sharedCache : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** The environment a build runs in: the caller's, with ccache first on PATH and its settings. */
+export function compilerCacheEnv(options: CompilerCacheOptions): NodeJS.ProcessEnv {
+	const env = options.env ?? process.env;
+	const sharedCache = sharedCacheUrl(env);
+	if (!compilerCacheAvailable(env)) return env;
+	const withCache: NodeJS.ProcessEnv = {
+		...env,
+		PATH: `${ccacheWrappers}:${env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
+		CCACHE_DIR: ccacheDir(options.cacheDir),
+		// Builds run in per-process scratch folders that are renamed when done: the folder a
+		// compiler ran in must not be part of the key (it only is with -g, as in the debug kernel).
+		CCACHE_NOHASHDIR: 'true',
+		// Paths inside kernelcraft's cache are hashed relative to the build folder, so two
+		// learners whose caches sit in different homes share objects through a shared cache.
+		CCACHE_BASEDIR: options.cacheDir,
+		CCACHE_MAXSIZE: env.CCACHE_MAXSIZE ?? '4G',
+	};
+	if (options.statsLog) withCache.CCACHE_STATSLOG = options.statsLog;
+	if (sharedCache) withCache.CCACHE_REMOTE_STORAGE = sharedCache;
+	return withCache;
+}
+
+export interface CompilerCacheStats {
+	hits: number;
+	misses: number;
+	/** Hits served by the shared (remote) cache. */
+	remoteHits: number;
+}
+
+/**
+ * This build's own hits and misses, from its stats log, or undefined when the build ran without
+ * ccache. The log holds a "# <source>" line per compilation followed by the counters it raised
+ * (the format `ccache --show-log-stats` reads). Direct and preprocessed hits both count as hits.
+ */
+export function readCompilerCacheStats(statsLog: string): CompilerCacheStats | undefined {
+	let text: string;
+	try {
+		text = fs.readFileSync(statsLog, 'utf8');
+	} catch {
+		return undefined;
+	}
+	return parseCompilerCacheStats(text);
+}
+
+export function parseCompilerCacheStats(text: string): CompilerCacheStats {
+	const stats: CompilerCacheStats = {hits: 0, misses: 0, remoteHits: 0};
+	for (const line of text.split('\n')) {
+		if (line === 'direct_cache_hit' || line === 'preprocessed_cache_hit') stats.hits++;
+		else if (line === 'cache_miss') stats.misses++;
+		else if (line === 'remote_storage_hit') stats.remoteHits++;
+	}
+	return stats;
+}
+
+/** One line for the build log and the step's detail, e.g. "compiler cache: 812 of 840 objects reused". */
+export function describeCompilerCache(stats: CompilerCacheStats): string {
+	const total = stats.hits + stats.misses;
+	const remote = stats.remoteHits > 0 ? ` (${stats.remoteHits} from the shared cache)` : '';
+	return `compiler cache: ${stats.hits} of ${total} compilations reused${remote}`;
+}

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import {
+	ccacheDir,
+	compilerCacheAvailable,
+	compilerCacheEnv,
+	compilerCacheLogName,
+	parseCompilerCacheStats,
+	readCompilerCacheStats,
+} from '../../../source/lab/build/compiler-cache.js';
+import {ensureKernel, listFragments, type KernelBuild} from '../../../source/lab/build/kernel.js';
+import {resolveKernelSource} from '../../../source/lab/build/kernel-source.js';
+import {cacheRoot, configsDir} from '../../../source/lab/paths.js';
+import {startRedis} from '../../helpers/redis.js';
+import {tempDir} from '../../helpers/temp.js';
+
+test('a stats log counts hits (direct and preprocessed), misses and shared-cache hits per compilation', t => {
+	const log = [
+		'# a.c',
+		'cache_miss',
+		'direct_cache_miss',
+		'preprocessed_cache_miss',
+		'# b.c',
+		'direct_cache_hit',
+		'local_storage_hit',
+		'# c.c',
+		'direct_cache_miss',
+		'preprocessed_cache_hit',
+		'# d.c',
+		'direct_cache_miss',
+		'preprocessed_cache_hit',
+		'remote_storage_hit',
+		'',
+	].join('\n');
+	t.deepEqual(parseCompilerCacheStats(log), {hits: 3, misses: 1, remoteHits: 1});
+	t.is(readCompilerCacheStats('/nonexistent/ccache-stats.log'), undefined, 'no log: the build ran without ccache');
+});
+
+test("the build environment puts ccache's compilers first and keeps its folder in kernelcraft's cache", t => {
+	t.true(compilerCacheAvailable(), 'ccache is installed (`kernelcraft setup` installs it)');
+	const env = compilerCacheEnv({cacheDir: '/c', statsLog: '/c/x.log', env: {PATH: '/usr/bin:/bin'}});
+	t.is(env.PATH, '/usr/lib/ccache:/usr/bin:/bin');
+	t.is(env.CCACHE_DIR, ccacheDir('/c'));
+	t.is(env.CCACHE_STATSLOG, '/c/x.log');
+	t.is(env.CCACHE_BASEDIR, '/c', 'paths in the cache are hashed relative, the same in every home');
+	t.is(env.CCACHE_REMOTE_STORAGE, undefined, 'no shared cache unless one is set');
+	const shared = compilerCacheEnv({cacheDir: '/c', env: {PATH: '/bin', KERNELCRAFT_SHARED_CACHE: 'redis://h:1'}});
+	t.is(shared.CCACHE_REMOTE_STORAGE, 'redis://h:1');
+	const off = {PATH: '/bin', KERNELCRAFT_CCACHE: '0'};
+	t.is(compilerCacheEnv({cacheDir: '/c', env: off}), off, 'KERNELCRAFT_CCACHE=0 leaves the environment alone');
+});
+
+test('a config fragment change reuses most objects; an empty cache gets them from a shared Redis', async t => {
+	// Caches of this test's own, so the first build starts from an empty ccache whatever ran
+	// before; the unpacked source is shared with the suite (it is not what is measured).
+	const learnerA = tempDir(t);
+	const learnerB = tempDir(t);
+	process.env.KERNELCRAFT_SHARED_CACHE = await startRedis(t);
+	const source = await resolveKernelSource({cacheDir: cacheRoot()});
+	const fragments = listFragments(path.join(configsDir, 'kernel'));
+	const stats = (build: KernelBuild) => readCompilerCacheStats(path.join(build.buildDir, compilerCacheLogName));
+
+	const first = await ensureKernel({source, fragments, cacheDir: learnerA});
+	const cold = stats(first);
+	if (!cold) return t.fail('the first build left no ccache stats log');
+	t.is(cold.hits, 0, 'an empty compiler cache and an empty Redis have nothing to give');
+	t.true(cold.misses > 300, `${cold.misses} compilations`);
+
+	// What a learner does: turn on /proc/config.gz in a fragment of their own.
+	const extra = path.join(tempDir(t), '90-ikconfig.config');
+	fs.writeFileSync(extra, 'CONFIG_IKCONFIG=y\nCONFIG_IKCONFIG_PROC=y\n');
+	const second = await ensureKernel({source, fragments: [...fragments, extra], cacheDir: learnerA});
+	t.true(second.rebuilt);
+	t.not(second.key, first.key);
+	t.regex(fs.readFileSync(path.join(second.buildDir, '.config'), 'utf8'), /^CONFIG_IKCONFIG_PROC=y$/m);
+	const warm = stats(second);
+	if (!warm) return t.fail('the second build left no ccache stats log');
+	const total = warm.hits + warm.misses;
+	t.true(warm.hits / total >= 0.9, `${warm.hits} of ${total} compilations came from the cache`);
+	t.true(warm.misses >= 1, 'kernel/configs.c is new: at least it was compiled');
+
+	// Another learner, nothing in their own cache: the objects come from Redis.
+	const third = await ensureKernel({source, fragments, cacheDir: learnerB});
+	t.is(third.key, first.key);
+	const shared = stats(third);
+	if (!shared) return t.fail('the third build left no ccache stats log');
+	t.true(shared.remoteHits / (shared.hits + shared.misses) >= 0.9, JSON.stringify(shared));
+	t.log(
+		`cold: ${cold.misses} compiled; fragment change: ${warm.hits} of ${total} reused; empty cache + Redis: ${shared.remoteHits} of ${shared.hits + shared.misses} from Redis`,
+	);
+});
