@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {LabError} from '../lab-error.js';
+import type {JobControl} from './job-control.js';
 
 export interface RunLoggedOptions {
 	cwd?: string;
@@ -15,6 +16,13 @@ export interface RunLoggedOptions {
 	/** Picks the lines worth showing when the command fails (default: the last 15). */
 	pickErrorLines?: (lines: string[]) => string[];
 	hint?: string;
+	/**
+	 * A build nobody waits for yet (the TUI's background QEMU build): nice 19 and the idle I/O
+	 * class, so the learner's VM and foreground builds get the CPU and the disk first.
+	 */
+	background?: boolean;
+	/** Pause and resume from outside (see JobControl); an abort still kills the group. */
+	control?: JobControl;
 }
 
 const keptLines = 400;
@@ -44,9 +52,10 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		// In its own process group (so an abort kills make and its compilers together), and killed
 		// by the kernel if we die first (setpriv --pdeathsig): a SIGKILLed kernelcraft must not leave
 		// a make running in a folder that the next run is about to use.
+		const lowered = options.background ? [...backgroundPrefix, command, ...args] : [command, ...args];
 		const [program, programArgs] = setprivPath
-			? [setprivPath, ['--pdeathsig', 'KILL', '--', command, ...args]]
-			: [command, args];
+			? [setprivPath, ['--pdeathsig', 'KILL', '--', ...lowered]]
+			: [lowered[0]!, lowered.slice(1)];
 		const child = spawn(program, programArgs, {
 			cwd: options.cwd,
 			env,
@@ -61,6 +70,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			}
 		};
 		options.signal?.addEventListener('abort', onAbort, {once: true});
+		const detach = child.pid && options.control ? options.control.attach(child.pid) : undefined;
 		const pending = {stdout: '', stderr: ''};
 		const take = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
 			log.write(chunk);
@@ -78,6 +88,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		child.stderr.on('data', (chunk: Buffer) => take('stderr', chunk));
 		child.on('error', (error: NodeJS.ErrnoException) => {
 			options.signal?.removeEventListener('abort', onAbort);
+			detach?.();
 			log.end();
 			reject(
 				error.code === 'ENOENT'
@@ -87,6 +98,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		});
 		child.on('close', (code, signal) => {
 			options.signal?.removeEventListener('abort', onAbort);
+			detach?.();
 			for (const rest of [pending.stdout, pending.stderr]) if (rest) emitLine(rest);
 			log.end(`\n[exit ${code ?? signal}]\n`);
 			if (options.signal?.aborted) {
@@ -130,6 +142,8 @@ export function findCommand(command: string, env: NodeJS.ProcessEnv = process.en
 
 // util-linux's setpriv is on every Debian and Ubuntu system; without it, children are not tied to us.
 const setprivPath = findCommand('setpriv');
+// nice (coreutils) and ionice (util-linux): the idle I/O class needs no privilege.
+const backgroundPrefix = findCommand('ionice') ? ['nice', '-n', '19', 'ionice', '-c', '3'] : ['nice', '-n', '19'];
 
 export function abortError(): Error {
 	const error = new Error('Cancelled.');
