@@ -4,6 +4,7 @@ import path from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
 import {LabError} from '../lab-error.js';
 import {runLogged} from '../host/run-logged.js';
+import type {JobControl} from '../host/job-control.js';
 import {devicesDir} from '../paths.js';
 import {ensureCacheEntry, removeTree} from './cache-entry.js';
 import {describeOwner, withLock} from './cache-lock.js';
@@ -25,9 +26,14 @@ export interface QemuBuildOptions {
 	signal?: AbortSignal;
 	onLine?: (line: string) => void;
 	onProgress?: (fraction: number, label: string, estimated: boolean) => void;
+	/** Built ahead of time by the TUI: low priority, and paused or resumed through `control`. */
+	background?: boolean;
+	control?: JobControl;
 }
 
 const script = () => path.join(devicesDir, 'qemu-build.sh');
+/** The devices compiled in: qemu-build.sh configures QEMU with exactly this list. */
+export const qemuDeviceList = () => path.join(devicesDir, 'qemu-devices.mak');
 
 /**
  * QEMU with the devices of devices/ compiled in. devices/qemu-build.sh does the work (apply,
@@ -63,9 +69,11 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 	}
 	const sourceKey = hashInputs({source: source.id, version: source.version});
 	// devices/virtio-hello/test/ holds guest-side tools for the tests (vh-raw.c), not QEMU code.
+	// The device list is an input: a line added to or removed from it rebuilds QEMU.
 	const inputs = hashInputs({
 		sourceKey,
 		script: fs.readFileSync(script(), 'utf8'),
+		deviceList: fs.readFileSync(qemuDeviceList(), 'utf8'),
 		...directoryContents(path.join(devicesDir, 'virtio-hello'), name => name === 'test'),
 	});
 	const entryDir = path.join(qemuCache, 'bin', inputs);
@@ -79,11 +87,13 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 				options.onLine?.(`waiting for ${describeOwner(owner)}`);
 			await withLock(`${workDir}.lock`, {what: 'building QEMU', onWait, signal: options.signal}, async () => {
 				const treeDir = options.given ? source.dir : prepareWorkTree(workDir, source.dir);
-				options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu only)', false);
+				options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu, the devices in devices/qemu-devices.mak)', false);
 				await runLogged('bash', [script(), workDir, treeDir], {
 					logPath,
 					what: 'the QEMU build',
 					signal: options.signal,
+					background: options.background,
+					control: options.control,
 					onLine: line => {
 						options.onLine?.(line);
 						const step = /^\[(\d+)\/(\d+)\]\s*(.*)$/.exec(line);
