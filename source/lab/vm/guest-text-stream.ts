@@ -31,6 +31,23 @@ interface Waiter {
 const keptText = 512 * 1024;
 
 /**
+ * QEMU's own error lines among the console's last lines: QEMU prints them on the pty it shares
+ * with ttyS0 before it exits ("qemu-system-x86_64: -device xyz: 'xyz' is not a valid device model
+ * name"), so they are why a VM that never booted stopped.
+ */
+export function qemuErrorLines(lines: string[]): string[] {
+	return lines.map(line => line.trim()).filter(line => /^qemu(-system-[\w.-]+)?: /.test(line));
+}
+
+/** The hint for a VM that QEMU refused to start, by what it said. */
+function qemuRefusedHint(said: string[]): string {
+	if (said.some(line => /is not a valid device model name/.test(line))) {
+		return "That QEMU has no such device. kernelcraft's own QEMU (milestones 4 and 5) is built with only the devices listed in devices/qemu-devices.mak: add the device's CONFIG_ line there (its hw/*/Kconfig names it) and run the milestone again, which rebuilds QEMU.";
+	}
+	return 'QEMU refused its command line (the full command is qemu-command.txt in the run directory); the full transcript is in the log.';
+}
+
+/**
  * What a guest prints on one serial line, as plain text, with expect-style waits and framed
  * commands on top. Every byte also goes to a transcript file. Used for the learner's console
  * (ttyS0) and for the check channel (a serial line of its own, so checks never mix with kernel
@@ -141,11 +158,15 @@ export class GuestTextStream {
 					}
 					if (this.closedBecause) {
 						done();
+						const qemuSaid = qemuErrorLines(this.lastLines());
 						reject(
 							new LabError({
-								what: `${this.closedBecause} while waiting for ${options.what}.`,
+								what:
+									qemuSaid.length > 0
+										? `${this.closedBecause} before ${options.what}: ${qemuSaid.join(' ')}`
+										: `${this.closedBecause} while waiting for ${options.what}.`,
 								lastSeen: this.lastLines(),
-								hint: 'The full transcript is in the log.',
+								hint: qemuSaid.length > 0 ? qemuRefusedHint(qemuSaid) : 'The full transcript is in the log.',
 								logPath: this.transcriptPath,
 							}),
 						);
