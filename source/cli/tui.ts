@@ -22,6 +22,8 @@ export async function startTui(workbench: Workbench): Promise<number> {
 		summary,
 		steps: steps.map(({id, title, lesson}) => ({id, title, lesson})),
 	}));
+	// QEMU for milestones 4 and 5 builds while the learner works through the first three.
+	workbench.startBackgroundBuilds();
 	let autoRun: string | undefined;
 	// The screen steps aside for the editor or for setup (apt-get and sudo talk to the learner in
 	// this terminal), then comes back and runs the milestone.

@@ -74,13 +74,15 @@ export const helloModuleMilestone: Milestone = {
 			].join('\n'),
 			async run(ctx) {
 				const kernel = ctx.session.kernel!;
-				const build = await buildKernelModule({
-					srcDir: helloSourceDir(ctx),
-					kernel,
-					cacheDir: ctx.session.cacheDir,
-					signal: ctx.signal,
-					onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
-				});
+				const build = await ctx.session.foreground(() =>
+					buildKernelModule({
+						srcDir: helloSourceDir(ctx),
+						kernel,
+						cacheDir: ctx.session.cacheDir,
+						signal: ctx.signal,
+						onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
+					}),
+				);
 				const ko = build.modules.hello;
 				if (!ko)
 					throw new LabError({

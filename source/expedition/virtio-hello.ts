@@ -77,14 +77,16 @@ export const driverStep: Step = {
 	].join('\n'),
 	async run(ctx) {
 		const kernel = ctx.session.kernel!;
-		const build = await buildKernelModule({
-			srcDir: helloDriverDir,
-			kernel,
-			cacheDir: ctx.session.cacheDir,
-			extraInputs: [helloAbiHeader],
-			signal: ctx.signal,
-			onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
-		});
+		const build = await ctx.session.foreground(() =>
+			buildKernelModule({
+				srcDir: helloDriverDir,
+				kernel,
+				cacheDir: ctx.session.cacheDir,
+				extraInputs: [helloAbiHeader],
+				signal: ctx.signal,
+				onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
+			}),
+		);
 		ctx.session.modules.virtio_hello = build.modules.virtio_hello!;
 		const client = await buildHelloClient(ctx.session.cacheDir, ctx.signal);
 		ctx.session.guestPrograms['hello-client'] = client.path;

@@ -34,6 +34,10 @@ export type RunEvent =
 	| {type: 'step-started'; step: string; title: string}
 	| {type: 'verified'; step: string; detail: string; ms: number}
 	| {type: 'failed'; step: string; failure: Failure; ms: number}
-	| {type: 'milestone-finished'; summary: MilestoneSummary};
+	| {type: 'milestone-finished'; summary: MilestoneSummary}
+	/** A build the TUI runs ahead of time (QEMU for milestones 4 and 5), and how far it is. */
+	| {type: 'background'; job: 'qemu'; state: BackgroundState; fraction: number; label: string; note?: string};
+
+export type BackgroundState = 'idle' | 'running' | 'paused' | 'done' | 'failed' | 'stopped';
 
 export type Emit = (event: RunEvent) => void;

@@ -54,6 +54,11 @@ export class Session {
 	disk: string | undefined;
 	/** Built .ko files by module name, for the steps that pack and load them. */
 	readonly modules: Record<string, string> = {};
+	/**
+	 * Runs a heavy build of the milestone's own; the TUI's workbench sets it to pause its
+	 * background build meanwhile, so two heavy builds never share the CPU.
+	 */
+	foreground: <T>(work: () => Promise<T>) => Promise<T> = work => work();
 	private accelChoice: AccelChoice | undefined;
 	private readonly panelAbort = new AbortController();
 	private lookInside = false;
@@ -97,19 +102,21 @@ export class Session {
 	}
 
 	async buildKernel(step: string, signal: AbortSignal): Promise<KernelBuild> {
-		const source = await resolveKernelSource({
-			given: this.options.kernelSrc,
-			cacheDir: this.cacheDir,
-			signal,
-			onLine: line => this.emit({type: 'log', step, line}),
-		});
-		this.kernel = await ensureKernel({
-			source,
-			fragments: listFragments(this.options.kernelConfigDir ?? path.join(configsDir, 'kernel')),
-			cacheDir: this.cacheDir,
-			signal,
-			onLine: line => this.emit({type: 'log', step, line}),
-			onProgress: (fraction, label, estimated) => this.emit({type: 'progress', step, fraction, label, estimated}),
+		this.kernel = await this.foreground(async () => {
+			const source = await resolveKernelSource({
+				given: this.options.kernelSrc,
+				cacheDir: this.cacheDir,
+				signal,
+				onLine: line => this.emit({type: 'log', step, line}),
+			});
+			return ensureKernel({
+				source,
+				fragments: listFragments(this.options.kernelConfigDir ?? path.join(configsDir, 'kernel')),
+				cacheDir: this.cacheDir,
+				signal,
+				onLine: line => this.emit({type: 'log', step, line}),
+				onProgress: (fraction, label, estimated) => this.emit({type: 'progress', step, fraction, label, estimated}),
+			});
 		});
 		return this.kernel;
 	}

@@ -24,6 +24,10 @@ export interface WorkbenchApi {
 	 * for a person; empty when it has everything. `kernelcraft setup` installs all of it.
 	 */
 	hostNeeds(milestone: string): string[];
+	/** Pauses the build running in the background (QEMU), or resumes it when paused. */
+	toggleBackgroundBuild(): void;
+	/** Stops the background build; the milestone that needs it builds it then. */
+	stopBackgroundBuild(): Promise<void>;
 	/** Milestones verified in earlier runs, from the state file. */
 	verifiedMilestones(): string[];
 	/** A problem with the state file found at start (it was set aside), to show once. */

@@ -5,6 +5,7 @@ import {findMilestone} from '../expedition/milestones.js';
 import {driversDir} from '../lab/paths.js';
 import {LabError} from '../lab/lab-error.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
+import {BackgroundBuild, qemuBuildWork} from './background-build.js';
 import {ProgressStore} from './progress-store.js';
 import {runMilestone} from './run-milestone.js';
 import {Session, type SessionOptions} from './session.js';
@@ -22,6 +23,7 @@ export class Workbench implements WorkbenchApi {
 	private readonly progress: ProgressStore;
 	private readonly session: Session;
 	private running: {controller: AbortController; done: Promise<unknown>} | undefined;
+	private background: BackgroundBuild | undefined;
 	private disposed = false;
 
 	constructor(private readonly options: WorkbenchOptions) {
@@ -31,13 +33,45 @@ export class Workbench implements WorkbenchApi {
 
 	subscribe(listener: (event: RunEvent) => void): () => void {
 		this.listeners.add(listener);
+		// A screen drawn after the background build started (the app comes back from the editor)
+		// shows where it is.
+		const background = this.background?.lastEvent;
+		if (background) listener(background);
 		return () => this.listeners.delete(listener);
+	}
+
+	/**
+	 * Starts building, at low priority, what the later milestones need and the host can build now
+	 * (QEMU for virtio-hello and tune). The TUI calls this; `run` builds on demand. Off with
+	 * KERNELCRAFT_BACKGROUND_BUILDS=0.
+	 */
+	startBackgroundBuilds(): void {
+		if (this.disposed || process.env.KERNELCRAFT_BACKGROUND_BUILDS === '0') return;
+		if (this.hostNeeds('virtio-hello').length > 0) return;
+		this.background ??= new BackgroundBuild(
+			qemuBuildWork({cacheDir: this.options.cacheDir, qemuSrc: this.options.qemuSrc}),
+			event => this.broadcast(event),
+		);
+		this.session.foreground = work => this.background!.whilePaused(work);
+		this.background.start();
+	}
+
+	toggleBackgroundBuild(): void {
+		this.background?.togglePause();
+	}
+
+	async stopBackgroundBuild(): Promise<void> {
+		await this.background?.stop();
 	}
 
 	async run(id: string): Promise<MilestoneSummary> {
 		const milestone = findMilestone(id);
 		if (!milestone) throw new LabError({what: `There is no milestone "${id}".`});
 		if (this.running) throw new LabError({what: 'A milestone is already running: wait for it or cancel it first.'});
+		// The milestone needs QEMU now: the background build hands over, and the milestone's own
+		// build goes on from the work tree it leaves (at normal priority, with its progress shown).
+		if (milestone.steps.some(step => step.id === 'qemu') && this.background?.current !== 'done')
+			await this.background?.stop('moved to the milestone, which builds it now');
 		const controller = new AbortController();
 		const started = Date.now();
 		const done = runMilestone(milestone, this.session, event => this.broadcast(event), controller.signal);
@@ -98,7 +132,7 @@ export class Workbench implements WorkbenchApi {
 	async dispose(): Promise<void> {
 		if (this.disposed) return;
 		this.disposed = true;
-		await this.cancel();
+		await Promise.all([this.cancel(), this.background?.stop('stopped: kernelcraft quit')]);
 	}
 
 	/** A clean guest power-off (reboot -f with -no-reboot) when the guest answers; else stop QEMU. */

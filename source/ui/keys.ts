@@ -4,7 +4,19 @@
 export const LEAVE_CONSOLE = '\x1d';
 
 export type AppKey =
-	'up' | 'down' | 'enter' | 'tab' | 'quit' | 'cancel' | 'inside' | 'help' | 'escape' | 'edit' | 'setup';
+	| 'up'
+	| 'down'
+	| 'enter'
+	| 'tab'
+	| 'quit'
+	| 'cancel'
+	| 'inside'
+	| 'help'
+	| 'escape'
+	| 'edit'
+	| 'setup'
+	| 'background'
+	| 'stop-background';
 
 const APP_KEYS: Record<string, AppKey> = {
 	'\x1b[A': 'up',
@@ -22,6 +34,8 @@ const APP_KEYS: Record<string, AppKey> = {
 	i: 'inside',
 	e: 'edit',
 	s: 'setup',
+	b: 'background',
+	B: 'stop-background',
 	'?': 'help',
 	'\x1b': 'escape',
 };

@@ -1,4 +1,13 @@
-import type {AccelChoice, Accel, DeviceView, Failure, GuestView, MilestoneSummary, RunEvent} from '../runner/events.js';
+import type {
+	AccelChoice,
+	Accel,
+	BackgroundState,
+	DeviceView,
+	Failure,
+	GuestView,
+	MilestoneSummary,
+	RunEvent,
+} from '../runner/events.js';
 
 // Everything the screen shows, derived from the RunEvent stream plus a few UI-only choices.
 // Pure: no I/O, no timers, so it can be tested event by event and replayed.
@@ -45,6 +54,13 @@ export interface VmState {
 	stoppedReason?: string;
 }
 
+export interface BackgroundView {
+	state: BackgroundState;
+	fraction: number;
+	label: string;
+	note?: string;
+}
+
 export interface UiState {
 	/** Milestone ids in list order; the selection is an index into this. */
 	order: string[];
@@ -63,6 +79,8 @@ export interface UiState {
 	accel?: AccelChoice;
 	vm: VmState;
 	lastSummary?: MilestoneSummary;
+	/** The build the TUI runs ahead of time (QEMU), as its last event left it. */
+	background?: BackgroundView;
 	// UI-only
 	focus: Focus;
 	helpShown: boolean;
@@ -194,6 +212,11 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				guest: undefined,
 				// Nothing left to type into.
 				focus: 'list',
+			};
+		case 'background':
+			return {
+				...state,
+				background: {state: event.state, fraction: event.fraction, label: event.label, note: event.note},
 			};
 		case 'console-line':
 			// The pane draws console-screen; finished lines are for logs and --json.

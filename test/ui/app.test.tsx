@@ -106,6 +106,32 @@ test('a key that hands the terminal back ends the chunk: nothing after q is hand
 	unmount();
 });
 
+test('the background QEMU build shows in the header; b pauses or resumes it, B stops it', async t => {
+	const {stdin, shows, workbench, unmount} = start();
+	t.true(await shows(/milestones/));
+	stdin.write('b');
+	t.true(await shows(/no build is running in the background/));
+	t.is(workbench.backgroundToggles, 0);
+	workbench.emit({type: 'background', job: 'qemu', state: 'running', fraction: 0.437, label: '[630/1442] cc'});
+	t.true(await shows(/QEMU build 43% \(b pause\)/));
+	stdin.write('b');
+	t.true(await until(() => workbench.backgroundToggles === 1));
+	workbench.emit({
+		type: 'background',
+		job: 'qemu',
+		state: 'paused',
+		fraction: 0.437,
+		label: '[630/1442] cc',
+		note: 'paused by you',
+	});
+	t.true(await shows(/QEMU build 43% paused by you \(b resume\)/));
+	stdin.write('B');
+	t.true(await until(() => workbench.backgroundStops === 1));
+	workbench.emit({type: 'background', job: 'qemu', state: 'done', fraction: 1, label: 'QEMU 7.2.15 built'});
+	t.true(await shows(/QEMU ready/));
+	unmount();
+});
+
 test('events reach the screen: accel, VM, steps, console rows, the ring panel and the lesson', async t => {
 	const {frame, shows, workbench, unmount} = start();
 	t.true(await shows(/milestones/));

@@ -52,6 +52,17 @@ export class FakeWorkbench implements WorkbenchApi {
 		this.lookInside.push(on);
 	}
 
+	backgroundToggles = 0;
+	backgroundStops = 0;
+
+	toggleBackgroundBuild(): void {
+		this.backgroundToggles++;
+	}
+
+	async stopBackgroundBuild(): Promise<void> {
+		this.backgroundStops++;
+	}
+
 	/** What hostNeeds answers, by milestone (a test sets it). */
 	needs: Record<string, string[]> = {};
 

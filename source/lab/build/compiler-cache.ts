@@ -97,8 +97,14 @@ export function readCompilerCacheStats(statsLog: string): CompilerCacheStats | u
 
 export function parseCompilerCacheStats(text: string): CompilerCacheStats {
 	const stats: CompilerCacheStats = {hits: 0, misses: 0, remoteHits: 0};
+	// Kbuild probes the compiler over and over (cc-option compiles /dev/null with each flag it
+	// considers, in every make run): those are not the build's objects, and they hit from the
+	// second make on. Only real sources count.
+	let probe = false;
 	for (const line of text.split('\n')) {
-		if (line === 'direct_cache_hit' || line === 'preprocessed_cache_hit') stats.hits++;
+		if (line.startsWith('# ')) probe = line === '# /dev/null';
+		else if (probe) continue;
+		else if (line === 'direct_cache_hit' || line === 'preprocessed_cache_hit') stats.hits++;
 		else if (line === 'cache_miss') stats.misses++;
 		else if (line === 'remote_storage_hit') stats.remoteHits++;
 	}

@@ -185,6 +185,14 @@ export function App({
 				return setupSelected();
 			case 'help':
 				return dispatch({type: 'ui/toggle-help'});
+			case 'background':
+				if (current.background?.state === 'running' || current.background?.state === 'paused')
+					return workbench.toggleBackgroundBuild();
+				return notice('no build is running in the background');
+			case 'stop-background':
+				if (current.background?.state === 'running' || current.background?.state === 'paused')
+					return void workbench.stopBackgroundBuild().catch(failed('stopping the background build failed'));
+				return notice('no build is running in the background');
 			default:
 				return;
 		}
@@ -199,7 +207,13 @@ export function App({
 
 	return (
 		<Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
-			<Header width={layout.width} accel={state.accel} vm={state.vm} notice={state.notice} />
+			<Header
+				width={layout.width}
+				accel={state.accel}
+				vm={state.vm}
+				background={state.background}
+				notice={state.notice}
+			/>
 			{state.helpShown ? (
 				<Help width={layout.width} height={layout.middleHeight + layout.bottomHeight} />
 			) : (

@@ -14,6 +14,7 @@ const KEYS: Array<[string, string]> = [
 	['i', 'look inside the ring: what the virtqueue indices mean right now'],
 	['e', "edit the milestone's source (hello-module); on save it is rebuilt and run again"],
 	['s', 'set up the host for the selected milestone (apt-get in this terminal, asks first)'],
+	['b  B', 'pause or resume the QEMU build running in the background (b), or stop it (B)'],
 	['?', 'show or hide this help (Esc hides it too)'],
 	['q  Ctrl-C', 'quit (stops the VM)'],
 ];

@@ -31,9 +31,15 @@ test('a stats log counts hits (direct and preprocessed), misses and shared-cache
 		'direct_cache_miss',
 		'preprocessed_cache_hit',
 		'remote_storage_hit',
+		'# /dev/null',
+		'direct_cache_hit',
 		'',
 	].join('\n');
-	t.deepEqual(parseCompilerCacheStats(log), {hits: 3, misses: 1, remoteHits: 1});
+	t.deepEqual(
+		parseCompilerCacheStats(log),
+		{hits: 3, misses: 1, remoteHits: 1},
+		"Kbuild's compiler probes do not count",
+	);
 	t.is(readCompilerCacheStats('/nonexistent/ccache-stats.log'), undefined, 'no log: the build ran without ccache');
 });
 

@@ -1,0 +1,146 @@
+import {ensureQemu} from '../lab/build/qemu-build.js';
+import {JobControl} from '../lab/host/job-control.js';
+import {toFailure} from '../lab/lab-error.js';
+import type {BackgroundState, RunEvent} from './events.js';
+
+/** What a background build does: its processes run through runLogged with `background` and `control`. */
+export type BackgroundWork = (job: {
+	signal: AbortSignal;
+	control: JobControl;
+	onProgress: (fraction: number, label: string) => void;
+}) => Promise<string>;
+
+/** The QEMU of milestones 4 and 5; resolves with what the header says when it is done. */
+export function qemuBuildWork(options: {cacheDir: string; qemuSrc?: string}): BackgroundWork {
+	return async ({signal, control, onProgress}) => {
+		const qemu = await ensureQemu({
+			given: options.qemuSrc,
+			cacheDir: options.cacheDir,
+			signal,
+			background: true,
+			control,
+			onProgress,
+		});
+		return qemu.rebuilt ? `QEMU ${qemu.version} built` : `QEMU ${qemu.version} ready`;
+	};
+}
+
+/**
+ * The QEMU that milestones 4 and 5 need, built while the learner works through milestones 1 to 3
+ * (the TUI only: `run` builds what it needs when it needs it). At nice 19 and the idle I/O class;
+ * paused while a milestone builds something itself (never two heavy builds at once), and by the
+ * learner whenever they like; stopped when a milestone needs QEMU now, which then goes on in the
+ * foreground from where this left the work tree (ninja keeps what was compiled).
+ */
+export class BackgroundBuild {
+	private readonly control = new JobControl();
+	private abort: AbortController | undefined;
+	private job: Promise<void> | undefined;
+	private state: BackgroundState = 'idle';
+	/** Pauses asked for by foreground builds (nested), apart from the learner's own pause. */
+	private foregroundHolds = 0;
+	private learnerPaused = false;
+	private stopNote = 'stopped';
+
+	constructor(
+		private readonly work: BackgroundWork,
+		private readonly emit: (event: RunEvent) => void,
+	) {}
+
+	get current(): BackgroundState {
+		return this.state;
+	}
+
+	/** Starts the build unless it is running or done. */
+	start(): void {
+		if (this.job) return;
+		const abort = new AbortController();
+		this.abort = abort;
+		this.setState('running', {fraction: 0, label: 'starting'});
+		this.job = this.work({
+			signal: abort.signal,
+			control: this.control,
+			onProgress: (fraction, label) => this.progress(fraction, label),
+		}).then(
+			label => this.setState('done', {fraction: 1, label}),
+			(error: unknown) => {
+				if (abort.signal.aborted) return this.setState('stopped', {note: this.stopNote});
+				const failure = toFailure(error);
+				this.setState('failed', {note: failure.logPath ? `${failure.what} Log: ${failure.logPath}` : failure.what});
+			},
+		);
+		this.apply();
+	}
+
+	/** The learner's pause key: pause, or resume when paused. */
+	togglePause(): void {
+		if (this.state !== 'running' && this.state !== 'paused') return;
+		this.learnerPaused = !this.learnerPaused;
+		this.apply();
+	}
+
+	/** Stops the build (the work tree keeps what was compiled); a later start goes on from there. */
+	async stop(why = 'stopped by you'): Promise<void> {
+		if (!this.job) return;
+		this.stopNote = why;
+		this.abort?.abort();
+		await this.job;
+		this.job = undefined;
+		this.learnerPaused = false;
+	}
+
+	/**
+	 * Runs a foreground build with this one paused, so two heavy builds never share the CPU; the
+	 * learner's own pause, if any, outlives it.
+	 */
+	async whilePaused<T>(work: () => Promise<T>): Promise<T> {
+		this.foregroundHolds++;
+		this.apply();
+		try {
+			return await work();
+		} finally {
+			this.foregroundHolds--;
+			this.apply();
+		}
+	}
+
+	private apply(): void {
+		if (this.state !== 'running' && this.state !== 'paused') return;
+		const pause = this.learnerPaused || this.foregroundHolds > 0;
+		if (pause) this.control.pause();
+		else this.control.resume();
+		const note = this.learnerPaused ? 'paused by you' : pause ? 'paused while the milestone builds' : undefined;
+		this.setState(pause ? 'paused' : 'running', {note});
+	}
+
+	private fraction = 0;
+	private label = '';
+
+	private progress(fraction: number, label: string): void {
+		this.fraction = fraction;
+		this.label = label;
+		if (this.state === 'running') this.emitState();
+	}
+
+	private setState(state: BackgroundState, extra: {fraction?: number; label?: string; note?: string} = {}): void {
+		this.state = state;
+		if (extra.fraction !== undefined) this.fraction = extra.fraction;
+		if (extra.label !== undefined) this.label = extra.label;
+		this.emitState(extra.note);
+	}
+
+	/** The last event sent, so a screen that subscribes later starts from it. */
+	lastEvent: Extract<RunEvent, {type: 'background'}> | undefined;
+
+	private emitState(note?: string): void {
+		this.lastEvent = {
+			type: 'background',
+			job: 'qemu',
+			state: this.state,
+			fraction: this.fraction,
+			label: this.label,
+			...(note ? {note} : {}),
+		};
+		this.emit(this.lastEvent);
+	}
+}
