@@ -10,6 +10,12 @@ import {ensureCacheEntry, removeTree} from './cache-entry.js';
 import {describeOwner, withLock} from './cache-lock.js';
 import {ensureQemuSource, fetchedQemuSource} from './qemu-source.js';
 import {compilerErrorLines} from './kernel.js';
+import {
+	compilerCacheEnv,
+	compilerCacheLogName,
+	describeCompilerCache,
+	readCompilerCacheStats,
+} from './compiler-cache.js';
 import {directoryContents, hashInputs} from './content-hash.js';
 
 export interface QemuBuild {
@@ -88,8 +94,13 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 			await withLock(`${workDir}.lock`, {what: 'building QEMU', onWait, signal: options.signal}, async () => {
 				const treeDir = options.given ? source.dir : prepareWorkTree(workDir, source.dir);
 				options.onProgress?.(0, 'configuring QEMU (x86_64-softmmu, the devices in devices/qemu-devices.mak)', false);
+				// ccache through its masquerade folder: configure's `cc` is then ccache, so a second
+				// work tree (a new QEMU source) or an object edited back compiles from the cache.
+				const statsLog = path.join(workDir, compilerCacheLogName);
+				fs.rmSync(statsLog, {force: true});
 				await runLogged('bash', [script(), workDir, treeDir], {
 					logPath,
+					env: compilerCacheEnv({cacheDir: options.cacheDir, statsLog}),
 					what: 'the QEMU build',
 					signal: options.signal,
 					background: options.background,
@@ -107,6 +118,8 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 					},
 					hint: "The build log has every line; `kernelcraft setup` installs what QEMU's build needs.",
 				});
+				const cached = readCompilerCacheStats(statsLog);
+				if (cached && cached.hits + cached.misses > 0) options.onLine?.(describeCompilerCache(cached));
 				const built = path.join(workDir, 'build', 'qemu-system-x86_64');
 				if (!fs.existsSync(built))
 					throw new LabError({what: `The QEMU build finished but ${built} is missing.`, logPath});
