@@ -11,8 +11,11 @@
 # Options:
 #   --no-build      apply the device and configure, but do not run ninja
 #   --all-devices   QEMU's full default device set (Kconfig defaults) instead
-#                   of devices/qemu-devices.mak: the build before that list
-#                   existed, kept for comparison (npm run bench -- --only-qemu-build)
+#                   of devices/qemu-devices.mak
+#   --debug-info    compile with -g (for gdb on QEMU); off by default: nothing
+#                   in kernelcraft reads it, and it costs build time and 40 MB.
+#                   `--all-devices --debug-info` is the build before the device
+#                   list existed (npm run bench -- --only-qemu-build compares)
 #   -j N            ninja parallelism (default: number of CPUs)
 #
 # Steps, each skipped when already done (re-running is cheap):
@@ -34,22 +37,24 @@ SUPPORTED_SERIES="7.2"
 
 no_build=0
 all_devices=0
+debug_info=0
 jobs=$(nproc 2>/dev/null || echo 2)
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --no-build) no_build=1 ;;
     --all-devices) all_devices=1 ;;
+    --debug-info) debug_info=1 ;;
     -j) shift; jobs="$1" ;;
     -j*) jobs="${1#-j}" ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "qemu-build: unknown option $1" >&2; exit 2 ;;
     *) args+=("$1") ;;
     esac
     shift
 done
 if [ ${#args[@]} -ne 2 ]; then
-    echo "usage: $0 [--no-build] [--all-devices] [-j N] WORK_DIR SOURCE_DIR" >&2
+    echo "usage: $0 [--no-build] [--all-devices] [--debug-info] [-j N] WORK_DIR SOURCE_DIR" >&2
     exit 2
 fi
 
@@ -175,11 +180,14 @@ if [ "$all_devices" -eq 1 ]; then
 else
     DEVICE_ARGS=(--without-default-devices --with-devices-x86_64=kernelcraft)
 fi
+# -g changes no generated code (the tune milestone's figures stay comparable).
+if [ "$debug_info" -eq 1 ]; then DEBUG_ARGS=(--enable-debug-info); else DEBUG_ARGS=(--disable-debug-info); fi
 
 # ---------------------------------------------------------------- 5. configure
 CONFIGURE_ARGS=(
     --target-list=x86_64-softmmu
     ${DEVICE_ARGS[@]+"${DEVICE_ARGS[@]}"}
+    "${DEBUG_ARGS[@]}"
     --without-default-features
     --enable-kvm --enable-tcg
     --enable-fdt=system
@@ -214,5 +222,5 @@ machines=$("$QEMU" -machine help 2>&1)
 for machine in q35 pc microvm; do
     grep -q "^$machine " <<<"$machines" || die "built binary has no -machine $machine: see $DEVICES_MAK"
 done
-"$QEMU" -drive format=help 2>&1 | grep -qw null-co || die "built binary has no null-co block driver"
+"$QEMU" -nodefaults -machine none -display none -drive format=help 2>&1 | grep -qw null-co || die "built binary has no null-co block driver"
 log "done: $BUILD_DIR/qemu-system-x86_64"

@@ -17,6 +17,7 @@ import {Workbench} from '../../source/runner/workbench.js';
 import {heavyLockPath, takeHeavyLock} from './heavy-lock.js';
 import {measureFirstPaint} from './first-paint.js';
 import {measurePanelCost} from './panel-cost.js';
+import {measureQemuBuilds, qemuBuildRows} from './qemu-build-bench.js';
 import {machine, markdownTable, seconds, spread, stats, writeBetweenMarkers, type Row} from './report.js';
 import {runTuneBench, tuneEndMarker, tuneMarkdown, tuneStartMarker} from './tune-table.js';
 import {cpuTicks, delay, qemuChildOf, TuiPty} from './tui-pty.js';
@@ -28,6 +29,20 @@ const runs = runsAt === -1 ? 5 : Number(args[runsAt + 1]);
 const writeReadme = !args.includes('--no-readme');
 /** Only `kernelcraft bench` (the tune milestone), for the README's tune section. */
 const onlyTune = args.includes('--only-tune');
+/** Only the three cold QEMU builds (before / after devices/qemu-devices.mak): too long for the default run. */
+const onlyQemuBuild = args.includes('--only-qemu-build');
+const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune] [--only-qemu-build]
+  (no option)         every section but --only-qemu-build's, written to README.md between the bench markers
+  --skip-cold         no cold kernel build
+  --runs N            repetitions of each timed figure (default 5)
+  --no-readme         print only, leave README.md alone
+  --only-tune         only \`kernelcraft bench\` (milestone 5), for the README's tune section
+  --only-qemu-build   only QEMU built cold three times in this run, each from a fresh copy of Debian's source
+                      in a temp dir: as before devices/qemu-devices.mak (full default devices, -g), the list
+                      with -g, and the list as built now (no -g); wall time, ninja steps, binary size, ratios.
+                      Three cold builds take 6 to 20 minutes on 2 cores (about 2.5 min for the first on an
+                      AMD EPYC), so they are not part of the default run. Printed; README.md is left alone.
+`;
 const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}` : ['node dist/test/bench/run-bench.js', ...args].join(' ');
 
 const qemu = '/usr/bin/qemu-system-x86_64';
@@ -53,8 +68,12 @@ async function section(name: string, body: () => Promise<void>): Promise<void> {
 }
 
 async function main(): Promise<number> {
+	if (args.includes('--help') || args.includes('-h')) {
+		process.stdout.write(usage);
+		return 0;
+	}
 	if (!Number.isInteger(runs) || runs < 1) {
-		process.stderr.write('usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune]\n');
+		process.stderr.write(usage);
 		return 2;
 	}
 	const release = await takeHeavyLock(() => log(`waiting for ${heavyLockPath}: another heavy job (a kernel build?) is running`));
@@ -63,6 +82,15 @@ async function main(): Promise<number> {
 	let accel: AccelChoice | undefined;
 	let tuneBody: string | undefined;
 	try {
+		if (onlyQemuBuild) {
+			await section('cold QEMU builds', async () => {
+				rows.push(...qemuBuildRows(await measureQemuBuilds(cacheDir, scratch, log)));
+				notes.push(
+					`QEMU builds: devices/qemu-build.sh on a fresh \`cp -a\` of Debian's QEMU source (not timed) into ${os.tmpdir()}, one build after the other; wall time from the script's start (device patch + configure) to ninja's end. Full: \`--all-devices\` (QEMU's Kconfig defaults); the list: \`--without-default-devices --with-devices-x86_64=kernelcraft\`; no -g: \`--disable-debug-info\`.`,
+				);
+			});
+			return finish(host, accel, undefined);
+		}
 		await section('tune: kernelcraft bench', async () => {
 			const report = await runTuneBench(log);
 			tuneBody = tuneMarkdown(report, {date: host.date, machine: `${host.model}, ${host.cpus} CPUs (nproc), ${host.memory}`, command});
@@ -139,7 +167,7 @@ function finish(host: ReturnType<typeof machine>, accel: AccelChoice | undefined
 		process.stderr.write(`\nbench: ${crashes.length} measurement${crashes.length === 1 ? '' : 's'} crashed; README.md left as it was.\n${crashes.map(text => `  ${text.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
 		return 1;
 	}
-	if (writeReadme) {
+	if (writeReadme && !onlyQemuBuild) {
 		writeBetweenMarkers(path.join(projectRoot, 'README.md'), report);
 		if (tuneBody) writeBetweenMarkers(path.join(projectRoot, 'README.md'), tuneBody, tuneStartMarker, tuneEndMarker);
 		log('figures written to README.md between the bench and tune markers');

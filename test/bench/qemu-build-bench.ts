@@ -1,0 +1,140 @@
+// `npm run bench -- --only-qemu-build`: QEMU built cold three times in one run, each from its own
+// fresh copy of Debian's source in a temp dir: the build before devices/qemu-devices.mak (QEMU's
+// full default device set, with -g), the device list with -g, and the device list as kernelcraft
+// builds it now (no -g), so the saving of each change is measured on its own.
+import {spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {ensureQemuSource} from '../../source/lab/build/qemu-source.js';
+import {devicesDir} from '../../source/lab/paths.js';
+import {seconds, type Row} from './report.js';
+
+export interface QemuBuildFigures {
+	variant: string;
+	/** Wall time: configure (with the device patch applied before it) + ninja. */
+	totalMs: number;
+	configureMs: number;
+	ninjaMs: number;
+	/** The "m" of ninja's last "[n/m]" line: the steps it had to run. */
+	steps: number;
+	/** CONFIG_ lines in the generated x86_64-softmmu-config-devices.mak. */
+	devices: number;
+	binaryBytes: number;
+}
+
+/** The first is the build before devices/qemu-devices.mak; the last is the one kernelcraft makes now. */
+const variants = [
+	{name: 'before: full default devices, -g (--all-devices --debug-info)', args: ['--all-devices', '--debug-info']},
+	{name: 'the device list, -g (--debug-info)', args: ['--debug-info']},
+	{name: 'now: the device list, no -g (no option)', args: []},
+] as const;
+
+export async function measureQemuBuilds(
+	cacheDir: string,
+	scratch: string,
+	log: (line: string) => void,
+): Promise<QemuBuildFigures[]> {
+	const source = await ensureQemuSource({cacheDir, onLine: log});
+	const jobs = os.availableParallelism();
+	const results: QemuBuildFigures[] = [];
+	for (const variant of variants) {
+		const workDir = path.join(scratch, `qemu-${results.length}`);
+		const tree = path.join(workDir, 'src');
+		fs.mkdirSync(workDir, {recursive: true});
+		// The script patches the tree it is given: each build gets its own pristine copy (untimed).
+		const copy = spawnSync('cp', ['-a', source.dir, tree], {encoding: 'utf8'});
+		if (copy.status !== 0) throw new Error(`cp -a ${source.dir} ${tree}: ${copy.stderr.trim()}`);
+		log(`cold QEMU build, ${variant.name}: qemu-build.sh -j${jobs} in ${workDir}`);
+		const started = performance.now();
+		let ninjaAt: number | undefined;
+		let steps = 0;
+		let lastTenth = -1;
+		await runScript(
+			[path.join(devicesDir, 'qemu-build.sh'), ...variant.args, '-j', String(jobs), workDir, tree],
+			path.join(workDir, 'build.log'),
+			line => {
+				if (ninjaAt === undefined && /^qemu-build: ninja /.test(line)) ninjaAt = performance.now();
+				const step = /^\[(\d+)\/(\d+)\]/.exec(line);
+				if (!step) return;
+				steps = Number(step[2]);
+				const tenth = Math.floor((Number(step[1]) / steps) * 10);
+				if (tenth !== lastTenth) {
+					lastTenth = tenth;
+					log(`  ${variant.name}: [${step[1]}/${step[2]}] after ${seconds(performance.now() - started, 0)}`);
+				}
+			},
+		);
+		const done = performance.now();
+		if (ninjaAt === undefined)
+			throw new Error(`qemu-build.sh (${variant.name}) never reached ninja: see ${workDir}/build.log`);
+		const build = path.join(workDir, 'build');
+		const devices = fs
+			.readFileSync(path.join(build, 'x86_64-softmmu-config-devices.mak'), 'utf8')
+			.split('\n')
+			.filter(line => /^CONFIG_\w+=y/.test(line)).length;
+		const figures: QemuBuildFigures = {
+			variant: variant.name,
+			totalMs: done - started,
+			configureMs: ninjaAt - started,
+			ninjaMs: done - ninjaAt,
+			steps,
+			devices,
+			binaryBytes: fs.statSync(path.join(build, 'qemu-system-x86_64')).size,
+		};
+		log(`  ${variant.name}: ${seconds(figures.totalMs, 0)} (${steps} ninja steps)`);
+		results.push(figures);
+		fs.rmSync(workDir, {recursive: true, force: true});
+	}
+	return results;
+}
+
+export function qemuBuildRows(results: QemuBuildFigures[]): Row[] {
+	const jobs = os.availableParallelism();
+	const rows: Row[] = results.map(result => ({
+		figure: `cold QEMU build, ${result.variant}: configure + ninja -j${jobs} qemu-system-x86_64`,
+		value: `${seconds(result.totalMs, 0)} (configure ${seconds(result.configureMs, 0)}, ninja ${seconds(result.ninjaMs, 0)}; ${result.steps} ninja steps; ${result.devices} CONFIG_ symbols; binary ${(result.binaryBytes / 1024 / 1024).toFixed(1)} MB)`,
+		target: '',
+	}));
+	const [before, ...after] = results;
+	for (const result of after) {
+		if (!before) break;
+		const ratio = result.totalMs / before.totalMs;
+		const now = result === after.at(-1);
+		rows.push({
+			figure: `cold QEMU build, ${result.variant} / before (wall time)`,
+			value: `${ratio.toFixed(2)} (ninja steps ${(result.steps / before.steps).toFixed(2)}, binary ${(result.binaryBytes / before.binaryBytes).toFixed(2)})`,
+			target: now ? '≤ 0.50' : '',
+			met: now ? ratio <= 0.5 : undefined,
+		});
+	}
+	return rows;
+}
+
+/** bash SCRIPT..., every output line to the log file and to onLine; rejects on a non-zero exit. */
+function runScript(args: string[], logPath: string, onLine: (line: string) => void): Promise<void> {
+	const logFile = fs.createWriteStream(logPath);
+	return new Promise((resolve, reject) => {
+		const child = spawn('bash', args, {stdio: ['ignore', 'pipe', 'pipe']});
+		let tail: string[] = [];
+		let pending = '';
+		const take = (chunk: Buffer) => {
+			logFile.write(chunk);
+			pending += chunk.toString('utf8');
+			const lines = pending.split('\n');
+			pending = lines.pop()!;
+			for (const line of lines) {
+				tail = [...tail.slice(-9), line];
+				onLine(line);
+			}
+		};
+		child.stdout.on('data', take);
+		child.stderr.on('data', take);
+		child.on('error', reject);
+		child.on('close', code => {
+			logFile.end();
+			if (code === 0) resolve();
+			else reject(new Error(`qemu-build.sh exited ${code}:\n${tail.join('\n')}`));
+		});
+	});
+}
