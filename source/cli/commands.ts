@@ -11,7 +11,7 @@ export const commands: CommandSpec[] = [
 		name: 'tui',
 		summary: "The expedition in your terminal: milestones, the VM's console, the virtqueue panel and the lesson.",
 		usage:
-			"kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU's source\n  cache               what kernelcraft's cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command's options.",
+			"kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU's source\n  gdb [milestone]     boot a milestone's VM with gdb attached (--qemu: gdb on QEMU itself)\n  cache               what kernelcraft's cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command's options.",
 		flags: {'--version': 'print the version'},
 		options: kernelOptions,
 		positionals: [],
@@ -40,6 +40,18 @@ export const commands: CommandSpec[] = [
 		},
 		options: {...kernelOptions, '--seconds': 'seconds per variant (default 2)'},
 		positionals: [],
+	},
+	{
+		name: 'gdb',
+		summary:
+			"Boots a milestone's VM (boot, or virtio-hello) on a kernel with debug info and its gdb scripts (built the first time, then cached), with QEMU's gdbstub on a unix socket in the run's private folder, prints the gdb command line (for an IDE too) and runs gdb here. Quitting gdb stops the VM.",
+		usage: 'kernelcraft gdb [boot|virtio-hello] [--qemu] [options]',
+		flags: {
+			'--qemu':
+				'attach gdb to the QEMU process instead (milestones 4-5; builds QEMU with -g, its own cache entry); the guest gdb line is printed for a second terminal',
+		},
+		options: kernelOptions,
+		positionals: [{name: 'milestone', required: false}],
 	},
 	{
 		name: 'status',

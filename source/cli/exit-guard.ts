@@ -70,6 +70,23 @@ function isDeadOutputError(error: unknown): boolean {
 	);
 }
 
+/** How many children hold the terminal now (see lendTerminal). */
+let terminalLent = 0;
+
+/**
+ * Runs `work` while a child (gdb) owns the terminal: Ctrl-C there reaches the whole foreground
+ * process group, and it is the child's (gdb interrupts its target); the app must not stop for it.
+ * SIGTERM and a hangup still stop everything.
+ */
+export async function lendTerminal<T>(work: () => Promise<T>): Promise<T> {
+	terminalLent++;
+	try {
+		return await work();
+	} finally {
+		terminalLent--;
+	}
+}
+
 export class ExitGuard {
 	private stopping = false;
 	private hungUp = false;
@@ -127,6 +144,7 @@ export class ExitGuard {
 
 	private onSignal(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP'): void {
 		if (signal === 'SIGHUP') return this.onHangup();
+		if (signal === 'SIGINT' && terminalLent > 0) return;
 		if (this.stopping) {
 			// Told twice: no more waiting for a clean stop.
 			this.finish(signalCodes[signal]!);

@@ -74,6 +74,26 @@ async function command(argv: string[]): Promise<number> {
 				const {cacheCommand} = await import('./cache.js');
 				return await cacheCommand(cacheRoot(), parsed.options.get('--clear'), process.stdout);
 			}
+			case 'gdb': {
+				const {gdbCommand} = await import('./gdb.js');
+				const accel = parsed.options.get('--accel') ?? process.env.KERNELCRAFT_ACCEL;
+				try {
+					return await gdbCommand(
+						{
+							milestone: parsed.positionals[0],
+							qemu: parsed.flags.has('--qemu'),
+							cacheDir: cacheRoot(),
+							kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,
+							qemuSrc: parsed.options.get('--qemu-src') ?? process.env.QEMU_SRC,
+							accel,
+							onSession: session => (stopWork = () => session.dispose()),
+						},
+						process.stdout,
+					);
+				} finally {
+					stopWork = async () => undefined;
+				}
+			}
 			case 'bench':
 				checkBenchArgs(parsed);
 				return await withWorkbench(parsed, false, workbench =>

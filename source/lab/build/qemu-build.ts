@@ -35,6 +35,12 @@ export interface QemuBuildOptions {
 	/** Built ahead of time by the TUI: low priority, and paused or resumed through `control`. */
 	background?: boolean;
 	control?: JobControl;
+	/**
+	 * Compile with -g (qemu-build.sh --debug-info), for gdb on QEMU (`kernelcraft gdb --qemu`). A
+	 * build of its own: its own cache key and its own work tree, so the milestones' QEMU without -g
+	 * is never reconfigured back and forth.
+	 */
+	debugInfo?: boolean;
 }
 
 const script = () => path.join(devicesDir, 'qemu-build.sh');
@@ -81,9 +87,10 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 		script: fs.readFileSync(script(), 'utf8'),
 		deviceList: fs.readFileSync(qemuDeviceList(), 'utf8'),
 		...directoryContents(path.join(devicesDir, 'virtio-hello'), name => name === 'test'),
+		...(options.debugInfo ? {debugInfo: 'qemu-build.sh --debug-info'} : {}),
 	});
 	const entryDir = path.join(qemuCache, 'bin', inputs);
-	const workDir = path.join(qemuCache, `work-${sourceKey}`);
+	const workDir = path.join(qemuCache, `work-${sourceKey}${options.debugInfo ? '-g' : ''}`);
 	const logPath = path.join(workDir, 'build.log');
 	const entry = await ensureCacheEntry(
 		entryDir,
@@ -98,7 +105,8 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 				// work tree (a new QEMU source) or an object edited back compiles from the cache.
 				const statsLog = path.join(workDir, compilerCacheLogName);
 				fs.rmSync(statsLog, {force: true});
-				await runLogged('bash', [script(), workDir, treeDir], {
+				const scriptArgs = [...(options.debugInfo ? ['--debug-info'] : []), workDir, treeDir];
+				await runLogged('bash', [script(), ...scriptArgs], {
 					logPath,
 					env: compilerCacheEnv({cacheDir: options.cacheDir, statsLog}),
 					what: 'the QEMU build',

@@ -32,6 +32,7 @@ export const requirements: Requirement[] = [
 	{pkg: 'libglib2.0-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
 	{pkg: 'libpixman-1-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
 	{pkg: 'libfdt-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
+	{pkg: 'gdb', only: ['gdb'], why: '`kernelcraft gdb`: attaches to the guest kernel and to QEMU'},
 ];
 
 /** Packages that only the test suite needs: a real Redis server for the shared compiler cache's test. */

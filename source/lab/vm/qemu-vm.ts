@@ -4,6 +4,7 @@ import pty from 'node-pty';
 import type {AccelChoice} from '../host/accel.js';
 import type {Emit} from '../lab-events.js';
 import {ownChild} from '../host/child-reaper.js';
+import {gdbstubArgs} from '../debug/gdb.js';
 import {LabError} from '../lab-error.js';
 import {CheckChannel} from './check-channel.js';
 import {SerialConsole} from './serial-console.js';
@@ -19,6 +20,8 @@ export interface VmSpec {
 	smp?: number;
 	/** -device/-drive/-chardev arguments a milestone adds. */
 	extraArgs?: string[];
+	/** QEMU's gdbstub on this unix socket (`kernelcraft gdb`); never a TCP port. */
+	gdbSocket?: string;
 	/** Private run directory (made 0700): QMP socket, transcript, pidfile. */
 	runDir: string;
 	cols?: number;
@@ -52,6 +55,7 @@ export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
 		'-pidfile', path.join(spec.runDir, 'qemu.pid'),
 		// `reboot -f` in the guest then ends QEMU instead of restarting the machine.
 		'-no-reboot',
+		...(spec.gdbSocket ? gdbstubArgs(spec.gdbSocket) : []),
 		...(spec.extraArgs ?? []),
 	];
 }
