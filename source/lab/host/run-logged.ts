@@ -71,6 +71,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		};
 		options.signal?.addEventListener('abort', onAbort, {once: true});
 		const detach = child.pid && options.control ? options.control.attach(child.pid) : undefined;
+		const callOffWatchdog = child.pid ? watchGroup(child.pid) : undefined;
 		const pending = {stdout: '', stderr: ''};
 		const take = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
 			log.write(chunk);
@@ -89,6 +90,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		child.on('error', (error: NodeJS.ErrnoException) => {
 			options.signal?.removeEventListener('abort', onAbort);
 			detach?.();
+			callOffWatchdog?.();
 			log.end();
 			reject(
 				error.code === 'ENOENT'
@@ -99,6 +101,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 		child.on('close', (code, signal) => {
 			options.signal?.removeEventListener('abort', onAbort);
 			detach?.();
+			callOffWatchdog?.();
 			for (const rest of [pending.stdout, pending.stderr]) if (rest) emitLine(rest);
 			log.end(`\n[exit ${code ?? signal}]\n`);
 			if (options.signal?.aborted) {
@@ -118,6 +121,31 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			}
 		});
 	});
+}
+
+/**
+ * pdeathsig reaches only the direct child: ninja under qemu-build.sh, or the compilers under make,
+ * would go on writing in the cache after a SIGKILLed kernelcraft, with the cache lock already
+ * free. A watchdog (sh and cat, in a group of their own) holds a pipe from this process; when the
+ * pipe closes because this process died, however it died, it kills the child's whole group.
+ * Returns the function that dismisses the watchdog once the child has ended.
+ */
+function watchGroup(pgid: number): () => void {
+	const watchdog = spawn('sh', ['-c', 'cat >/dev/null; kill -KILL -"$0" 2>/dev/null', String(pgid)], {
+		stdio: ['pipe', 'ignore', 'ignore'],
+		detached: true,
+	});
+	watchdog.on('error', () => undefined);
+	// Neither the watchdog nor its pipe may keep kernelcraft alive.
+	watchdog.unref();
+	(watchdog.stdin as (NodeJS.WritableStream & {unref?: () => void}) | null)?.unref?.();
+	return () => {
+		try {
+			// Its group: sh and the cat under it.
+			if (watchdog.pid) process.kill(-watchdog.pid, 'SIGKILL');
+		} catch {}
+		watchdog.stdin?.destroy();
+	};
 }
 
 function notFound(what: string, command: string): LabError {

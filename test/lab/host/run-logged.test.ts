@@ -1,0 +1,74 @@
+import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import {runLogged} from '../../../source/lab/host/run-logged.js';
+import {projectRoot} from '../../../source/lab/paths.js';
+import {tempDir} from '../../helpers/temp.js';
+
+const alive = (pid: number) => {
+	try {
+		process.kill(pid, 0);
+		return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+	} catch {
+		return false;
+	}
+};
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise(resolve => setTimeout(resolve, 50));
+	}
+}
+
+test('a SIGKILLed kernelcraft takes its children and their children with it', async t => {
+	const dir = tempDir(t);
+	const pidFile = path.join(dir, 'grandchild.pid');
+	// A process that uses runLogged as a build does: a shell whose own child does the work, as
+	// qemu-build.sh runs ninja and make runs the compilers.
+	const script = `
+		import {runLogged} from ${JSON.stringify(path.join(projectRoot, 'dist/source/lab/host/run-logged.js'))};
+		await runLogged('bash', ['-c', 'sleep 300 & echo $! > ${pidFile}; wait'], {logPath: ${JSON.stringify(path.join(dir, 'log'))}, what: 'a build'});
+	`;
+	const holder = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: 'ignore'});
+	t.teardown(() => holder.kill('SIGKILL'));
+	await until(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '', 'the build to start');
+	const grandchild = Number(fs.readFileSync(pidFile, 'utf8'));
+	t.true(alive(grandchild));
+	holder.kill('SIGKILL');
+	await until(() => !alive(grandchild), 'the grandchild to be gone');
+	t.false(alive(grandchild), 'nothing of the build is left running');
+});
+
+test('a finished build leaves no watchdog behind', async t => {
+	const before = watchdogs();
+	const running = runLogged('sleep', ['1'], {logPath: path.join(tempDir(t), 'log'), what: 'a job'});
+	await until(() => watchdogs() === before + 1, 'the running job to have its watchdog');
+	await running;
+	for (let i = 0; i < 5; i++) await runLogged('true', [], {logPath: path.join(tempDir(t), 'log'), what: 'a quick job'});
+	await until(() => watchdogs() <= before, 'the watchdogs to go');
+	t.true(watchdogs() <= before);
+});
+
+/** Watchdogs of ours: a process whose stdin is a pipe this test process holds the other end of. */
+function watchdogs(): number {
+	const ours = new Set<string>();
+	for (const fd of fs.readdirSync('/proc/self/fd')) {
+		try {
+			const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+			if (target.startsWith('pipe:')) ours.add(target);
+		} catch {}
+	}
+	return fs
+		.readdirSync('/proc')
+		.filter(name => /^\d+$/.test(name) && Number(name) !== process.pid)
+		.filter(pid => {
+			try {
+				return ours.has(fs.readlinkSync(`/proc/${pid}/fd/0`));
+			} catch {
+				return false;
+			}
+		}).length;
+}
