@@ -15,6 +15,7 @@ import {QemuVm} from '../../source/lab/vm/qemu-vm.js';
 import type {AccelChoice, RunEvent} from '../../source/runner/events.js';
 import {Workbench} from '../../source/runner/workbench.js';
 import {heavyLockPath, takeHeavyLock} from './heavy-lock.js';
+import {bootPhaseVariants, fastBootFragment, measureBootPhases, phaseRows} from './boot-phases.js';
 import {measureFirstPaint} from './first-paint.js';
 import {measurePanelCost} from './panel-cost.js';
 import {measureQemuBuilds, qemuBuildRows} from './qemu-build-bench.js';
@@ -29,14 +30,17 @@ const runs = runsAt === -1 ? 5 : Number(args[runsAt + 1]);
 const writeReadme = !args.includes('--no-readme');
 /** Only `kernelcraft bench` (the tune milestone), for the README's tune section. */
 const onlyTune = args.includes('--only-tune');
+/** Only the boot-phases section (prints its table; README.md is left alone). */
+const onlyBootPhases = args.includes('--only-boot-phases');
 /** Only the three cold QEMU builds (before / after devices/qemu-devices.mak): too long for the default run. */
 const onlyQemuBuild = args.includes('--only-qemu-build');
-const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune] [--only-qemu-build]
+const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune] [--only-boot-phases] [--only-qemu-build]
   (no option)         every section but --only-qemu-build's, written to README.md between the bench markers
   --skip-cold         no cold kernel build
   --runs N            repetitions of each timed figure (default 5)
   --no-readme         print only, leave README.md alone
   --only-tune         only \`kernelcraft bench\` (milestone 5), for the README's tune section
+  --only-boot-phases  only the boot phases (printed, README.md left alone)
   --only-qemu-build   only QEMU built cold three times in this run, each from a fresh copy of Debian's source
                       in a temp dir: as before devices/qemu-devices.mak (full default devices, -g), the list
                       with -g, and the list as built now (no -g); wall time, ninja steps, binary size, ratios.
@@ -82,6 +86,12 @@ async function main(): Promise<number> {
 	let accel: AccelChoice | undefined;
 	let tuneBody: string | undefined;
 	try {
+		if (onlyBootPhases) {
+			accel = await chooseAccel(qemu, process.env.KERNELCRAFT_ACCEL);
+			const kernel = await warmKernel();
+			await section('boot phases', () => bootPhaseFigures(kernel, accel!, scratch));
+			return finish(host, accel, undefined);
+		}
 		if (onlyQemuBuild) {
 			await section('cold QEMU builds', async () => {
 				rows.push(...qemuBuildRows(await measureQemuBuilds(cacheDir, scratch, log)));
@@ -116,6 +126,7 @@ async function main(): Promise<number> {
 		if (kernel) {
 			const built = kernel;
 			await section('warm boot to prompt', () => bootFigures(built, accel!, scratch));
+			await section('boot phases', () => bootPhaseFigures(built, accel!, scratch));
 			await section('hello-module edit loop', () => editLoop(scratch));
 			await section('TUI idle CPU', () => tuiIdle(scratch));
 			await section('npm start: first paint', async () => {
@@ -167,7 +178,7 @@ function finish(host: ReturnType<typeof machine>, accel: AccelChoice | undefined
 		process.stderr.write(`\nbench: ${crashes.length} measurement${crashes.length === 1 ? '' : 's'} crashed; README.md left as it was.\n${crashes.map(text => `  ${text.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
 		return 1;
 	}
-	if (writeReadme && !onlyQemuBuild) {
+	if (writeReadme && !onlyBootPhases && !onlyQemuBuild) {
 		writeBetweenMarkers(path.join(projectRoot, 'README.md'), report);
 		if (tuneBody) writeBetweenMarkers(path.join(projectRoot, 'README.md'), tuneBody, tuneStartMarker, tuneEndMarker);
 		log('figures written to README.md between the bench and tune markers');
@@ -285,6 +296,21 @@ async function bootFigures(kernel: KernelBuild, accel: AccelChoice, scratch: str
 	const ratio = theirStats.median / oursStats.median;
 	rows.push({figure: 'ratio distro / ours (medians)', value: `${ratio.toFixed(2)}×`, target: '≥ 3×', met: ratio >= 3});
 	notes.push(`Boot: QEMU start to the shell prompt on ttyS0, \`-machine q35 -m 256 -smp 1\`, the same command line but -kernel; ours and the distro's alternate, after one unmeasured warm-up each.`);
+}
+
+/** 2b. Where the boot's time goes: firmware / kernel / userspace, per candidate command line. */
+async function bootPhaseFigures(kernel: KernelBuild, accel: AccelChoice, scratch: string): Promise<void> {
+	const rootfs = ensureRootfs({kernelBuildDir: kernel.buildDir, cacheDir});
+	// The kernel without the boot-time fragment, for the "before" rows (built now if not in the cache).
+	let before: KernelBuild | undefined;
+	if (fragments.some(fragment => path.basename(fragment) === fastBootFragment)) {
+		const source = await resolveKernelSource({given: process.env.KERNEL_SRC, cacheDir, onLine: log});
+		before = await ensureKernel({source, fragments: fragments.filter(fragment => path.basename(fragment) !== fastBootFragment), cacheDir});
+		if (before.rebuilt) notes.push(`Boot phases: the kernel without ${fastBootFragment} was not in the cache: this run built it first.`);
+	}
+	const medians = await measureBootPhases(bootPhaseVariants(before?.bzImage), {qemu, kernel: kernel.bzImage, initrd: rootfs.path, accel}, Math.max(runs, 5), scratch, log);
+	rows.push(...phaseRows(medians));
+	notes.push('Boot phases: host time at QEMU\'s spawn, at the first byte on ttyS0 (firmware ends), at the kernel\'s "Run /init as init process" line (kernel ends) and at the shell prompt (userspace ends); each phase is the median of its own values, total the median of the totals; variants alternate, after one unmeasured warm-up round.');
 }
 
 /** 3. Save an edited hello.c, run hello-module as the TUI's edit loop does; time to the verified dmesg greeting. */

@@ -40,6 +40,15 @@ test.serial('run boot --json: builds, boots, verifies uname, and a second run re
 			boot.detail.includes(`${((summary.bootMs as number) / 1000).toFixed(2)} s`),
 			`${boot.detail} vs ${String(summary.bootMs)} ms`,
 		);
+		// Where that time went (QEMU start → first console byte → "Run /init" → prompt): the phases
+		// exist, are in order (none negative) and add up to the total. Their sizes are the bench's business.
+		const phases = summary.bootPhases as
+			{firmwareMs: number; kernelMs: number; userspaceMs: number; totalMs: number} | undefined;
+		t.truthy(phases, 'the boot step split its time into phases');
+		t.true(phases!.firmwareMs >= 0 && phases!.kernelMs >= 0 && phases!.userspaceMs >= 0, JSON.stringify(phases));
+		t.is(phases!.firmwareMs + phases!.kernelMs + phases!.userspaceMs, phases!.totalMs);
+		t.is(phases!.totalMs, summary.bootMs as number);
+		t.regex(boot.detail, /firmware \d+\.\d\d s \+ kernel \d+\.\d\d s \+ userspace \d+\.\d\d s/);
 		const uname = (summary.steps as {name: string; detail: string}[]).find(step => step.name === 'uname')!;
 		t.true(uname.detail.includes(String(summary.kernelRelease)));
 		const started = events.find(event => event.type === 'vm-started')!;

@@ -6,6 +6,7 @@ import type {Emit} from '../lab-events.js';
 import {ownChild} from '../host/child-reaper.js';
 import {gdbstubArgs} from '../debug/gdb.js';
 import {LabError} from '../lab-error.js';
+import {bootPhases, type BootPhases} from './boot-phases.js';
 import {CheckChannel} from './check-channel.js';
 import {SerialConsole} from './serial-console.js';
 
@@ -16,6 +17,15 @@ export interface VmSpec {
 	/** Kernel command line added after the console settings. */
 	append?: string;
 	accel: AccelChoice;
+	/** -machine (default q35: PCIe, which the virtio milestones and hotplug need). */
+	machine?: string;
+	/** -bios: the firmware image (default: qboot when fastBoot is on and it is installed). */
+	bios?: string;
+	/**
+	 * The boot-time cuts (default on): qboot instead of SeaBIOS, and no local-APIC timer
+	 * calibration on one CPU. `npm run bench` turns them off to measure what each one is worth.
+	 */
+	fastBoot?: boolean;
 	memoryMb?: number;
 	smp?: number;
 	/** -device/-drive/-chardev arguments a milestone adds. */
@@ -34,6 +44,12 @@ export interface VmExit {
 }
 
 /**
+ * qboot (Debian's qemu-system-data): a firmware that sets up only what Linux needs (memory map,
+ * MP table, PCI) and jumps to the -kernel image, where SeaBIOS runs a whole PC BIOS first.
+ */
+export const qbootRom = '/usr/share/qemu/qboot.rom';
+
+/**
  * The base command line: no default devices; serial lines ttyS0 = the console on stdio (the pty),
  * ttyS1 = the guest's statistics for the panel, ttyS2 = the check shell; QMP on a socket.
  */
@@ -42,10 +58,17 @@ export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
 	// tsc=reliable: under TCG on a loaded host the clocksource watchdog sees the vCPU starve,
 	// marks the TSC unstable and falls back to jiffies, after which guest time runs many times
 	// too fast (seen: 259 s of uptime after 10 s). TCG's TSC follows host time, so trust it.
-	const append = ['console=ttyS0', 'panic=-1', 'tsc=reliable', spec.append ?? ''].join(' ').trim();
+	const fast = spec.fastBoot !== false;
+	const bios = spec.bios ?? (fast && fs.existsSync(qbootRom) ? qbootRom : undefined);
+	// nolapic_timer: the kernel would otherwise calibrate the local APIC timer against the PIT,
+	// then verify it, ten ticks each (HZ=100: ~0.25 s of a TCG boot). TCG's vCPU has no TSC-deadline
+	// timer, which is what spares a real machine that. On one CPU the PIT gives the tick instead.
+	const tuning = fast && (spec.smp ?? 1) === 1 ? ['nolapic_timer'] : [];
+	const append = ['console=ttyS0', 'panic=-1', 'tsc=reliable', ...tuning, spec.append ?? ''].join(' ').trim();
 	return [
 		'-nodefaults', '-no-user-config', '-display', 'none',
-		'-machine', 'q35', '-accel', spec.accel.accel,
+		'-machine', spec.machine ?? 'q35', '-accel', spec.accel.accel,
+		...(bios ? ['-bios', bios] : []),
 		...(spec.accel.accel === 'kvm' ? ['-cpu', 'host'] : []),
 		'-m', String(spec.memoryMb ?? 256), '-smp', String(spec.smp ?? 1),
 		'-L', '/usr/share/qemu', '-L', '/usr/share/seabios',
@@ -99,7 +122,7 @@ export class QemuVm {
 		}
 		this.pid = this.process.pid;
 		const disown = ownChild(this.pid, 'qemu');
-		this.console = new SerialConsole(emit, path.join(spec.runDir, 'console.log'), data => this.process.write(data), cols, rows);
+		this.console = new SerialConsole(emit, path.join(spec.runDir, 'console.log'), data => this.process.write(data), cols, rows, this.startedAt);
 		this.process.onData(data => this.console.feed(data));
 		this.checks = new CheckChannel(path.join(spec.runDir, 'checks.sock'), path.join(spec.runDir, 'checks.log'), emit);
 		this.sideSocket = path.join(spec.runDir, 'side.sock');
@@ -119,6 +142,11 @@ export class QemuVm {
 
 	static start(spec: VmSpec, emit: Emit): QemuVm {
 		return new QemuVm(spec, emit);
+	}
+
+	/** Where the boot's time went, QEMU start to `promptAt` (undefined if a phase mark is missing). */
+	bootPhases(promptAt = Date.now()): BootPhases | undefined {
+		return bootPhases(this.console.marks, promptAt);
 	}
 
 	get running(): boolean {

@@ -1,5 +1,6 @@
 import xterm from '@xterm/headless';
 import type {Emit} from '../lab-events.js';
+import {initMarker, type BootMarks} from './boot-phases.js';
 import {GuestTextStream} from './guest-text-stream.js';
 
 const {Terminal} = xterm;
@@ -14,13 +15,25 @@ const screenEveryMs = 66;
 export class SerialConsole extends GuestTextStream {
 	private readonly terminal: InstanceType<typeof Terminal>;
 	private screenTimer: NodeJS.Timeout | undefined;
+	/** Host times of the boot's phase marks (see boot-phases.ts); spawnedAt is QEMU's spawn. */
+	readonly marks: BootMarks;
+	/** The end of the text before the last chunk, so a marker cut by a chunk boundary is still seen. */
+	private markTail = '';
 
-	constructor(private readonly emitEvent: Emit, transcriptPath: string, write: (data: string) => void, cols = 80, rows = 24) {
+	constructor(private readonly emitEvent: Emit, transcriptPath: string, write: (data: string) => void, cols = 80, rows = 24, spawnedAt = Date.now()) {
 		super(emitEvent, transcriptPath, write, line => emitEvent({type: 'console-line', line}));
 		this.terminal = new Terminal({cols, rows, scrollback: 500, allowProposedApi: true});
+		this.marks = {spawnedAt};
 	}
 
 	override feed(data: string): void {
+		const now = Date.now();
+		this.marks.firstByteAt ??= now;
+		if (this.marks.initAt === undefined) {
+			const text = this.markTail + data;
+			if (initMarker.test(text)) this.marks.initAt = now;
+			this.markTail = text.slice(-64);
+		}
 		this.terminal.write(data);
 		super.feed(data);
 		this.scheduleScreen();
