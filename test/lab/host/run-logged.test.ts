@@ -45,30 +45,35 @@ test('a SIGKILLed kernelcraft takes its children and their children with it', as
 test('a finished build leaves no watchdog behind', async t => {
 	const before = watchdogs();
 	const running = runLogged('sleep', ['1'], {logPath: path.join(tempDir(t), 'log'), what: 'a job'});
-	await until(() => watchdogs() === before + 1, 'the running job to have its watchdog');
+	await until(() => watchdogs() >= before + 2, 'the running job to have its watchdog (sh and cat)');
 	await running;
 	for (let i = 0; i < 5; i++) await runLogged('true', [], {logPath: path.join(tempDir(t), 'log'), what: 'a quick job'});
 	await until(() => watchdogs() <= before, 'the watchdogs to go');
 	t.true(watchdogs() <= before);
 });
 
-/** Watchdogs of ours: a process whose stdin is a pipe this test process holds the other end of. */
+/** A mark in this test process's environment: every process it starts inherits it. */
+const mark = `KERNELCRAFT_TEST_MARK=run-logged-${process.pid}-${Date.now()}`;
+process.env.KERNELCRAFT_TEST_MARK = mark.split('=')[1];
+
+/**
+ * This test's watchdog processes: the sh running the watchdog script and the cat under it (a cat
+ * is what a dismissal that killed only the sh would leave), found by the inherited mark.
+ */
 function watchdogs(): number {
-	const ours = new Set<string>();
-	for (const fd of fs.readdirSync('/proc/self/fd')) {
+	const read = (pid: string, file: string) => {
 		try {
-			const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-			if (target.startsWith('pipe:')) ours.add(target);
-		} catch {}
-	}
+			return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+		} catch {
+			return undefined;
+		}
+	};
 	return fs
 		.readdirSync('/proc')
-		.filter(name => /^\d+$/.test(name) && Number(name) !== process.pid)
+		.filter(name => /^\d+$/.test(name))
 		.filter(pid => {
-			try {
-				return ours.has(fs.readlinkSync(`/proc/${pid}/fd/0`));
-			} catch {
-				return false;
-			}
+			const cmdline = read(pid, 'cmdline') ?? '';
+			if (cmdline !== 'cat\0' && !cmdline.includes('cat >/dev/null; kill -KILL')) return false;
+			return read(pid, 'environ')?.split('\0').includes(mark) ?? false;
 		}).length;
 }
