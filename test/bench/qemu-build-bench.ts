@@ -115,7 +115,8 @@ export function qemuBuildRows(results: QemuBuildFigures[]): Row[] {
 function runScript(args: string[], logPath: string, onLine: (line: string) => void): Promise<void> {
 	const logFile = fs.createWriteStream(logPath);
 	return new Promise((resolve, reject) => {
-		const child = spawn('bash', args, {stdio: ['ignore', 'pipe', 'pipe']});
+		// Cold means cold: kernelcraft's own builds run under ccache (compilerCacheEnv), these never do.
+		const child = spawn('bash', args, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CCACHE_DISABLE: '1'}});
 		let tail: string[] = [];
 		let pending = '';
 		const take = (chunk: Buffer) => {
