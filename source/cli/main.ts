@@ -145,6 +145,8 @@ async function withWorkbench(
 				? Number(parsed.options.get('--seconds'))
 				: undefined,
 		keepVm,
+		// The VM kept for the learner is the TUI's, whose panel is on screen: counters live.
+		panelShown: keepVm,
 	});
 	const accel = parsed.options.get('--accel');
 	if (accel && accel !== 'tcg' && accel !== 'kvm')

@@ -3,15 +3,18 @@ import {LabError} from '../lab/lab-error.js';
 import {QmpClient} from '../lab/vm/qmp.js';
 import {
 	bookkeepingProblems,
+	countedSeconds,
 	evaluateTargets,
 	hostDelta,
 	nextSampleDelayMs,
 	parseBenchLine,
 	queueOf,
+	runProblems,
 	variantResult,
 	variants,
 	type Variant,
 	type VariantResult,
+	type VariantRun,
 } from '../lab/tune/bench.js';
 import {benchTable, latencyUnit, opsChart, targetLines, type BenchReport} from '../lab/tune/report.js';
 import type {DeviceView} from '../runner/events.js';
@@ -142,10 +145,31 @@ function sampleDensely(ctx: StepContext, id: string): {stop(): void; maxGapMs: P
 	return {stop: () => (running = false), maxGapMs};
 }
 
+/**
+ * One variant: first a short counted run (countedSeconds) inside a counting window, where QEMU
+ * traces every kick and interrupt and the trace's counts are checked against the driver's; then
+ * the timed run with the trace's per-request events off, for ops/s and latencies, where every
+ * request is still counted on both sides (guest, driver, the device's counter, the used index,
+ * the panel's total). Between variants and during timed runs QEMU writes no trace line.
+ */
 async function measure(ctx: StepContext, variant: Variant): Promise<VariantResult> {
 	const tune = state(ctx);
+	const counted = await ctx.session.panel!.countKicks(() =>
+		runVariant(ctx, variant, Math.min(countedSeconds, tuneSeconds(ctx)), true),
+	);
+	const timed = await ctx.session.panel!.withoutCounting(() => runVariant(ctx, variant, tuneSeconds(ctx), false));
+	const result = variantResult(variant, timed.guest, timed.host, counted);
+	const problems = bookkeepingProblems(variant, result);
+	if (problems.length > 0)
+		throw new LabError({what: `${variant.title}: the guest's and the host's counts disagree: ${problems.join('; ')}.`});
+	tune.results = [...tune.results.filter(r => r.id !== variant.id), result];
+	return result;
+}
+
+/** One run of the variant's command for `seconds`; `traced`: inside a counting window. */
+async function runVariant(ctx: StepContext, variant: Variant, seconds: number, traced: boolean): Promise<VariantRun> {
+	const tune = state(ctx);
 	const node = tune.nodes[variant.device] ?? '';
-	const seconds = tuneSeconds(ctx);
 	const before = queueFor(await freshSample(ctx), variant.device);
 	const countBefore = await deviceCount(ctx, variant.device);
 	const sampling = sampleDensely(ctx, variant.device);
@@ -156,28 +180,24 @@ async function measure(ctx: StepContext, variant: Variant): Promise<VariantResul
 	const guestBench = parseBenchLine(output);
 	if (!guestBench) throw new LabError({what: 'hello-client printed no bench line.', lastSeen: output.split('\n')});
 	const count = {before: countBefore, after: await deviceCount(ctx, variant.device)};
+	const take = async (): Promise<VariantRun> => {
+		const host = hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs);
+		// Untraced: the trace's totals did not move, which says nothing; no count is better than 0.
+		return {guest: guestBench, host: traced ? host : {...host, kicks: Number.NaN, interrupts: Number.NaN}};
+	};
 	// QEMU appends trace lines as it runs; a sample or two later every kick of the run is in.
-	let result = variantResult(
-		variant,
-		guestBench,
-		hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs),
-	);
-	for (let attempt = 0; attempt < 5 && bookkeepingProblems(variant, result).length > 0; attempt++) {
+	let run = await take();
+	for (let attempt = 0; attempt < 5 && runProblems(variant, run.guest, run.host, traced).length > 0; attempt++) {
 		await sleep(200);
-		result = variantResult(
-			variant,
-			guestBench,
-			hostDelta(before, queueFor(await freshSample(ctx), variant.device), count, maxGapMs),
-		);
+		run = await take();
 	}
-	const problems = bookkeepingProblems(variant, result);
+	const problems = runProblems(variant, run.guest, run.host, traced);
 	if (problems.length > 0)
 		throw new LabError({
-			what: `${variant.title}: the guest's and the host's counts disagree: ${problems.join('; ')}.`,
+			what: `${variant.title}${traced ? ' (counted run)' : ''}: the guest's and the host's counts disagree: ${problems.join('; ')}.`,
 			lastSeen: output.split('\n'),
 		});
-	tune.results = [...tune.results.filter(r => r.id !== variant.id), result];
-	return result;
+	return run;
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -243,6 +263,23 @@ export function explain(results: readonly VariantResult[]): string[] {
 	return lines;
 }
 
+/** Waits (10 s at most) until the trace names the queue of every device; inside a counting window. */
+async function mapQueues(ctx: StepContext, tune: TuneState, clock: string): Promise<string> {
+	const deadline = Date.now() + 10_000;
+	for (;;) {
+		const devices = await freshSample(ctx);
+		const unmapped = [...helloIds, 'blk0'].filter(id => queueOf(devices, id)?.totals.kicks === undefined);
+		if (unmapped.length === 0)
+			return `${helloIds.map(id => `${id} = ${tune.nodes[id]}`).join(', ')}, blk0 = /dev/vda (null-co); the trace names all ${helloIds.length + 1} queues; guest clocksource ${clock}`;
+		if (Date.now() > deadline)
+			throw new LabError({
+				what: `QEMU's trace names no queue for ${unmapped.join(', ')} within 10 s, so its kicks cannot be counted.`,
+				hint: 'Rebuild QEMU (its virtio-hello device has trace events since this version): delete ~/.cache/kernelcraft/qemu/build.',
+			});
+		await sleep(250);
+	}
+}
+
 export const tuneMilestone: Milestone = {
 	id: 'tune',
 	title: 'Make it fast',
@@ -286,22 +323,14 @@ export const tuneMilestone: Milestone = {
 					});
 				// virtio-hello's own trace events name each device and its queue from the moment QEMU
 				// realized it: those queues are mapped already. virtio-blk is tied to its queue by its
-				// first requests (a name hint, or the used index): a few reads give it some.
-				await check(ctx, 'dd if=/dev/vda of=/dev/null bs=512 count=7 iflag=direct 2>/dev/null');
+				// first requests: a few reads give it some. Inside a counting window: the reads' kicks are what ties virtio-blk's queue (it is then
+				// the one device the trace names and QMP lists unmapped).
 				const clock = await check(ctx, 'cat /sys/devices/system/clocksource/clocksource0/current_clocksource');
-				const deadline = Date.now() + 10_000;
-				for (;;) {
-					const devices = await freshSample(ctx);
-					const unmapped = [...helloIds, 'blk0'].filter(id => queueOf(devices, id)?.totals.kicks === undefined);
-					if (unmapped.length === 0)
-						return `${helloIds.map(id => `${id} = ${tune.nodes[id]}`).join(', ')}, blk0 = /dev/vda (null-co); the trace names all ${helloIds.length + 1} queues; guest clocksource ${clock}`;
-					if (Date.now() > deadline)
-						throw new LabError({
-							what: `QEMU's trace names no queue for ${unmapped.join(', ')} within 10 s, so its kicks cannot be counted.`,
-							hint: 'Rebuild QEMU (its virtio-hello device has trace events since this version): delete ~/.cache/kernelcraft/qemu/build.',
-						});
-					await sleep(250);
-				}
+				if (!ctx.session.panel) await freshSample(ctx); // says why there is no panel
+				return ctx.session.panel!.countKicks(async () => {
+					await check(ctx, 'dd if=/dev/vda of=/dev/null bs=512 count=7 iflag=direct 2>/dev/null');
+					return mapQueues(ctx, tune, clock);
+				});
 			},
 		},
 		variantStep(

@@ -31,8 +31,18 @@ interface QueueMovement {
 	interrupts: number;
 }
 
-/** Runs a guest command and measures what crossed the queue meanwhile (16-bit index wrap included). */
+/**
+ * Runs a guest command and measures what crossed the queue meanwhile (16-bit index wrap included),
+ * inside a counting window: QEMU traces kicks and interrupts from before the first sample to after
+ * the last, and not otherwise.
+ */
 async function measure(ctx: StepContext, command: string): Promise<QueueMovement> {
+	const panel = ctx.session.panel;
+	if (!panel) throw new LabError({what: 'The virtqueue panel is off, so the queue cannot be read.'});
+	return panel.countKicks(() => measureCounted(ctx, command));
+}
+
+async function measureCounted(ctx: StepContext, command: string): Promise<QueueMovement> {
 	const before = await blkQueue(ctx);
 	const {output, status} = await guest(ctx, command, 60_000);
 	if (status !== 0)

@@ -9,7 +9,7 @@ import {chooseAccel} from '../lab/host/accel.js';
 import {configsDir} from '../lab/paths.js';
 import {QemuVm, type VmSpec} from '../lab/vm/qemu-vm.js';
 import {PanelFeed} from '../lab/virtio/panel-feed.js';
-import {qemuTraceArgs} from '../lab/virtio/trace-counter.js';
+import {deviceTraceEvents, qemuTraceArgs} from '../lab/virtio/trace-counter.js';
 import type {AccelChoice, Emit} from './events.js';
 
 export interface SessionOptions {
@@ -29,8 +29,14 @@ export interface SessionOptions {
 	moduleParams?: string;
 	/** Sample the virtqueue panel (QMP, trace, guest side channel); on unless false. */
 	panel?: boolean;
-	/** Panel sampling interval; 250 ms (4 Hz) by default. */
+	/** Panel sampling interval; 250 ms (4 Hz) by default, twice that while the queues are idle. */
 	panelIntervalMs?: number;
+	/**
+	 * The panel is on screen (the TUI): QEMU traces every kick and interrupt for the VM's life, so
+	 * the panel shows kick/s and irq/s live. Unset (headless runs, benchmarks): the per-request trace
+	 * events are on only inside the steps' counting windows (PanelFeed.countKicks).
+	 */
+	panelShown?: boolean;
 	/** Seconds the tune milestone measures each variant for (bench --seconds / --short). */
 	tuneSeconds?: number;
 	/** The console pane's size, so the guest's terminal matches what the learner sees. */
@@ -82,7 +88,7 @@ export class Session {
 		if (!this.runDirectory) {
 			const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 			this.runDirectory = path.join(this.cacheDir, 'runs', `${stamp}-${milestone}`);
-			// Traces make runs large (a tune run writes tens of MB): old ones go before a new one starts.
+			// Runs add up (traces, transcripts, disk images): old ones go before a new one starts.
 			pruneRuns(this.cacheDir);
 			fs.mkdirSync(this.runDirectory, {recursive: true, mode: 0o700});
 		}
@@ -136,7 +142,8 @@ export class Session {
 		const runDir = path.join(this.runDir(), `vm-${Date.now()}`);
 		const panelOn = this.options.panel !== false;
 		const traceLog = path.join(runDir, 'virtio-trace.log');
-		const panelArgs = panelOn ? qemuTraceArgs(traceLog) : [];
+		const live = this.options.panelShown === true;
+		const panelArgs = panelOn ? qemuTraceArgs(traceLog, deviceTraceEvents, {counting: live}) : [];
 		const vm = QemuVm.start(
 			{
 				qemu: this.qemu,
@@ -161,6 +168,8 @@ export class Session {
 				intervalMs: this.options.panelIntervalMs ?? 250,
 				emit: this.emit,
 				signal: this.panelAbort.signal,
+				liveCounters: live,
+				countingFromStart: live,
 			});
 			panel.lookInside = this.lookInside;
 			this.panel = panel;

@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process';
+import {countedSeconds} from '../../source/lab/tune/bench.js';
 import {benchTable, targetLines, type BenchReport} from '../../source/lab/tune/report.js';
 import {cliPath} from './tui-pty.js';
 
@@ -48,9 +49,11 @@ export function tuneMarkdown(report: BenchReport, meta: {date: string; machine: 
 		'',
 		'"latency of": one latency sample times one syscall, so for a batched variant it covers the whole',
 		"ioctl of 64 requests. kicks/req and irqs/req: QEMU's trace counts ÷ the requests the device itself",
-		"counted. For every variant the guest's count, the driver's, the device's 64-bit counter and the",
-		"used index agreed, and so did the panel's total: exactly where its samples came often enough for",
-		'the rate (past that a 16-bit total cannot be checked; the run fails on any other mismatch).',
+		`counted, over a counted run of ${countedSeconds} s just before the timed one (the only time the trace`,
+		"records each kick: it is off during timed runs). For every variant, in both runs, the guest's count,",
+		"the driver's, the device's 64-bit counter and the used index agreed (in the counted run the driver's",
+		"kicks matched the trace's too), and so did the panel's total: exactly where its samples came often",
+		'enough for the rate (past that a 16-bit total cannot be checked; the run fails on any other mismatch).',
 		'',
 		...(report.notes ?? []).flatMap(note => [`- ${note}`]),
 	].join('\n');

@@ -230,3 +230,34 @@ test('the lesson states what was measured and claims no bound it did not measure
 	t.regex(text, /naive took 10\.00 µs and batched 2\.00 µs: batching removed 8\.00 µs per request/);
 	t.regex(text, /not measured here/);
 });
+
+test('bookkeeping with a counted run: the timed run is checked without the trace, the counted one with it', t => {
+	const batch = variants.find(v => v.id === 'batch')!;
+	const counted = {
+		guest: parseBenchLine(helloLine)!,
+		host: {requests: 640, usedIdxDelta: 640, samplerRequests: 640, kicks: 10, interrupts: 10},
+	};
+	const timedGuest = {...parseBenchLine(helloLine)!, ops: 6400, driverCompleted: 6400, driverKicks: 100};
+	const timedHost = {
+		requests: 6400,
+		usedIdxDelta: 6400,
+		samplerRequests: 6400,
+		kicks: Number.NaN,
+		interrupts: Number.NaN,
+	};
+	const good = variantResult(batch, timedGuest, timedHost, counted);
+	t.deepEqual(bookkeepingProblems(batch, good), []);
+	t.is(good.kicksPerRequest, 10 / 640, 'kicks/req from the counted run');
+	const bad = variantResult(
+		batch,
+		timedGuest,
+		{...timedHost, requests: 6399},
+		{
+			...counted,
+			host: {...counted.host, kicks: 11},
+		},
+	);
+	const problems = bookkeepingProblems(batch, bad);
+	t.true(problems.some(p => p.startsWith('the guest counted 6400')));
+	t.true(problems.some(p => p.startsWith('counted run: the driver kicked 10 times')));
+});

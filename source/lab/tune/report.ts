@@ -91,6 +91,6 @@ export function renderReport(report: BenchReport): string {
 		'',
 		...(report.notes ?? []).flatMap(note => [note, '']),
 		'latency: wall time of one syscall. For one request in flight that is one request; for a batched variant it is the whole ioctl ("latency of 64 requests"), and every request in it completes for its caller when the ioctl returns.',
-		"kicks and interrupts: QEMU's trace (ioeventfd=off, so one trace line per guest notify write) ÷ the requests the device itself counted (its 64-bit counter), which the guest's count and the used index matched, and the panel's total too (exactly where its samples were close enough for the rate, else modulo 65536).",
+		"kicks and interrupts: QEMU's trace (ioeventfd=off, so one trace line per guest notify write) ÷ the requests the device itself counted (its 64-bit counter), over a counted run of the same command (0.05 s) just before the timed one; there the driver's own kick count matched the trace's. The trace is off during timed runs (a line per kick would slow them and fill the disk). In both runs the guest's count and the used index matched the device's, and the panel's total too (exactly where its samples were close enough for the rate, else modulo 65536).",
 	].join('\n');
 }

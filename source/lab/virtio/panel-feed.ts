@@ -1,10 +1,11 @@
+import {stat} from 'node:fs/promises';
 import net from 'node:net';
 import type {Emit} from '../lab-events.js';
 import type {DeviceView, GuestView} from './views.js';
 import {QmpClient} from '../vm/qmp.js';
 import {GuestFrameReader} from './guest-stats.js';
 import {VirtioSampler} from './sampler.js';
-import {TraceCounter} from './trace-counter.js';
+import {setCountingEvents, TraceCounter} from './trace-counter.js';
 
 export interface PanelFeedOptions {
 	qmpSocket: string;
@@ -13,6 +14,18 @@ export interface PanelFeedOptions {
 	intervalMs: number;
 	emit: Emit;
 	signal: AbortSignal;
+	/**
+	 * Someone watches the kick and interrupt counters live: the TUI, whose panel is on screen
+	 * whenever a VM runs, shows kick/s and irq/s. Then the per-request trace events stay on for
+	 * the VM's life. Otherwise (headless `run`, `run --json`, `bench`) QEMU starts with them off
+	 * and they are on only inside counting windows (countKicks): `run --json` still streams the
+	 * virtio samples (indices, rates, status), but their kick/interrupt totals move only while a
+	 * step counts. Nobody reads them live there, and a milestone's own checks get exact counts
+	 * from their windows; tracing every request all run long cost the guest ~6 % of its I/O.
+	 */
+	liveCounters?: boolean;
+	/** The trace log starts with the per-request events on (QEMU was given them with -trace). */
+	countingFromStart?: boolean;
 }
 
 /**
@@ -26,10 +39,84 @@ export class PanelFeed {
 	private side: net.Socket | undefined;
 	private guest: GuestView | undefined;
 	private stopped = false;
+	private trace: TraceCounter | undefined;
+	/** Counting windows open now. */
+	private windows = 0;
+	/** Quiet windows open now (withoutCounting): a live viewer's counting pauses. */
+	private quiets = 0;
+	/** Switches of the trace events, one at a time, in order. */
+	private switching: Promise<void> = Promise.resolve();
+	private countingOn: boolean;
 	readonly ready: Promise<void>;
 
 	constructor(private readonly options: PanelFeedOptions) {
+		this.countingOn = options.countingFromStart ?? true;
 		this.ready = this.start();
+	}
+
+	/** The per-request trace events are on (as far as this feed switched them). */
+	get counting(): boolean {
+		return this.countingOn;
+	}
+
+	/**
+	 * A counting window: the trace's per-request events (kicks, interrupts) are on from before
+	 * `work` starts until after it ends and one more sample has read the trace, so every kick of
+	 * the work is counted, exactly, in the samples `work` takes (sampleNow) and in the one taken
+	 * after it. Take the "before" sample inside the window: kicks before it opened were not
+	 * traced. Windows may overlap (a counter each); the events go off when the last one closes,
+	 * unless a live viewer keeps them on.
+	 */
+	async countKicks<T>(work: () => Promise<T>): Promise<T> {
+		this.windows++;
+		await this.apply();
+		try {
+			return await work();
+		} finally {
+			this.windows--;
+			await this.apply();
+		}
+	}
+
+	/**
+	 * The opposite, for a measurement that must not pay for the trace (tune's timed runs): the
+	 * per-request events are off during `work` even with a live viewer, so a benchmark measures the
+	 * same with the TUI watching as headless. A counting window still wins (its counts must be
+	 * exact). Meanwhile the panel shows no kick/s and irq/s (not a false 0).
+	 */
+	async withoutCounting<T>(work: () => Promise<T>): Promise<T> {
+		this.quiets++;
+		await this.apply();
+		try {
+			return await work();
+		} finally {
+			this.quiets--;
+			await this.apply();
+		}
+	}
+
+	private get wanted(): boolean {
+		return this.windows > 0 || (this.options.liveCounters === true && this.quiets === 0);
+	}
+
+	/** Makes QEMU's event state match what is wanted, and tells the trace counter where it switched. */
+	private apply(): Promise<void> {
+		this.switching = this.switching.then(() => this.applyNow()).catch(() => undefined);
+		return this.switching;
+	}
+
+	private async applyNow(): Promise<void> {
+		await this.ready.catch(() => undefined);
+		const want = this.wanted;
+		if (want === this.countingOn || !this.qmp || this.stopped) return;
+		await setCountingEvents(this.qmp, want);
+		this.countingOn = want;
+		// QEMU writes and flushes each line whole: the file's size now is where the switch falls.
+		const size = await stat(this.options.traceLog).then(
+			s => s.size,
+			() => 0,
+		);
+		this.trace?.countingSwitched(want, size);
 	}
 
 	/**
@@ -39,6 +126,11 @@ export class PanelFeed {
 	async sampleNow() {
 		await this.ready;
 		return this.sampler ? this.sampler.sampleFresh() : [];
+	}
+
+	/** Samples taken so far, and the sampler's current pace (it halves while the queues are idle). */
+	get sampling(): {samples: number; intervalMs: number | undefined} {
+		return {samples: this.sampler?.samples ?? 0, intervalMs: this.sampler?.currentIntervalMs};
 	}
 
 	get latestGuest(): GuestView | undefined {
@@ -147,15 +239,25 @@ export class PanelFeed {
 			return;
 		}
 		if (this.stopped) return;
-		const trace = new TraceCounter(this.options.traceLog);
+		const trace = new TraceCounter(this.options.traceLog, {countingFromStart: this.options.countingFromStart ?? true});
+		this.trace = trace;
 		this.sampler = new VirtioSampler(this.qmp, {intervalMs: this.options.intervalMs, trace});
-		this.sampler.onSample((devices, at) => {
+		this.sampler.onSample((sampled, at) => {
+			// With the events off the trace's rates read 0: nothing was counted, not nothing happened.
+			const devices = this.countingOn
+				? sampled
+				: sampled.map(device => ({
+						...device,
+						queues: device.queues.map(queue => ({...queue, rates: {requests: queue.rates.requests}})),
+					}));
 			if (!this.changed(devices, at)) return;
 			if (!this.lookInside) return emit({type: 'virtio', devices, guest: this.guest, at});
 			void this.withRings(devices).then(withRings => emit({type: 'virtio', devices: withRings, guest: this.guest, at}));
 		});
 		this.sampler.start();
 		this.connectSide();
+		// A window or a live viewer that came before QMP answered.
+		void this.apply();
 	}
 
 	private connectSide(attempt = 0): void {

@@ -41,10 +41,16 @@
 //   `virtio_set_status vdev P val 0` precedes a reset that puts every index of the device back to
 //   0. So the sum of flushes since the last reset, modulo 2^16, is the used-idx QMP reports. A
 //   vdev is mapped to a path when, on two consecutive samples, its queues' sums equal that path's
-//   used-idx values, nonzero, and no other unmapped device or path matches. This needs the trace
-//   on from QEMU's start (the -trace options below), so that every reset was seen; it is an
-//   inference, right in practice, not a guarantee (two devices with identical histories stay
-//   unmapped).
+//   used-idx values, nonzero, and no other unmapped device or path matches. This needs the flush
+//   events on since the device's last reset (on from QEMU's start, or a reset seen inside a
+//   counting window; countingSwitched tells the counter when they were off); it is an inference,
+//   right in practice, not a guarantee (two devices with identical histories stay unmapped).
+// - exact, by elimination: every vdev in the trace is a device QMP lists, so when one vdev and
+//   one path are left unmapped they are the same device (virtio-blk next to named devices, or
+//   alone). Wrong only if a device was unplugged after it traced; kernelcraft unplugs none.
+// - Per-request events cost the guest (one line each, written from the vCPU thread): QEMU can
+//   start with only the rare ones on (qemuTraceArgs(..., {counting: false})) and a panel switch
+//   the rest on for a counting window (setCountingEvents).
 // - exact, by name: kernelcraft's virtio-hello device (QEMU built by devices/qemu-build.sh) has
 //   trace events of its own, `virtio_hello_*`, each naming the device first ("hello 0x..."; its
 //   VirtIOHello starts with its VirtIODevice, so the pointer is the vdev). The rare ones,
@@ -71,6 +77,29 @@ export const traceEvents = [
 ] as const;
 
 /**
+ * The events that fire per request and that counting needs (kicks, interrupts, flushes): the
+ * trace's whole cost, a line each written by the vCPU thread. A panel turns them on only inside
+ * a counting window (PanelFeed.countKicks) or while someone watches the counters live; QEMU then
+ * starts with them off (qemuTraceArgs(..., {counting: false})).
+ */
+export const countingTraceEvents = [
+	'virtio_queue_notify',
+	'virtio_notify',
+	'virtio_notify_irqfd',
+	'virtqueue_flush',
+] as const satisfies readonly (typeof traceEvents)[number][];
+
+/**
+ * The rare events (status changes, name hints), on for the VM's whole life with counting off.
+ * virtio_pci_notify_write is neither: one more line per kick, counted globally only and read by
+ * nothing in the app, it is on only when QEMU starts with every event (the default).
+ */
+export const mappingTraceEvents = [
+	'virtio_set_status',
+	'virtio_rng_vm_state_change',
+] as const satisfies readonly (typeof traceEvents)[number][];
+
+/**
  * Device events the counter also reads: a pattern, so a QEMU without the device (Debian's)
  * accepts it silently. Only virtio-hello's rare events (realize, status, reset), never its
  * per-request ones. The default `extraEvents` of qemuTraceArgs and enableTraceEventsViaQmp.
@@ -80,11 +109,37 @@ export const deviceTraceEvents = ['virtio_hello_dev_*'] as const;
 /**
  * Arguments for QEMU's command line: `-D logPath -trace EVENT ...` (log backend): traceEvents, then
  * `extraEvents` (by default deviceTraceEvents; a caller giving its own should include them).
+ * With `counting: false` the per-request events (countingTraceEvents) are left out, so QEMU starts
+ * with them disabled and writes nothing per request until setCountingEvents turns them on (an
+ * event not named by -trace is compiled in but off; QMP trace-event-set-state switches it).
+ * `counting: true`: counting and mapping events only (no virtio_pci_notify_write).
  */
-export function qemuTraceArgs(logPath: string, extraEvents: readonly string[] = deviceTraceEvents): string[] {
+export function qemuTraceArgs(
+	logPath: string,
+	extraEvents: readonly string[] = deviceTraceEvents,
+	options: {counting?: boolean} = {},
+): string[] {
 	const args = ['-D', logPath];
-	for (const event of [...traceEvents, ...extraEvents]) args.push('-trace', event);
+	const events =
+		options.counting === undefined
+			? traceEvents
+			: options.counting
+				? [...countingTraceEvents, ...mappingTraceEvents]
+				: mappingTraceEvents;
+	for (const event of [...events, ...extraEvents]) args.push('-trace', event);
 	return args;
+}
+
+/**
+ * Turns the per-request events (countingTraceEvents) on or off at run time (QMP
+ * trace-event-set-state, all sent at once on the one connection). When it resolves QEMU has switched them: the vCPU thread runs a
+ * device's notify handler under the same lock as QMP commands, so a kick after this is traced and
+ * one before it is not.
+ */
+export async function setCountingEvents(qmp: QmpLike, enable: boolean): Promise<void> {
+	await Promise.all(
+		countingTraceEvents.map(name => qmp.execute('trace-event-set-state', {name, enable, 'ignore-unavailable': true})),
+	);
 }
 
 /**
@@ -130,6 +185,11 @@ interface VqState {
 	interrupts: number;
 	flushed: number;
 	flushedSinceReset: number;
+	/**
+	 * flushedSinceReset counts every flush since the device's last reset: the flush events were on
+	 * all that time. False after a stretch with counting off (the sum misses flushes then).
+	 */
+	flushKnown: boolean;
 }
 
 interface Candidate {
@@ -157,6 +217,11 @@ const helloPathArgs = /^hello (0x[0-9a-f]+) path (\S+)/;
 export interface TraceCounterOptions {
 	/** Most bytes read per poll(), so a huge backlog is taken in slices. Default 8 MiB. */
 	maxBytesPerPoll?: number;
+	/**
+	 * QEMU starts with the per-request events on (qemuTraceArgs' default). False when it starts
+	 * with them off: flush sums are then unknown until a device reset seen with them on.
+	 */
+	countingFromStart?: boolean;
 }
 
 export class TraceCounter {
@@ -180,10 +245,42 @@ export class TraceCounter {
 	private readonly candidates = new Map<string, Candidate>();
 	/** vdev pointers whose path a device's own trace event gave. */
 	private readonly named = new Set<string>();
+	private readonly countingFromStart: boolean;
+	/** Whether the per-request events are on at the point of the file read so far. */
+	private counting: boolean;
+	/** They were off at some point: flushes may be missing from every sum begun before. */
+	private countingWasOff: boolean;
+	/** Where in the file they were switched (countingSwitched), in file order, not yet reached. */
+	private readonly switches: {offset: number; on: boolean}[] = [];
 
 	constructor(logPath: string, options: TraceCounterOptions = {}) {
 		this.logFile = logPath;
 		this.maxBytes = options.maxBytesPerPoll ?? 8 << 20;
+		this.countingFromStart = options.countingFromStart ?? true;
+		this.counting = this.countingFromStart;
+		this.countingWasOff = !this.countingFromStart;
+	}
+
+	/**
+	 * The per-request events were switched on or off when the file was `offset` bytes long (its
+	 * size right after setCountingEvents resolved: QEMU writes each line whole and flushes it).
+	 * Lines before that offset were written in the old state. Only the flush sums need this: kicks
+	 * and interrupts are counted whenever they are there.
+	 */
+	countingSwitched(on: boolean, offset: number): void {
+		this.switches.push({offset, on});
+		this.switches.sort((a, b) => a.offset - b.offset);
+	}
+
+	private applySwitches(upTo: number): void {
+		while (this.switches.length > 0 && this.switches[0]!.offset <= upTo) {
+			const {on} = this.switches.shift()!;
+			this.counting = on;
+			if (!on) {
+				this.countingWasOff = true;
+				for (const state of this.vqs.values()) state.flushKnown = false;
+			}
+		}
 	}
 
 	get logPath(): string {
@@ -216,13 +313,17 @@ export class TraceCounter {
 			if (size < this.offset) this.reset();
 			let budget = this.maxBytes;
 			const buffer = Buffer.alloc(Math.min(1 << 20, Math.max(1, size - this.offset)));
+			this.applySwitches(this.offset);
 			while (this.offset < size && budget > 0) {
-				const want = Math.min(buffer.length, size - this.offset, budget);
+				// Never read across a switch: the lines before it are counted in the old state.
+				const stopAt = this.switches[0] && this.switches[0].offset < size ? this.switches[0].offset : size;
+				const want = Math.min(buffer.length, stopAt - this.offset, budget);
 				const {bytesRead} = await handle.read(buffer, 0, want, this.offset);
 				if (bytesRead === 0) break;
 				this.offset += bytesRead;
 				budget -= bytesRead;
 				this.feed(this.decoder.write(buffer.subarray(0, bytesRead)));
+				this.applySwitches(this.offset);
 			}
 		} finally {
 			await handle.close();
@@ -251,6 +352,9 @@ export class TraceCounter {
 		this.candidates.clear();
 		this.named.clear();
 		this.pciNotifyWrites.clear();
+		this.switches.length = 0;
+		this.counting = this.countingFromStart;
+		this.countingWasOff = !this.countingFromStart;
 	}
 
 	/** Every queue seen in the trace so far. */
@@ -317,10 +421,22 @@ export class TraceCounter {
 			}
 		}
 
-		// 2. used-idx correlation
+		// 2. by elimination: every vdev in the trace is a device QMP lists (while none is unplugged),
+		// so when one vdev and one path are left unmapped, they are the same device. Exact; this is
+		// what maps virtio-blk when the trace starts with the per-request events off.
+		const unmappedVdevs = new Set(
+			[...this.vqs.values(), ...[...this.vdevHints.keys()].map(vdev => ({vdev}))]
+				.map(state => state.vdev)
+				.filter((vdev): vdev is string => vdev !== undefined && !this.vdevToPath.has(vdev)),
+		);
+		const leftPaths = [...byPath.keys()].filter(p => !this.pathToVdev.has(p));
+		if (unmappedVdevs.size === 1 && leftPaths.length === 1) this.bind([...unmappedVdevs][0]!, leftPaths[0]!);
+
+		// 3. used-idx correlation, for devices whose flush sums are complete
 		const matches = new Map<string, string[]>(); // vdev -> matching free paths
 		for (const [vdev, queues] of this.vdevQueues) {
 			if (this.vdevToPath.has(vdev)) continue;
+			if ([...queues.values()].some(vq => this.vqs.get(vq)?.flushKnown === false)) continue;
 			const found: string[] = [];
 			for (const path of freePaths) {
 				if (this.pathToVdev.has(path)) continue;
@@ -372,7 +488,11 @@ export class TraceCounter {
 
 	private vq(vq: string): VqState {
 		let state = this.vqs.get(vq);
-		if (!state) this.vqs.set(vq, (state = {vq, kicks: 0, interrupts: 0, flushed: 0, flushedSinceReset: 0}));
+		if (!state)
+			this.vqs.set(
+				vq,
+				(state = {vq, kicks: 0, interrupts: 0, flushed: 0, flushedSinceReset: 0, flushKnown: !this.countingWasOff}),
+			);
 		return state;
 	}
 
@@ -429,7 +549,11 @@ export class TraceCounter {
 				if ((a = statusArgs.exec(args))) {
 					if (Number(a[2]) === 0) {
 						const vdev = a[1]!;
-						for (const state of this.vqs.values()) if (state.vdev === vdev) state.flushedSinceReset = 0;
+						for (const state of this.vqs.values())
+							if (state.vdev === vdev) {
+								state.flushedSinceReset = 0;
+								state.flushKnown = this.counting;
+							}
 					}
 					this.linesParsed++;
 					return;
