@@ -412,7 +412,8 @@ static void show_status(void)
 #define FZ_OP_CRC32	3
 #define FZ_OP_NOP	4
 #define FZ_F_CRC32	0
-#define FZ_TIMEOUT_MS	5000	/* an unanswered, unbroken batch: a hang */
+#define FZ_SLOW_MS	2000	/* an answer this late is reported */
+#define FZ_TIMEOUT_MS	60000	/* an unanswered, unbroken batch: a hang */
 #define FZ_FAR		(1ULL << 40)	/* nothing is mapped at 1 TiB and up */
 #define FZ_REPORTS	12	/* failures printed in full */
 
@@ -522,7 +523,8 @@ struct fz_state {
 	/* figures */
 	unsigned long batches, empty, requests, valid, valid_ok, hdr, hdr_ok;
 	unsigned long fatal, wild, skipped, lost, needs_reset, resets, chaos;
-	unsigned long hangs, fatal_answered, misordered, failures;
+	unsigned long hangs, fatal_answered, misordered, failures, slow;
+	long slowest_ms;
 };
 
 #define FZ_SCRATCH	(4 << 20)
@@ -1170,23 +1172,34 @@ static int fz_wait(struct fz_state *st, unsigned int n, uint8_t *status)
 {
 	struct timespec t0;
 	uint16_t target = st->used_seen + n;
+	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		__sync_synchronize();
 		if (st->used[1] == target) {
 			*status = fz_status();
-			return 1;
+			break;
 		}
 		*status = fz_status();
 		if ((*status & S_NEEDS_RESET) || !(*status & S_DRIVER_OK)) {
 			__sync_synchronize();
-			return 1;
+			break;
 		}
 		if (fz_ms_since(&t0) > FZ_TIMEOUT_MS)
 			return 0;
 		sched_yield();
 	}
+	/*
+	 * Late is not wrong: QEMU's main loop also writes each virtio_error()
+	 * line to its stderr, and blocks while whoever reads it lags.
+	 */
+	ms = fz_ms_since(&t0);
+	if (ms > FZ_SLOW_MS)
+		st->slow++;
+	if (ms > st->slowest_ms)
+		st->slowest_ms = ms;
+	return 1;
 }
 
 static void fz_check(struct fz_state *st, unsigned long batch, int ci,
@@ -1307,7 +1320,12 @@ static void fz_batch(struct fz_state *st, unsigned long b)
 	for (i = 0; i < n; i++) {
 		if ((int)i == chaos_at)
 			excused |= fz_chaos(st, &r);
-		if (fz_chance(&r, 10))
+		/*
+		 * Not after chaos: with FEATURES_OK cleared by a random status
+		 * write, a feature write is no longer ignored, and the answers
+		 * the device still gives follow the new features.
+		 */
+		if (fz_chance(&r, 10) && !excused)
 			fz_noise(st, &r);
 		st->avail[2 + st->avail_idx % st->qsize] = chains[i].head;
 		__sync_synchronize();
@@ -1323,8 +1341,13 @@ static void fz_batch(struct fz_state *st, unsigned long b)
 	st->requests += n;
 
 	if (!fz_wait(st, n, &status)) {
+		char why[128];
+
 		st->hangs++;
-		fz_fail(st, b, -1, NULL, "hang: neither answered nor NEEDS_RESET", -1);
+		snprintf(why, sizeof(why),
+			 "hang: %u of %u answered, device_status 0x%02x, neither answered nor NEEDS_RESET",
+			 (uint16_t)(st->used[1] - st->used_seen), n, status);
+		fz_fail(st, b, -1, NULL, why, -1);
 		excused = 1;
 	}
 	if (status & S_NEEDS_RESET)
@@ -1515,10 +1538,11 @@ static int fuzz_main(uint64_t seed, unsigned long batches, uint32_t mult)
 		}
 	}
 
-	printf("vh-fuzz seed=%llu batches=%lu empty=%lu requests=%lu valid=%lu valid_ok=%lu hdr=%lu hdr_ok=%lu fatal=%lu wild=%lu skipped=%lu lost=%lu needs_reset=%lu resets=%lu chaos=%lu hangs=%lu fatal_answered=%lu misordered=%lu failures=%lu ms=%ld\n",
+	printf("vh-fuzz seed=%llu batches=%lu empty=%lu requests=%lu valid=%lu valid_ok=%lu hdr=%lu hdr_ok=%lu fatal=%lu wild=%lu skipped=%lu lost=%lu needs_reset=%lu resets=%lu chaos=%lu hangs=%lu slow=%lu slowest_ms=%ld fatal_answered=%lu misordered=%lu failures=%lu ms=%ld\n",
 	       (unsigned long long)seed, st.batches, st.empty, st.requests, st.valid,
 	       st.valid_ok, st.hdr, st.hdr_ok, st.fatal, st.wild, st.skipped,
 	       st.lost, st.needs_reset, st.resets, st.chaos, st.hangs,
+	       st.slow, st.slowest_ms,
 	       st.fatal_answered, st.misordered, st.failures,
 	       fz_ms_since(&t0));
 	return st.failures ? 1 : 0;
