@@ -25,6 +25,11 @@ export interface CompilerCacheOptions {
 	/** A file ccache appends this build's own results to (hits and misses of this build only). */
 	statsLog?: string;
 	env?: NodeJS.ProcessEnv;
+	/**
+	 * False where compiler messages must name files by their absolute paths (a learner's module,
+	 * whose messages are mapped back to their own folder).
+	 */
+	relativePaths?: boolean;
 }
 
 export function ccacheDir(cacheDir: string): string {
@@ -63,13 +68,16 @@ export function compilerCacheEnv(options: CompilerCacheOptions): NodeJS.ProcessE
 		// Builds run in per-process scratch folders that are renamed when done: the folder a
 		// compiler ran in must not be part of the key (it only is with -g, as in the debug kernel).
 		CCACHE_NOHASHDIR: 'true',
-		// Paths inside kernelcraft's cache are hashed relative to the build folder, so two
-		// learners whose caches sit in different homes share objects through a shared cache.
-		CCACHE_BASEDIR: options.cacheDir,
 		CCACHE_MAXSIZE: env.CCACHE_MAXSIZE ?? '4G',
 	};
 	if (options.statsLog) withCache.CCACHE_STATSLOG = options.statsLog;
-	if (sharedCache) withCache.CCACHE_REMOTE_STORAGE = sharedCache;
+	if (sharedCache) {
+		withCache.CCACHE_REMOTE_STORAGE = sharedCache;
+		// Paths inside kernelcraft's cache are then hashed relative to the build folder, so two
+		// learners whose caches sit in different homes share objects. Only then: ccache also
+		// hands the compiler those relative paths, and its messages name files by them.
+		if (options.relativePaths !== false) withCache.CCACHE_BASEDIR = options.cacheDir;
+	}
 	return withCache;
 }
 

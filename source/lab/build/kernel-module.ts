@@ -91,7 +91,11 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 				],
 				{
 					logPath: path.join(scratch, 'build.log'),
-					env: compilerCacheEnv({cacheDir: options.cacheDir, statsLog: path.join(scratch, compilerCacheLogName)}),
+					env: compilerCacheEnv({
+						cacheDir: options.cacheDir,
+						statsLog: path.join(scratch, compilerCacheLogName),
+						relativePaths: false,
+					}),
 					what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
 					signal: options.signal,
 					onLine: line => options.onLine?.(toSource(line)),

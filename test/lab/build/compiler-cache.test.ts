@@ -49,10 +49,21 @@ test("the build environment puts ccache's compilers first and keeps its folder i
 	t.is(env.PATH, '/usr/lib/ccache:/usr/bin:/bin');
 	t.is(env.CCACHE_DIR, ccacheDir('/c'));
 	t.is(env.CCACHE_STATSLOG, '/c/x.log');
-	t.is(env.CCACHE_BASEDIR, '/c', 'paths in the cache are hashed relative, the same in every home');
+	t.is(env.CCACHE_BASEDIR, undefined, 'absolute paths in compiler messages when nothing is shared');
 	t.is(env.CCACHE_REMOTE_STORAGE, undefined, 'no shared cache unless one is set');
 	const shared = compilerCacheEnv({cacheDir: '/c', env: {PATH: '/bin', KERNELCRAFT_SHARED_CACHE: 'redis://h:1'}});
 	t.is(shared.CCACHE_REMOTE_STORAGE, 'redis://h:1');
+	t.is(shared.CCACHE_BASEDIR, '/c', 'shared: paths in the cache are hashed relative, the same in every home');
+	const module = compilerCacheEnv({
+		cacheDir: '/c',
+		relativePaths: false,
+		env: {PATH: '/bin', KERNELCRAFT_SHARED_CACHE: 'redis://h:1'},
+	});
+	t.is(
+		module.CCACHE_BASEDIR,
+		undefined,
+		"a module's messages keep absolute paths, to be mapped to the learner's folder",
+	);
 	const off = {PATH: '/bin', KERNELCRAFT_CCACHE: '0'};
 	t.is(compilerCacheEnv({cacheDir: '/c', env: off}), off, 'KERNELCRAFT_CCACHE=0 leaves the environment alone');
 });
