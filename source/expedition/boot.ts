@@ -18,7 +18,7 @@ export const kernelStep: Step = {
 		'merge_config.sh folds them in and olddefconfig fills in the rest; then every option asked',
 		'for is checked, because Kconfig silently drops an option whose dependencies are missing.',
 		'The build is out of tree (make O=...), cached by the source version and fragment content.',
-		'Open: configs/kernel/00-base.config, then the build dir\'s .config to see the result.',
+		"Open: configs/kernel/00-base.config, then the build dir's .config to see the result.",
 	].join('\n'),
 	async run(ctx) {
 		const started = Date.now();
@@ -40,7 +40,7 @@ export function rootfsStep(extras: (ctx: StepContext) => GuestFile[] = () => [])
 			'The first program the kernel runs is /init from the initramfs: a cpio archive the kernel',
 			'unpacks into RAM at boot. Ours holds one static busybox (every command is a link to it)',
 			'and configs/rootfs/init, a shell script that mounts /proc, /sys and /dev and starts a shell',
-			'on the serial line. It is packed by the kernel\'s own usr/gen_init_cpio, so no root is needed.',
+			"on the serial line. It is packed by the kernel's own usr/gen_init_cpio, so no root is needed.",
 			'Open: configs/rootfs/init.',
 		].join('\n'),
 		async run(ctx) {
@@ -56,21 +56,28 @@ export function bootStepWith(vmSpec: (ctx: StepContext) => Partial<VmSpec> = () 
 	return {
 		id: 'boot',
 		title: 'Boot it in QEMU',
-		lesson: [
-			'QEMU emulates a PC (q35) and loads the kernel and initramfs itself (-kernel/-initrd), so no',
-			'bootloader or disk is needed. The guest\'s first serial port is wired to a pseudo-terminal:',
-			'that is the console beside this text, and console=ttyS0 tells the kernel to print there.',
-			'QMP, QEMU\'s control protocol, listens on a private socket: the virtqueue panel reads it.',
-			'The header shows the accelerator: KVM runs guest code on the CPU, TCG translates it.',
-			'Watch the boot log: the PCI scan, the virtio devices, then the unpacking of the initramfs.',
-			'The boot time is split in three, by when bytes reach the console: firmware (QEMU start to the',
-			'first byte: QEMU, the firmware, unpacking the kernel), kernel (to "Run /init as init process")',
-			'and userspace (/init to the shell prompt). Each was cut: qboot instead of SeaBIOS, an LZ4 kernel',
-			'without the PS/2 driver (configs/kernel/30-fast-boot.config), nolapic_timer (see qemu-vm.ts).',
-		].join('\n') + (lesson ? `\n${lesson}` : ''),
+		lesson:
+			[
+				'QEMU emulates a PC (q35) and loads the kernel and initramfs itself (-kernel/-initrd), so no',
+				"bootloader or disk is needed. The guest's first serial port is wired to a pseudo-terminal:",
+				'that is the console beside this text, and console=ttyS0 tells the kernel to print there.',
+				"QMP, QEMU's control protocol, listens on a private socket: the virtqueue panel reads it.",
+				'The header shows the accelerator: KVM runs guest code on the CPU, TCG translates it.',
+				'Watch the boot log: the PCI scan, the virtio devices, then the unpacking of the initramfs.',
+				'The boot time is split in three, by when bytes reach the console: firmware (QEMU start to the',
+				'first byte: QEMU, the firmware, unpacking the kernel), kernel (to "Run /init as init process")',
+				'and userspace (/init to the shell prompt). Each was cut: qboot instead of SeaBIOS, an LZ4 kernel',
+				'without the PS/2 driver (configs/kernel/30-fast-boot.config), nolapic_timer (see qemu-vm.ts).',
+			].join('\n') + (lesson ? `\n${lesson}` : ''),
 		async run(ctx) {
 			const vm = await ctx.session.boot(vmSpec(ctx));
-			const match = await vm.console.expect(shellPrompt, {what: 'the shell prompt on ttyS0', timeoutMs: bootTimeoutMs, since: 0, step: ctx.step, signal: ctx.signal});
+			const match = await vm.console.expect(shellPrompt, {
+				what: 'the shell prompt on ttyS0',
+				timeoutMs: bootTimeoutMs,
+				since: 0,
+				step: ctx.step,
+				signal: ctx.signal,
+			});
 			const promptAt = Date.now();
 			const bootMs = promptAt - vm.startedAt;
 			ctx.figures.bootMs = bootMs;
@@ -88,7 +95,7 @@ export const unameStep: Step = {
 	id: 'uname',
 	title: 'Talk to the guest',
 	lesson: [
-		'The prompt alone could be anyone\'s kernel. `uname -r` asks the running kernel for its',
+		"The prompt alone could be anyone's kernel. `uname -r` asks the running kernel for its",
 		'release string, which was fixed when it was built: it must match the build just made.',
 		'Press Tab to type into the guest yourself: try `dmesg | head`, `cat /proc/cpuinfo`, `ls /sys/bus/pci/devices`.',
 	].join('\n'),
@@ -97,9 +104,15 @@ export const unameStep: Step = {
 		// Typed into the learner's console on purpose: it proves the console carries input too.
 		// Kernel messages can land between the lines of output there, so those are dropped.
 		const {output: raw, status} = await requireVm(ctx).console.run('uname -r', {step: ctx.step, signal: ctx.signal});
-		const output = raw.split('\n').filter(line => !/^\[\s*\d+\.\d+\]/.test(line)).join('\n');
+		const output = raw
+			.split('\n')
+			.filter(line => !/^\[\s*\d+\.\d+\]/.test(line))
+			.join('\n');
 		if (status !== 0 || output.trim() !== expected) {
-			throw new LabError({what: `The guest runs kernel "${output.trim()}" (status ${status}), not the one just built (${expected}).`, lastSeen: requireVm(ctx).console.lastLines()});
+			throw new LabError({
+				what: `The guest runs kernel "${output.trim()}" (status ${status}), not the one just built (${expected}).`,
+				lastSeen: requireVm(ctx).console.lastLines(),
+			});
 		}
 		return `uname -r in the guest says ${output.trim()}: the kernel just built`;
 	},
@@ -108,6 +121,7 @@ export const unameStep: Step = {
 export const bootMilestone: Milestone = {
 	id: 'boot',
 	title: 'Boot a kernel you built',
-	summary: 'Build Linux from source, pack a tiny root filesystem, boot both in QEMU and reach a shell on the serial console.',
+	summary:
+		'Build Linux from source, pack a tiny root filesystem, boot both in QEMU and reach a shell on the serial console.',
 	steps: [kernelStep, rootfsStep(), bootStep, unameStep],
 };

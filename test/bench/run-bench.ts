@@ -50,7 +50,10 @@ const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-t
                       Three cold builds take 6 to 20 minutes on 2 cores (about 2.5 min for the first on an
                       AMD EPYC), so they are not part of the default run. Printed; README.md is left alone.
 `;
-const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}` : ['node dist/test/bench/run-bench.js', ...args].join(' ');
+const command =
+	process.env.npm_lifecycle_event === 'bench'
+		? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`
+		: ['node dist/test/bench/run-bench.js', ...args].join(' ');
 
 const qemu = '/usr/bin/qemu-system-x86_64';
 const cacheDir = cacheRoot();
@@ -70,7 +73,12 @@ async function section(name: string, body: () => Promise<void>): Promise<void> {
 		const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
 		const failure = (error as {failure?: {what: string; lastSeen?: string[]}}).failure;
 		crashes.push(`${name}: ${failure ? `${failure.what}\n${(failure.lastSeen ?? []).join('\n')}` : text}`);
-		rows.push({figure: name, value: `crashed: ${(failure?.what ?? (error as Error)?.message ?? String(error)).split('\n')[0]}`, target: '', met: false});
+		rows.push({
+			figure: name,
+			value: `crashed: ${(failure?.what ?? (error as Error)?.message ?? String(error)).split('\n')[0]}`,
+			target: '',
+			met: false,
+		});
 	}
 }
 
@@ -83,7 +91,9 @@ async function main(): Promise<number> {
 		process.stderr.write(usage);
 		return 2;
 	}
-	const release = await takeHeavyLock(() => log(`waiting for ${heavyLockPath}: another heavy job (a kernel build?) is running`));
+	const release = await takeHeavyLock(() =>
+		log(`waiting for ${heavyLockPath}: another heavy job (a kernel build?) is running`),
+	);
 	const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kernelcraft-bench-'));
 	const host = machine();
 	let accel: AccelChoice | undefined;
@@ -110,8 +120,16 @@ async function main(): Promise<number> {
 		}
 		await section('tune: kernelcraft bench', async () => {
 			const report = await runTuneBench(log);
-			tuneBody = tuneMarkdown(report, {date: host.date, machine: `${host.model}, ${host.cpus} CPUs (nproc), ${host.memory}`, command});
-			rows.push({figure: 'kernelcraft bench (tune): see the tune section', value: `${report.results.length} variants, ${report.targets.filter(target => target.met).length} of ${report.targets.length} targets met`, target: ''});
+			tuneBody = tuneMarkdown(report, {
+				date: host.date,
+				machine: `${host.model}, ${host.cpus} CPUs (nproc), ${host.memory}`,
+				command,
+			});
+			rows.push({
+				figure: 'kernelcraft bench (tune): see the tune section',
+				value: `${report.results.length} variants, ${report.targets.filter(target => target.met).length} of ${report.targets.length} targets met`,
+				target: '',
+			});
 		});
 		if (onlyTune) return finish(host, accel, tuneBody);
 		accel = await chooseAccel(qemu, process.env.KERNELCRAFT_ACCEL);
@@ -138,7 +156,12 @@ async function main(): Promise<number> {
 			await section('TUI idle CPU', () => tuiIdle(scratch));
 			await section('npm start: first paint', async () => {
 				const paint = await measureFirstPaint(runs);
-				rows.push({figure: '`npm start` to the first frame (warm: compiled output up to date), in a pty', value: spread(paint), target: '≤ 2.00 s (median)', met: paint.median <= 2000});
+				rows.push({
+					figure: '`npm start` to the first frame (warm: compiled output up to date), in a pty',
+					value: spread(paint),
+					target: '≤ 2.00 s (median)',
+					met: paint.median <= 2000,
+				});
 			});
 			await section('virtqueue panel cost', panelCost);
 		}
@@ -149,7 +172,11 @@ async function main(): Promise<number> {
 	return finish(host, accel, tuneBody);
 }
 
-function finish(host: ReturnType<typeof machine>, accel: AccelChoice | undefined, tuneBody: string | undefined): number {
+function finish(
+	host: ReturnType<typeof machine>,
+	accel: AccelChoice | undefined,
+	tuneBody: string | undefined,
+): number {
 	if (onlyTune) {
 		if (tuneBody) process.stdout.write(`\n${tuneBody}\n`);
 		if (crashes.length > 0 || !tuneBody) {
@@ -174,7 +201,9 @@ function finish(host: ReturnType<typeof machine>, accel: AccelChoice | undefined
 	process.stdout.write(`\n${report}\n`);
 
 	if (crashes.length > 0) {
-		process.stderr.write(`\nbench: ${crashes.length} measurement${crashes.length === 1 ? '' : 's'} crashed; README.md left as it was.\n${crashes.map(text => `  ${text.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
+		process.stderr.write(
+			`\nbench: ${crashes.length} measurement${crashes.length === 1 ? '' : 's'} crashed; README.md left as it was.\n${crashes.map(text => `  ${text.replace(/\n/g, '\n    ')}`).join('\n')}\n`,
+		);
 		return 1;
 	}
 	if (writeReadme && !onlyBootPhases && !onlyQemuBuild && !onlyPanel) {
@@ -193,11 +222,24 @@ async function panelCost(): Promise<void> {
 	const on = stats(cost.withPanelMBps).median;
 	const shown = stats(cost.shownPanelMBps).median;
 	const off = stats(cost.withoutPanelMBps).median;
-	const loss = (off - on) / off * 100;
-	const shownLoss = (off - shown) / off * 100;
-	rows.push({figure: 'guest O_DIRECT 4 KiB reads, panel as in `run`: QMP at 4 Hz (2 Hz idle) + guest stats, trace only in counting windows', value: `${on.toFixed(1)} MB/s (median of ${cost.withPanelMBps.length} VMs)`, target: ''});
-	rows.push({figure: 'the same, panel on screen as in the TUI (every kick and interrupt traced)', value: `${shown.toFixed(1)} MB/s (median of ${cost.shownPanelMBps.length} VMs)`, target: ''});
-	rows.push({figure: 'the same with the panel off (kc.panel=0)', value: `${off.toFixed(1)} MB/s (median of ${cost.withoutPanelMBps.length} VMs)`, target: ''});
+	const loss = ((off - on) / off) * 100;
+	const shownLoss = ((off - shown) / off) * 100;
+	rows.push({
+		figure:
+			'guest O_DIRECT 4 KiB reads, panel as in `run`: QMP at 4 Hz (2 Hz idle) + guest stats, trace only in counting windows',
+		value: `${on.toFixed(1)} MB/s (median of ${cost.withPanelMBps.length} VMs)`,
+		target: '',
+	});
+	rows.push({
+		figure: 'the same, panel on screen as in the TUI (every kick and interrupt traced)',
+		value: `${shown.toFixed(1)} MB/s (median of ${cost.shownPanelMBps.length} VMs)`,
+		target: '',
+	});
+	rows.push({
+		figure: 'the same with the panel off (kc.panel=0)',
+		value: `${off.toFixed(1)} MB/s (median of ${cost.withoutPanelMBps.length} VMs)`,
+		target: '',
+	});
 	rows.push({figure: 'throughput lost to the panel', value: `${loss.toFixed(1)} %`, target: '< 5 %', met: loss < 5});
 	rows.push({figure: 'throughput lost to the panel on screen', value: `${shownLoss.toFixed(1)} %`, target: ''});
 }
@@ -225,23 +267,42 @@ async function coldBuild(coldCache: string): Promise<void> {
 	if (!build.rebuilt) throw new Error(`ensureKernel into the empty cache ${coldCache} reported rebuilt=false`);
 	const bzImage = (fs.statSync(build.bzImage).size / 1024 / 1024).toFixed(1);
 	rows.push({figure: 'cold kernel build: unpack linux-source-6.1', value: seconds(unpackMs, 1), target: ''});
-	rows.push({figure: `cold kernel build: tinyconfig + ${fragments.length} fragments, make -j${os.availableParallelism()} (bzImage ${bzImage} MB)`, value: seconds(buildMs, 0), target: ''});
+	rows.push({
+		figure: `cold kernel build: tinyconfig + ${fragments.length} fragments, make -j${os.availableParallelism()} (bzImage ${bzImage} MB)`,
+		value: seconds(buildMs, 0),
+		target: '',
+	});
 	started = Date.now();
 	const again = await ensureKernel({source, fragments, cacheDir: coldCache});
 	const noopMs = Date.now() - started;
-	rows.push({figure: 'second build call, same inputs', value: `rebuilt=${again.rebuilt} in ${noopMs} ms`, target: 'rebuilt=false', met: !again.rebuilt});
+	rows.push({
+		figure: 'second build call, same inputs',
+		value: `rebuilt=${again.rebuilt} in ${noopMs} ms`,
+		target: 'rebuilt=false',
+		met: !again.rebuilt,
+	});
 	fs.rmSync(coldCache, {recursive: true, force: true});
 }
 
 /** The kernel the other figures use: the learner's cache (built now if it is not there). */
 async function warmKernel(): Promise<KernelBuild> {
 	const source = await resolveKernelSource({given: process.env.KERNEL_SRC, cacheDir, onLine: log});
-	const first = await ensureKernel({source, fragments, cacheDir, onLine: line => (/already built/.test(line) ? log(line) : undefined)});
+	const first = await ensureKernel({
+		source,
+		fragments,
+		cacheDir,
+		onLine: line => (/already built/.test(line) ? log(line) : undefined),
+	});
 	if (first.rebuilt) notes.push(`The kernel was not in the cache (${cacheDir}): this run built it first.`);
 	if (skipCold) {
 		const started = Date.now();
 		const again = await ensureKernel({source, fragments, cacheDir});
-		rows.push({figure: 'build call on the warm cache, same inputs', value: `rebuilt=${again.rebuilt} in ${Date.now() - started} ms`, target: 'rebuilt=false', met: !again.rebuilt});
+		rows.push({
+			figure: 'build call on the warm cache, same inputs',
+			value: `rebuilt=${again.rebuilt} in ${Date.now() - started} ms`,
+			target: 'rebuilt=false',
+			met: !again.rebuilt,
+		});
 	}
 	return first;
 }
@@ -273,7 +334,11 @@ const promptShown = new RegExp(shellPrompt.source.replace(/\$$/, ''));
 async function bootOnce(kernelImage: string, initrd: string, accel: AccelChoice, runDir: string): Promise<number> {
 	const vm = QemuVm.start({qemu, kernel: kernelImage, initrd, accel, runDir}, () => undefined);
 	try {
-		await vm.console.expect(promptShown, {what: `the shell prompt (${path.basename(kernelImage)})`, timeoutMs: 120_000, since: 0});
+		await vm.console.expect(promptShown, {
+			what: `the shell prompt (${path.basename(kernelImage)})`,
+			timeoutMs: 120_000,
+			since: 0,
+		});
 		return Date.now() - vm.startedAt;
 	} finally {
 		await vm.stop();
@@ -295,21 +360,39 @@ async function bootFigures(kernel: KernelBuild, accel: AccelChoice, scratch: str
 			peer = await bootOnce(distro, rootfs.path, accel, path.join(scratch, `boot-distro-${round}`));
 			if (!warmup) theirs.push(peer);
 		}
-		log(`boot ${warmup ? 'warm-up' : `${round}/${runs}`}: ours ${seconds(mine)}${peer === undefined ? '' : `, distro ${seconds(peer)}`}`);
+		log(
+			`boot ${warmup ? 'warm-up' : `${round}/${runs}`}: ours ${seconds(mine)}${peer === undefined ? '' : `, distro ${seconds(peer)}`}`,
+		);
 	}
 	const size = (file: string) => `${(fs.statSync(file).size / 1024 / 1024).toFixed(1)} MB`;
 	const oursStats = stats(ours);
-	rows.push({figure: `boot to prompt, our kernel ${kernel.release} (${size(kernel.bzImage)}) + our initramfs`, value: spread(oursStats), target: '≤ 1.50 s (median)', met: oursStats.median <= 1500});
+	rows.push({
+		figure: `boot to prompt, our kernel ${kernel.release} (${size(kernel.bzImage)}) + our initramfs`,
+		value: spread(oursStats),
+		target: '≤ 1.50 s (median)',
+		met: oursStats.median <= 1500,
+	});
 	if (!distro) {
-		rows.push({figure: 'boot to prompt, Debian distro kernel', value: 'not measured: no /boot/vmlinuz-* (run `node dist/source/cli.js setup --yes --bench`)', target: '', met: undefined});
+		rows.push({
+			figure: 'boot to prompt, Debian distro kernel',
+			value: 'not measured: no /boot/vmlinuz-* (run `node dist/source/cli.js setup --yes --bench`)',
+			target: '',
+			met: undefined,
+		});
 		rows.push({figure: 'ratio distro / ours (medians)', value: 'not measured', target: '≥ 3×', met: false});
 		return;
 	}
 	const theirStats = stats(theirs);
-	rows.push({figure: `boot to prompt, Debian ${path.basename(distro)} (${size(distro)}) + the same initramfs`, value: spread(theirStats), target: ''});
+	rows.push({
+		figure: `boot to prompt, Debian ${path.basename(distro)} (${size(distro)}) + the same initramfs`,
+		value: spread(theirStats),
+		target: '',
+	});
 	const ratio = theirStats.median / oursStats.median;
 	rows.push({figure: 'ratio distro / ours (medians)', value: `${ratio.toFixed(2)}×`, target: '≥ 3×', met: ratio >= 3});
-	notes.push(`Boot: QEMU start to the shell prompt on ttyS0, \`-machine q35 -m 256 -smp 1\`, the same command line but -kernel; ours and the distro's alternate, after one unmeasured warm-up each.`);
+	notes.push(
+		`Boot: QEMU start to the shell prompt on ttyS0, \`-machine q35 -m 256 -smp 1\`, the same command line but -kernel; ours and the distro's alternate, after one unmeasured warm-up each.`,
+	);
 }
 
 /** 2b. Where the boot's time goes: firmware / kernel / userspace, per candidate command line. */
@@ -319,25 +402,46 @@ async function bootPhaseFigures(kernel: KernelBuild, accel: AccelChoice, scratch
 	let before: KernelBuild | undefined;
 	if (fragments.some(fragment => path.basename(fragment) === fastBootFragment)) {
 		const source = await resolveKernelSource({given: process.env.KERNEL_SRC, cacheDir, onLine: log});
-		before = await ensureKernel({source, fragments: fragments.filter(fragment => path.basename(fragment) !== fastBootFragment), cacheDir});
-		if (before.rebuilt) notes.push(`Boot phases: the kernel without ${fastBootFragment} was not in the cache: this run built it first.`);
+		before = await ensureKernel({
+			source,
+			fragments: fragments.filter(fragment => path.basename(fragment) !== fastBootFragment),
+			cacheDir,
+		});
+		if (before.rebuilt)
+			notes.push(`Boot phases: the kernel without ${fastBootFragment} was not in the cache: this run built it first.`);
 	}
-	const medians = await measureBootPhases(bootPhaseVariants(before?.bzImage), {qemu, kernel: kernel.bzImage, initrd: rootfs.path, accel}, Math.max(runs, 5), scratch, log);
+	const medians = await measureBootPhases(
+		bootPhaseVariants(before?.bzImage),
+		{qemu, kernel: kernel.bzImage, initrd: rootfs.path, accel},
+		Math.max(runs, 5),
+		scratch,
+		log,
+	);
 	rows.push(...phaseRows(medians));
-	notes.push('Boot phases: host time at QEMU\'s spawn, at the first byte on ttyS0 (firmware ends), at the kernel\'s "Run /init as init process" line (kernel ends) and at the shell prompt (userspace ends); each phase is the median of its own values, total the median of the totals; variants alternate, after one unmeasured warm-up round.');
+	notes.push(
+		'Boot phases: host time at QEMU\'s spawn, at the first byte on ttyS0 (firmware ends), at the kernel\'s "Run /init as init process" line (kernel ends) and at the shell prompt (userspace ends); each phase is the median of its own values, total the median of the totals; variants alternate, after one unmeasured warm-up round.',
+	);
 }
 
 /** 3. Save an edited hello.c, run hello-module as the TUI's edit loop does; time to the verified dmesg greeting. */
 async function editLoop(scratch: string): Promise<void> {
 	const moduleSrc = path.join(scratch, 'hello');
 	fs.mkdirSync(moduleSrc);
-	for (const file of ['Kbuild', 'hello.c']) fs.copyFileSync(path.join(driversDir, 'hello', file), path.join(moduleSrc, file));
+	for (const file of ['Kbuild', 'hello.c'])
+		fs.copyFileSync(path.join(driversDir, 'hello', file), path.join(moduleSrc, file));
 	const helloC = path.join(moduleSrc, 'hello.c');
 	const original = fs.readFileSync(helloC, 'utf8');
 	const greetingLoop = /(\n(\s*)for \(i = 0; i < times; i\+\+\)\n\s*pr_info\("hello: Hello, %s!\\n", whom\);\n)/;
-	if (!greetingLoop.test(original)) throw new Error('drivers/hello/hello.c has no greeting loop to add the edited greeting after');
+	if (!greetingLoop.test(original))
+		throw new Error('drivers/hello/hello.c has no greeting loop to add the edited greeting after');
 
-	const workbench = new Workbench({cacheDir, stateFile: path.join(scratch, 'edit-progress.json'), moduleSrc, accel: process.env.KERNELCRAFT_ACCEL, keepVm: false});
+	const workbench = new Workbench({
+		cacheDir,
+		stateFile: path.join(scratch, 'edit-progress.json'),
+		moduleSrc,
+		accel: process.env.KERNELCRAFT_ACCEL,
+		keepVm: false,
+	});
 	let current: {token: string; verifiedAt?: number; seen: boolean; lastSeen?: string[]} = {token: '', seen: false};
 	workbench.subscribe((event: RunEvent) => {
 		if (event.type === 'failed') current.lastSeen = event.failure.lastSeen;
@@ -361,30 +465,48 @@ async function editLoop(scratch: string): Promise<void> {
 			const failed = summary.steps.find(step => !step.ok);
 			if (failed && retriesLeft > 0) {
 				retriesLeft--;
-				const tail = (current.lastSeen ?? []).slice(-3).map(line => line.trim()).join(' ⏎ ');
-				log(`edit loop ${warmup ? 'warm-up' : `${round}/${runs}`} FAILED at ${failed.name}: ${failed.detail} (last seen: ${tail}); repeating it`);
-				notes.push(`Edit loop: one run failed at the ${failed.name} step (${failed.detail}) and was repeated; last console lines: \`${tail}\`.`);
+				const tail = (current.lastSeen ?? [])
+					.slice(-3)
+					.map(line => line.trim())
+					.join(' ⏎ ');
+				log(
+					`edit loop ${warmup ? 'warm-up' : `${round}/${runs}`} FAILED at ${failed.name}: ${failed.detail} (last seen: ${tail}); repeating it`,
+				);
+				notes.push(
+					`Edit loop: one run failed at the ${failed.name} step (${failed.detail}) and was repeated; last console lines: \`${tail}\`.`,
+				);
 				round--;
 				continue;
 			}
 			if (failed) throw new Error(`hello-module failed at ${failed.name}: ${failed.detail}`);
 			if (!current.verifiedAt) throw new Error('hello-module finished without verifying the insmod step');
-			if (!current.seen) throw new Error(`the edited greeting (${token}) never reached the guest's console: was the edit built?`);
+			if (!current.seen)
+				throw new Error(`the edited greeting (${token}) never reached the guest's console: was the edit built?`);
 			const moduleStep = summary.steps.find(step => step.name === 'module');
-			if (!moduleStep?.detail?.startsWith('hello.ko built')) throw new Error(`the module was not rebuilt after the edit: ${moduleStep?.detail}`);
+			if (!moduleStep?.detail?.startsWith('hello.ko built'))
+				throw new Error(`the module was not rebuilt after the edit: ${moduleStep?.detail}`);
 			const ms = current.verifiedAt - saved;
 			if (!warmup) {
 				loops.push(ms);
 				for (const step of summary.steps) (stepTimes[step.name] ??= []).push(step.ms);
 			}
-			log(`edit loop ${warmup ? 'warm-up' : `${round}/${runs}`}: saved → insmod verified in ${seconds(ms)} (whole milestone ${seconds(Date.now() - saved)})`);
+			log(
+				`edit loop ${warmup ? 'warm-up' : `${round}/${runs}`}: saved → insmod verified in ${seconds(ms)} (whole milestone ${seconds(Date.now() - saved)})`,
+			);
 		}
 	} finally {
 		await workbench.dispose();
 	}
 	const loopStats = stats(loops);
-	rows.push({figure: 'hello-module edit loop: hello.c saved → greeting verified in dmesg', value: spread(loopStats), target: '≤ 10 s (median)', met: loopStats.median <= 10_000});
-	const breakdown = ['module', 'rootfs', 'boot', 'modinfo', 'insmod'].map(name => `${name} ${seconds(stats(stepTimes[name] ?? [0]).median)}`).join(', ');
+	rows.push({
+		figure: 'hello-module edit loop: hello.c saved → greeting verified in dmesg',
+		value: spread(loopStats),
+		target: '≤ 10 s (median)',
+		met: loopStats.median <= 10_000,
+	});
+	const breakdown = ['module', 'rootfs', 'boot', 'modinfo', 'insmod']
+		.map(name => `${name} ${seconds(stats(stepTimes[name] ?? [0]).median)}`)
+		.join(', ');
 	rows.push({figure: 'edit loop, median per step', value: breakdown, target: ''});
 }
 
@@ -394,13 +516,21 @@ async function tuiIdle(scratch: string): Promise<void> {
 	const app = new TuiPty({cols: 120, rows: 36, env: {KERNELCRAFT_STATE: path.join(scratch, 'tui-progress.json')}});
 	try {
 		const boot = /\bboot\b/i;
-		await app.waitForScreen(() => app.milestoneLine(boot) !== undefined, 30_000, 'the checklist with the boot milestone');
+		await app.waitForScreen(
+			() => app.milestoneLine(boot) !== undefined,
+			30_000,
+			'the checklist with the boot milestone',
+		);
 		app.write('\r');
-		await app.waitForScreen(() => {
-			const mark = app.milestoneLine(boot)?.charAt(1);
-			if (mark === '✗') throw new Error('The boot milestone failed (✗)');
-			return mark === '✔';
-		}, 240_000, 'the boot milestone ticked (✔)');
+		await app.waitForScreen(
+			() => {
+				const mark = app.milestoneLine(boot)?.charAt(1);
+				if (mark === '✗') throw new Error('The boot milestone failed (✗)');
+				return mark === '✔';
+			},
+			240_000,
+			'the boot milestone ticked (✔)',
+		);
 		const vm = qemuChildOf(app.pid);
 		if (!vm) throw new Error('the TUI has no QEMU child after boot verified');
 		await delay(3000);
@@ -409,10 +539,19 @@ async function tuiIdle(scratch: string): Promise<void> {
 		await delay(windowMs);
 		const after = {app: cpuTicks(app.pid), vm: cpuTicks(vm.pid), bytes: app.outputBytes, at: performance.now()};
 		const wall = (after.at - before.at) / 1000;
-		const percent = (ticks: number) => ((ticks / hz) / wall) * 100;
+		const percent = (ticks: number) => (ticks / hz / wall) * 100;
 		const tui = percent(after.app - before.app);
-		rows.push({figure: `TUI idle CPU (node process, guest idle at its prompt, ${wall.toFixed(1)} s window)`, value: `${tui.toFixed(1)} % of one core`, target: '< 5 %', met: tui < 5});
-		rows.push({figure: 'while idle: terminal output / QEMU\'s own CPU', value: `${((after.bytes - before.bytes) / 1024 / wall).toFixed(1)} KiB/s / ${percent(after.vm - before.vm).toFixed(1)} %`, target: ''});
+		rows.push({
+			figure: `TUI idle CPU (node process, guest idle at its prompt, ${wall.toFixed(1)} s window)`,
+			value: `${tui.toFixed(1)} % of one core`,
+			target: '< 5 %',
+			met: tui < 5,
+		});
+		rows.push({
+			figure: "while idle: terminal output / QEMU's own CPU",
+			value: `${((after.bytes - before.bytes) / 1024 / wall).toFixed(1)} KiB/s / ${percent(after.vm - before.vm).toFixed(1)} %`,
+			target: '',
+		});
 		app.write('q');
 		const exit = await app.waitForExit(20_000);
 		if (!exit) throw new Error('the TUI did not exit within 20 s of q');

@@ -54,7 +54,12 @@ export const qbootRom = '/usr/share/qemu/qboot.rom';
  * ttyS1 = the guest's statistics for the panel, ttyS2 = the check shell; QMP on a socket.
  */
 export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
-	const socketLine = (id: string) => ['-chardev', `socket,id=${id},path=${path.join(spec.runDir, `${id}.sock`)},server=on,wait=off`, '-serial', `chardev:${id}`];
+	const socketLine = (id: string) => [
+		'-chardev',
+		`socket,id=${id},path=${path.join(spec.runDir, `${id}.sock`)},server=on,wait=off`,
+		'-serial',
+		`chardev:${id}`,
+	];
 	// tsc=reliable: under TCG on a loaded host the clocksource watchdog sees the vCPU starve,
 	// marks the TSC unstable and falls back to jiffies, after which guest time runs many times
 	// too fast (seen: 259 s of uptime after 10 s). TCG's TSC follows host time, so trust it.
@@ -66,16 +71,38 @@ export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
 	const tuning = fast && (spec.smp ?? 1) === 1 ? ['nolapic_timer'] : [];
 	const append = ['console=ttyS0', 'panic=-1', 'tsc=reliable', ...tuning, spec.append ?? ''].join(' ').trim();
 	return [
-		'-nodefaults', '-no-user-config', '-display', 'none',
-		'-machine', spec.machine ?? 'q35', '-accel', spec.accel.accel,
+		'-nodefaults',
+		'-no-user-config',
+		'-display',
+		'none',
+		'-machine',
+		spec.machine ?? 'q35',
+		'-accel',
+		spec.accel.accel,
 		...(bios ? ['-bios', bios] : []),
 		...(spec.accel.accel === 'kvm' ? ['-cpu', 'host'] : []),
-		'-m', String(spec.memoryMb ?? 256), '-smp', String(spec.smp ?? 1),
-		'-L', '/usr/share/qemu', '-L', '/usr/share/seabios',
-		'-kernel', spec.kernel, '-initrd', spec.initrd, '-append', append,
-		'-serial', 'stdio', ...socketLine('side'), ...socketLine('checks'),
-		'-qmp', `unix:${qmpSocket},server=on,wait=off`,
-		'-pidfile', path.join(spec.runDir, 'qemu.pid'),
+		'-m',
+		String(spec.memoryMb ?? 256),
+		'-smp',
+		String(spec.smp ?? 1),
+		'-L',
+		'/usr/share/qemu',
+		'-L',
+		'/usr/share/seabios',
+		'-kernel',
+		spec.kernel,
+		'-initrd',
+		spec.initrd,
+		'-append',
+		append,
+		'-serial',
+		'stdio',
+		...socketLine('side'),
+		...socketLine('checks'),
+		'-qmp',
+		`unix:${qmpSocket},server=on,wait=off`,
+		'-pidfile',
+		path.join(spec.runDir, 'qemu.pid'),
 		// `reboot -f` in the guest then ends QEMU instead of restarting the machine.
 		'-no-reboot',
 		...(spec.gdbSocket ? gdbstubArgs(spec.gdbSocket) : []),
@@ -111,18 +138,37 @@ export class QemuVm {
 		this.qmpSocket = path.join(spec.runDir, 'qmp.sock');
 		const args = qemuArgs(spec, this.qmpSocket);
 		this.commandLine = [spec.qemu, ...args];
-		fs.writeFileSync(path.join(spec.runDir, 'qemu-command.txt'), this.commandLine.map(arg => (/[\s']/.test(arg) ? `'${arg}'` : arg)).join(' ') + '\n');
+		fs.writeFileSync(
+			path.join(spec.runDir, 'qemu-command.txt'),
+			this.commandLine.map(arg => (/[\s']/.test(arg) ? `'${arg}'` : arg)).join(' ') + '\n',
+		);
 		const cols = spec.cols ?? 80;
 		const rows = spec.rows ?? 24;
 		this.startedAt = Date.now();
 		try {
-			this.process = pty.spawn(spec.qemu, args, {name: 'xterm-256color', cols, rows, cwd: spec.runDir, env: process.env as Record<string, string>});
+			this.process = pty.spawn(spec.qemu, args, {
+				name: 'xterm-256color',
+				cols,
+				rows,
+				cwd: spec.runDir,
+				env: process.env as Record<string, string>,
+			});
 		} catch (error) {
-			throw new LabError({what: `Could not start QEMU (${spec.qemu}): ${(error as Error).message}`, hint: 'Run `kernelcraft doctor`.'});
+			throw new LabError({
+				what: `Could not start QEMU (${spec.qemu}): ${(error as Error).message}`,
+				hint: 'Run `kernelcraft doctor`.',
+			});
 		}
 		this.pid = this.process.pid;
 		const disown = ownChild(this.pid, 'qemu');
-		this.console = new SerialConsole(emit, path.join(spec.runDir, 'console.log'), data => this.process.write(data), cols, rows, this.startedAt);
+		this.console = new SerialConsole(
+			emit,
+			path.join(spec.runDir, 'console.log'),
+			data => this.process.write(data),
+			cols,
+			rows,
+			this.startedAt,
+		);
 		this.process.onData(data => this.console.feed(data));
 		this.checks = new CheckChannel(path.join(spec.runDir, 'checks.sock'), path.join(spec.runDir, 'checks.log'), emit);
 		this.sideSocket = path.join(spec.runDir, 'side.sock');
@@ -130,7 +176,9 @@ export class QemuVm {
 			this.process.onExit(({exitCode, signal}) => {
 				disown();
 				this.exitInfo = {exitCode, signal};
-				const reason = this.stopping ? 'QEMU was stopped' : `QEMU exited (code ${exitCode}${signal ? `, signal ${signal}` : ''})`;
+				const reason = this.stopping
+					? 'QEMU was stopped'
+					: `QEMU exited (code ${exitCode}${signal ? `, signal ${signal}` : ''})`;
 				this.console.close(reason);
 				this.checks.close(reason);
 				emit({type: 'vm-stopped', exitCode, reason});
@@ -165,7 +213,10 @@ export class QemuVm {
 		const exit = await Promise.race([this.exited, delay(timeoutMs).then(() => undefined)]);
 		if (!exit) {
 			await this.stop();
-			throw new LabError({what: `The guest did not power off within ${timeoutMs / 1000} s of \`reboot -f\`; QEMU was stopped.`, lastSeen: this.console.lastLines()});
+			throw new LabError({
+				what: `The guest did not power off within ${timeoutMs / 1000} s of \`reboot -f\`; QEMU was stopped.`,
+				lastSeen: this.console.lastLines(),
+			});
 		}
 		return exit;
 	}

@@ -20,7 +20,14 @@ export class SerialConsole extends GuestTextStream {
 	/** The end of the text before the last chunk, so a marker cut by a chunk boundary is still seen. */
 	private markTail = '';
 
-	constructor(private readonly emitEvent: Emit, transcriptPath: string, write: (data: string) => void, cols = 80, rows = 24, spawnedAt = Date.now()) {
+	constructor(
+		private readonly emitEvent: Emit,
+		transcriptPath: string,
+		write: (data: string) => void,
+		cols = 80,
+		rows = 24,
+		spawnedAt = Date.now(),
+	) {
 		super(emitEvent, transcriptPath, write, line => emitEvent({type: 'console-line', line}));
 		this.terminal = new Terminal({cols, rows, scrollback: 500, allowProposedApi: true});
 		this.marks = {spawnedAt};
@@ -48,7 +55,8 @@ export class SerialConsole extends GuestTextStream {
 	screen(): {rows: string[]; cursor: {x: number; y: number}} {
 		const buffer = this.terminal.buffer.active;
 		const rows: string[] = [];
-		for (let y = 0; y < this.terminal.rows; y++) rows.push(buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '');
+		for (let y = 0; y < this.terminal.rows; y++)
+			rows.push(buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '');
 		return {rows, cursor: {x: buffer.cursorX, y: buffer.cursorY}};
 	}
 
