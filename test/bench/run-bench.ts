@@ -16,6 +16,7 @@ import type {AccelChoice, RunEvent} from '../../source/runner/events.js';
 import {Workbench} from '../../source/runner/workbench.js';
 import {heavyLockPath, takeHeavyLock} from './heavy-lock.js';
 import {bootPhaseVariants, fastBootFragment, measureBootPhases, phaseRows} from './boot-phases.js';
+import {measureCompilerCache} from './compiler-cache-bench.js';
 import {measureFirstPaint} from './first-paint.js';
 import {measurePanelCost} from './panel-cost.js';
 import {measureQemuBuilds, qemuBuildRows} from './qemu-build-bench.js';
@@ -36,14 +37,19 @@ const onlyBootPhases = args.includes('--only-boot-phases');
 const onlyQemuBuild = args.includes('--only-qemu-build');
 /** Only the virtqueue panel's cost (printed; README.md is left alone). */
 const onlyPanel = args.includes('--only-panel');
-const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune] [--only-boot-phases] [--only-qemu-build]
+/** Only the compiler cache: four kernel builds (printed; README.md is left alone). */
+const onlyCompilerCache = args.includes('--only-compiler-cache');
+const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune] [--only-boot-phases] [--only-qemu-build] [--only-panel] [--only-compiler-cache]
   (no option)         every section but --only-qemu-build's, written to README.md between the bench markers
-  --skip-cold         no cold kernel build
+  --skip-cold         no cold kernel build, and no compiler-cache builds
   --runs N            repetitions of each timed figure (default 5)
   --no-readme         print only, leave README.md alone
   --only-tune         only \`kernelcraft bench\` (milestone 5), for the README's tune section
   --only-boot-phases  only the boot phases (printed, README.md left alone)
   --only-panel        only the virtqueue panel's cost, --runs rounds of VMs (printed, README.md left alone)
+  --only-compiler-cache  only the compiler cache: a cold kernel build without ccache, one with an empty
+                      ccache (filling it and a Redis server the bench starts), the rebuild after a config
+                      fragment change, and an empty ccache backed by that Redis (printed, README.md left alone)
   --only-qemu-build   only QEMU built cold three times in this run, each from a fresh copy of Debian's source
                       in a temp dir: as before devices/qemu-devices.mak (full default devices, -g), the list
                       with -g, and the list as built now (no -g); wall time, ninja steps, binary size, ratios.
@@ -105,6 +111,12 @@ async function main(): Promise<number> {
 			await section('boot phases', () => bootPhaseFigures(kernel, accel!, scratch));
 			return finish(host, accel, undefined);
 		}
+		if (onlyCompilerCache) {
+			await section('compiler cache', async () => {
+				rows.push(...(await measureCompilerCache(scratch, log)));
+			});
+			return finish(host, accel, undefined);
+		}
 		if (onlyPanel) {
 			await section('virtqueue panel cost', panelCost);
 			return finish(host, accel, undefined);
@@ -143,6 +155,10 @@ async function main(): Promise<number> {
 			}
 			await coldBuild(path.join(scratch, 'cold-cache'));
 		});
+		if (!skipCold)
+			await section('compiler cache', async () => {
+				rows.push(...(await measureCompilerCache(scratch, log)));
+			});
 
 		await section('kernel in the cache', async () => {
 			kernel = await warmKernel();
