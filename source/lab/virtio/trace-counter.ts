@@ -3,7 +3,7 @@
 //
 // What was measured (QEMU 7.2.22, Debian 12, TCG, Debian's 6.1 kernel as guest with virtio-blk-pci
 // on a raw file and virtio-rng-pci; the guest read 50 x 4 KiB with O_DIRECT and 5 x 64 B of
-// /dev/hwrng; command in the report and in test/virtio/trace-counter.test.ts):
+// /dev/hwrng; command in the report and in test/lab/virtio/trace-counter.test.ts):
 //
 //   ioeventfd on (the default)            | ioeventfd off (-global virtio-blk-pci.ioeventfd=off ...)
 //   virtio_pci_notify_write:  0           | 65: one per guest write to the notify register

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {decideFromFacts} from '../../source/lab/host/accel.js';
+import {decideFromFacts} from '../../../source/lab/host/accel.js';
 
 test('a /dev/kvm without vmx/svm means TCG, and says why', t => {
 	const choice = decideFromFacts({kvmNode: true, kvmAccessible: true, cpuFlag: undefined});

@@ -11,9 +11,9 @@ import {
 	QmpTimeoutError,
 	describeEvent,
 	parseQmpJson,
-} from '../../source/lab/vm/qmp.js';
-import type {QueryStatusResult, VirtQueueStatus, VirtioInfo, VirtioStatus} from '../../source/lab/vm/qmp-types.js';
-import {startQemu} from './qemu.js';
+} from '../../../source/lab/vm/qmp.js';
+import type {QueryStatusResult, VirtQueueStatus, VirtioInfo, VirtioStatus} from '../../../source/lab/vm/qmp-types.js';
+import {startQemu} from '../../helpers/qemu.js';
 
 // Any unhandled rejection anywhere in this worker fails the test that checks for it.
 const unhandled: unknown[] = [];

@@ -20,7 +20,7 @@ import {Session} from '../../source/runner/session.js';
 // answers a plain request afterwards.
 //
 // The seeds are new on every run and printed in the log. To replay a run:
-//   KERNELCRAFT_FUZZ_SEEDS=123,456,789 npx ava test/lab/virtio-hello-fuzz.test.ts
+//   KERNELCRAFT_FUZZ_SEEDS=123,456,789 npx ava test/devices/virtio-hello-fuzz.test.ts
 // KERNELCRAFT_FUZZ_BATCHES sets the batches per seed, KERNELCRAFT_FUZZ_TRACE=1 has vh-raw print every
 // chain (keep the batches few); KERNELCRAFT_DEVICE_TEST_QEMU runs another
 // QEMU binary (one built before a fix).

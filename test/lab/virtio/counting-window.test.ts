@@ -4,22 +4,22 @@ import {appendFile, mkdtemp, rm, stat, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import {shellPrompt} from '../../source/expedition/shell.js';
-import {makeDiskImage} from '../../source/lab/build/disk-image.js';
-import {cacheRoot, configsDir} from '../../source/lab/paths.js';
-import {QmpClient, type QmpLike} from '../../source/lab/vm/qmp.js';
-import {parseGuestFrame} from '../../source/lab/virtio/guest-stats.js';
-import {VirtioSampler} from '../../source/lab/virtio/sampler.js';
+import {shellPrompt} from '../../../source/expedition/shell.js';
+import {makeDiskImage} from '../../../source/lab/build/disk-image.js';
+import {cacheRoot, configsDir} from '../../../source/lab/paths.js';
+import {QmpClient, type QmpLike} from '../../../source/lab/vm/qmp.js';
+import {parseGuestFrame} from '../../../source/lab/virtio/guest-stats.js';
+import {VirtioSampler} from '../../../source/lab/virtio/sampler.js';
 import {
 	TraceCounter,
 	countingTraceEvents,
 	mappingTraceEvents,
 	qemuTraceArgs,
 	setCountingEvents,
-} from '../../source/lab/virtio/trace-counter.js';
-import {idxDelta} from '../../source/lab/virtio/wrap.js';
-import {Session} from '../../source/runner/session.js';
-import {startQemu, virtioDevices} from '../qmp/qemu.js';
+} from '../../../source/lab/virtio/trace-counter.js';
+import {idxDelta} from '../../../source/lab/virtio/wrap.js';
+import {Session} from '../../../source/runner/session.js';
+import {startQemu, virtioDevices} from '../../helpers/qemu.js';
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 

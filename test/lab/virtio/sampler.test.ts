@@ -1,7 +1,7 @@
 import test from 'ava';
-import type {DeviceView} from '../../source/runner/events.js';
-import {QmpClient, QmpClosedError, QmpError, type QmpLike} from '../../source/lab/vm/qmp.js';
-import type {VirtioQueueElement, VirtioStatus, VirtQueueStatus} from '../../source/lab/vm/qmp-types.js';
+import type {DeviceView} from '../../../source/runner/events.js';
+import {QmpClient, QmpClosedError, QmpError, type QmpLike} from '../../../source/lab/vm/qmp.js';
+import type {VirtioQueueElement, VirtioStatus, VirtQueueStatus} from '../../../source/lab/vm/qmp-types.js';
 import {
 	VirtioSampler,
 	decodeFeatures,
@@ -12,8 +12,8 @@ import {
 	safeRingPosition,
 	walkChain,
 	type QueueTraceSource,
-} from '../../source/lab/virtio/sampler.js';
-import {startQemu} from '../qmp/qemu.js';
+} from '../../../source/lab/virtio/sampler.js';
+import {startQemu} from '../../helpers/qemu.js';
 
 // ---------- pure parts ----------
 

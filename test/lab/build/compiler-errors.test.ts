@@ -1,5 +1,5 @@
 import test from 'ava';
-import {formatCompilerError, parseCompilerErrors} from '../../source/lab/build/compiler-errors.js';
+import {formatCompilerError, parseCompilerErrors} from '../../../source/lab/build/compiler-errors.js';
 
 test('gcc errors become file:line: message with the quoted source line, paths relative inside the project', t => {
 	const lines = [

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {cpioList} from '../../source/lab/build/rootfs.js';
+import {cpioList} from '../../../source/lab/build/rootfs.js';
 
 test('the cpio list has init, busybox, a console node, and parents before extras', t => {
 	const list = cpioList('/bin/busybox', '/x/init', [

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {idx16, idxAdvance, idxAfter, idxDelta, idxDiff, idxPending} from '../../source/lab/virtio/wrap.js';
+import {idx16, idxAdvance, idxAfter, idxDelta, idxDiff, idxPending} from '../../../source/lab/virtio/wrap.js';
 
 test('idx16 folds any integer into 0..65535', t => {
 	t.is(idx16(0), 0);

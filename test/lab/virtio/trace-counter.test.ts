@@ -2,21 +2,21 @@ import {appendFile, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import {projectRoot} from '../../source/lab/paths.js';
-import {QmpClient} from '../../source/lab/vm/qmp.js';
+import {projectRoot} from '../../../source/lab/paths.js';
+import {QmpClient} from '../../../source/lab/vm/qmp.js';
 import {
 	TraceCounter,
 	enableTraceEventsViaQmp,
 	qemuTraceArgs,
 	traceEvents,
-} from '../../source/lab/virtio/trace-counter.js';
-import {startQemu, virtioDevices} from '../qmp/qemu.js';
+} from '../../../source/lab/virtio/trace-counter.js';
+import {startQemu, virtioDevices} from '../../helpers/qemu.js';
 
 // Both fixtures are real QEMU 7.2 logs (-trace 'virtio_*' -trace 'virtqueue_*') of Debian's 6.1
 // kernel probing virtio-blk-pci (raw file) + virtio-rng-pci, then reading 50 x 4 KiB from
 // /dev/vda with O_DIRECT and 5 x 64 B from /dev/hwrng; cut before the final reboot's resets.
 // The guest's /proc/interrupts said virtio0-req.0: 53 in both runs.
-const fixtures = path.join(projectRoot, 'test/virtio/fixtures');
+const fixtures = path.join(projectRoot, 'test/lab/virtio/fixtures');
 const onLog = () => readFile(path.join(fixtures, 'trace-ioeventfd-on.log'), 'utf8');
 const offLog = () => readFile(path.join(fixtures, 'trace-ioeventfd-off.log'), 'utf8');
 

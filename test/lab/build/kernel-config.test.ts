@@ -1,6 +1,6 @@
 import test from 'ava';
-import {compilerErrorLines} from '../../source/lab/build/kernel.js';
-import {describeMismatch, findUnhonoured, parseConfig} from '../../source/lab/build/kernel-config.js';
+import {compilerErrorLines} from '../../../source/lab/build/kernel.js';
+import {describeMismatch, findUnhonoured, parseConfig} from '../../../source/lab/build/kernel-config.js';
 
 test('parses set and unset options with their origin', t => {
 	const requests = parseConfig('# comment\nCONFIG_A=y\n\n# CONFIG_B is not set\nCONFIG_C="text"\n', 'frag.config');

@@ -3,16 +3,16 @@
 import {readFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import type {DeviceView} from '../../source/runner/events.js';
-import {ensureKernel, listFragments} from '../../source/lab/build/kernel.js';
-import {resolveKernelSource} from '../../source/lab/build/kernel-source.js';
-import {ensureRootfs} from '../../source/lab/build/rootfs.js';
-import {cacheRoot, configsDir, projectRoot} from '../../source/lab/paths.js';
-import {QmpClient} from '../../source/lab/vm/qmp.js';
-import {VirtioSampler} from '../../source/lab/virtio/sampler.js';
-import {TraceCounter, qemuTraceArgs} from '../../source/lab/virtio/trace-counter.js';
-import {tempDir} from '../helpers/temp.js';
-import {startQemu} from '../qmp/qemu.js';
+import type {DeviceView} from '../../../source/runner/events.js';
+import {ensureKernel, listFragments} from '../../../source/lab/build/kernel.js';
+import {resolveKernelSource} from '../../../source/lab/build/kernel-source.js';
+import {ensureRootfs} from '../../../source/lab/build/rootfs.js';
+import {cacheRoot, configsDir, projectRoot} from '../../../source/lab/paths.js';
+import {QmpClient} from '../../../source/lab/vm/qmp.js';
+import {VirtioSampler} from '../../../source/lab/virtio/sampler.js';
+import {TraceCounter, qemuTraceArgs} from '../../../source/lab/virtio/trace-counter.js';
+import {tempDir} from '../../helpers/temp.js';
+import {startQemu} from '../../helpers/qemu.js';
 
 async function kernelAndInitrd(scratch: string) {
 	const source = await resolveKernelSource({cacheDir: cacheRoot()});

@@ -9,10 +9,10 @@ import {
 	variantResult,
 	variants,
 	type VariantResult,
-} from '../../source/lab/tune/bench.js';
-import {benchTable, latencyUnit, opsChart, renderReport} from '../../source/lab/tune/report.js';
-import type {QueueView} from '../../source/runner/events.js';
-import {explain} from '../../source/expedition/tune.js';
+} from '../../../source/lab/tune/bench.js';
+import {benchTable, latencyUnit, opsChart, renderReport} from '../../../source/lab/tune/report.js';
+import type {QueueView} from '../../../source/runner/events.js';
+import {explain} from '../../../source/expedition/tune.js';
 
 const helloLine =
 	'bench mode=batch target=/dev/virtio-hello0 ops=640 calls=10 bytes=0 secs=0.300138 ops_s=2132.4 mb_s=0.000 p50_us=259.39 p99_us=2802.28 max_us=9380.10 clock=tsc features=0x10130000001 event_idx=1 drv_kicks=10 drv_irqs=10 drv_completed=640 batch=64';

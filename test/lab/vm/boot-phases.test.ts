@@ -1,5 +1,5 @@
 import test from 'ava';
-import {bootPhases, describeBootPhases, initMarker} from '../../source/lab/vm/boot-phases.js';
+import {bootPhases, describeBootPhases, initMarker} from '../../../source/lab/vm/boot-phases.js';
 
 test('the three phases add up to QEMU start → prompt', t => {
 	const phases = bootPhases({spawnedAt: 1000, firstByteAt: 1400, initAt: 2000}, 2100);
