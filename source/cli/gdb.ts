@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {driverStep, helloRootfsStep} from '../expedition/virtio-hello.js';
+import {deviceGreeting, driverStep, helloRootfsStep} from '../expedition/virtio-hello.js';
 import {shellPrompt} from '../expedition/shell.js';
 import type {Step} from '../expedition/types.js';
 import {resolveKernelSource} from '../lab/build/kernel-source.js';
@@ -162,7 +162,14 @@ export async function gdbCommand(options: GdbCommandOptions, out: NodeJS.WriteSt
 			'boot',
 			'Boot it with the gdbstub (nokaslr)',
 			async () => {
-				const booted = await session.boot({qemu: session.customQemu, append: gdbKernelAppend, gdbSocket: socket});
+				const booted = await session.boot({
+					...(session.customQemu ? {qemu: session.customQemu} : {}),
+					append: gdbKernelAppend,
+					gdbSocket: socket,
+					// The milestones' device, as their boot step starts it.
+					extraArgs:
+						milestone === 'virtio-hello' ? ['-device', `virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`] : [],
+				});
 				await booted.console.expect(shellPrompt, {what: 'the shell prompt', timeoutMs: 120_000, since: 0});
 				return booted;
 			},

@@ -27,6 +27,11 @@ export interface GdbKernel extends KernelBuild {
 	vmlinux: string;
 	/** vmlinux-gdb.py: the kernel's gdb scripts (lx-symbols, lx-dmesg, $lx_current()...). */
 	gdbScript: string;
+	/**
+	 * The folder the kernel was compiled in, when it is not buildDir: a cache entry is built in a
+	 * scratch folder and renamed, and DWARF names sources relative to the folder it was compiled in.
+	 */
+	compiledIn?: string;
 }
 
 export interface GdbKernelOptions {
@@ -64,7 +69,22 @@ export async function ensureGdbKernel(options: GdbKernelOptions): Promise<GdbKer
 			hint: 'Check that configs/kernel-gdb/ still sets CONFIG_DEBUG_INFO_DWARF5 and CONFIG_GDB_SCRIPTS, then `kernelcraft cache --clear kernels`.',
 			logPath: build.logPath,
 		});
-	return {...build, vmlinux, gdbScript};
+	return {...build, vmlinux, gdbScript, compiledIn: compiledIn(build.buildDir, build.logPath)};
+}
+
+/** The scratch folder make ran in (its log says so), if the build was published from one. */
+export function compiledIn(buildDir: string, logPath: string): string | undefined {
+	let log: string;
+	try {
+		log = fs.readFileSync(logPath, 'utf8');
+	} catch {
+		return undefined;
+	}
+	// ensureCacheEntry's scratch folder: <entry>.scratch-<pid>-<random>, renamed to <entry> when done.
+	const scratch = [...log.matchAll(/Entering directory '([^']+)'/g)]
+		.map(match => match[1]!)
+		.find(folder => folder.startsWith(`${buildDir}.scratch-`));
+	return scratch;
 }
 
 /** QEMU's gdbstub on a unix socket: a chardev server, never a TCP port. */
@@ -115,7 +135,7 @@ export function listening(socket: string): Promise<boolean> {
 }
 
 export interface KernelGdbOptions {
-	kernel: Pick<GdbKernel, 'buildDir' | 'vmlinux'>;
+	kernel: Pick<GdbKernel, 'buildDir' | 'vmlinux' | 'compiledIn'>;
 	socket: string;
 	/** Folders lx-symbols searches for the modules' .ko files (with their debug info). */
 	modulePaths?: string[];
@@ -129,12 +149,14 @@ export interface KernelGdbOptions {
  * (-iex runs before vmlinux is read, so vmlinux-gdb.py loads with it), then the gdbstub.
  */
 export function kernelGdbCommand(options: KernelGdbOptions): string[] {
-	const {buildDir, vmlinux} = options.kernel;
+	const {buildDir, vmlinux, compiledIn: scratch} = options.kernel;
 	return [
 		options.gdb ?? 'gdb',
 		'-q',
 		'-iex',
 		`add-auto-load-safe-path ${buildDir}`,
+		// Sources are named relative to the folder make ran in; it was renamed to buildDir.
+		...(scratch ? ['-iex', `set substitute-path ${scratch} ${buildDir}`] : []),
 		vmlinux,
 		'-ex',
 		`target remote ${options.socket}`,
