@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
-import {shellPrompt} from '../../source/expedition/shell.js';
-import {deviceGreeting, driverStep, helloRootfsStep} from '../../source/expedition/virtio-hello.js';
-import {kernelBuildKey, listFragments} from '../../source/lab/build/kernel.js';
-import {resolveKernelSource, type KernelSource} from '../../source/lab/build/kernel-source.js';
-import {ensureQemu} from '../../source/lab/build/qemu-build.js';
+import {shellPrompt} from '../../../source/expedition/shell.js';
+import {deviceGreeting, driverStep, helloRootfsStep} from '../../../source/expedition/virtio-hello.js';
+import {kernelBuildKey, listFragments} from '../../../source/lab/build/kernel.js';
+import {resolveKernelSource, type KernelSource} from '../../../source/lab/build/kernel-source.js';
+import {ensureQemu} from '../../../source/lab/build/qemu-build.js';
 import {
 	chooseGdbSocket,
 	ensureGdbKernel,
@@ -16,13 +16,13 @@ import {
 	ptraceBlocker,
 	qemuGdbCommand,
 	type GdbKernel,
-} from '../../source/lab/debug/gdb.js';
-import {cacheRoot, configsDir} from '../../source/lab/paths.js';
-import type {QemuVm} from '../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../source/runner/session.js';
-import {cliPath} from '../helpers/cli.js';
-import {isAlive, waitUntil} from '../helpers/processes.js';
-import {tempDir} from '../helpers/temp.js';
+} from '../../../source/lab/debug/gdb.js';
+import {cacheRoot, configsDir} from '../../../source/lab/paths.js';
+import type {QemuVm} from '../../../source/lab/vm/qemu-vm.js';
+import {Session} from '../../../source/runner/session.js';
+import {cliPath} from '../../helpers/cli.js';
+import {isAlive, waitUntil} from '../../helpers/processes.js';
+import {tempDir} from '../../helpers/temp.js';
 
 // The gdb flavour is built once into the shared cache (the first time: minutes), then booted in
 // real QEMU under TCG and read by a real gdb through the gdbstub's unix socket.
