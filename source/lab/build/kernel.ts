@@ -4,7 +4,7 @@ import path from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
 import {LabError} from '../lab-error.js';
 import {runLogged} from '../host/run-logged.js';
-import {ensureCacheEntry} from './cache-entry.js';
+import {completeStamp, ensureCacheEntry, readStamp} from './cache-entry.js';
 import {describeOwner, withLock} from './cache-lock.js';
 import {hashInputs} from './content-hash.js';
 import {describeMismatch, findUnhonoured, kconfigDependsOn, parseConfig, type ConfigRequest} from './kernel-config.js';
@@ -65,8 +65,13 @@ export async function ensureKernel(options: KernelBuildOptions): Promise<KernelB
 	const what = 'building this kernel';
 	if (options.source.immutable) {
 		// Debian's source never changes: build in a scratch folder, publish whole (see cache-entry.ts).
-		const entry = await ensureCacheEntry(entryDir, {what, onLine: options.onLine, signal: options.signal}, scratch =>
-			buildInto(options, key, scratch),
+		const entry = await ensureCacheEntry(
+			entryDir,
+			{what, onLine: options.onLine, signal: options.signal},
+			async scratch => {
+				await seedFromNearest(options, key, scratch);
+				return buildInto(options, key, scratch);
+			},
 		);
 		if (!entry.built)
 			options.onLine?.(
@@ -93,6 +98,94 @@ function describeBuild(buildDir: string, key: string, release: string, rebuilt: 
 		rebuilt,
 		logPath: path.join(buildDir, 'build.log'),
 	};
+}
+
+/** Each fragment's content hash, by file name: what a later build compares to find its nearest. */
+function fragmentDigests(fragments: string[]): Record<string, string> {
+	return Object.fromEntries(
+		fragments.map(fragment => [path.basename(fragment), hashInputs({text: fs.readFileSync(fragment, 'utf8')})]),
+	);
+}
+
+/**
+ * A new configuration of Debian's source starts from the finished build of the same source whose
+ * fragments are most alike (the newest on a tie), copied into the scratch folder: Kbuild's fixdep
+ * has recorded which CONFIG_ options each object depends on, so after a fragment change make
+ * recompiles only the objects that use a changed option, and links. (ccache alone cannot do
+ * this: autoconf.h changed, so every file must be preprocessed again to find its hit.) Without a
+ * usable build, or when the copy fails, the build starts cold.
+ */
+async function seedFromNearest(options: KernelBuildOptions, key: string, scratch: string): Promise<void> {
+	const kernels = path.join(options.cacheDir, 'kernel');
+	const wanted = fragmentDigests(options.fragments);
+	let best: {dir: string; alike: number; builtAt: string} | undefined;
+	for (const name of fs.existsSync(kernels) ? fs.readdirSync(kernels) : []) {
+		if (name === key || !/^[0-9a-f]{16}$/.test(name)) continue;
+		const dir = path.join(kernels, name);
+		if (!readStamp(dir)) continue;
+		let meta: {source?: string; fragments?: Record<string, string>; builtAt?: string};
+		try {
+			meta = JSON.parse(fs.readFileSync(path.join(dir, stampName), 'utf8'));
+		} catch {
+			continue;
+		}
+		if (meta.source !== options.source.id) continue;
+		const alike = Object.entries(wanted).filter(([file, digest]) => meta.fragments?.[file] === digest).length;
+		const builtAt = meta.builtAt ?? '';
+		if (!best || alike > best.alike || (alike === best.alike && builtAt > best.builtAt)) best = {dir, alike, builtAt};
+	}
+	if (!best) return;
+	options.onProgress?.(0, `starting from the nearest build (${path.basename(best.dir)})`, false);
+	options.onLine?.(
+		`starting from the finished build ${path.basename(best.dir)} (${best.alike} of ${Object.keys(wanted).length} fragments alike): make recompiles only what the change touches`,
+	);
+	try {
+		await runLogged('cp', ['-a', '--reflink=auto', `${best.dir}/.`, scratch], {
+			logPath: path.join(scratch, 'seed.log'),
+			what: 'copying the nearest kernel build',
+			signal: options.signal,
+		});
+		// Its own records go: this build writes new ones, and .config is made anew from the fragments.
+		for (const name of [stampName, 'build.log', compilerCacheLogName, '.config', 'seed.log', completeStamp])
+			fs.rmSync(path.join(scratch, name), {force: true});
+		retargetToolCommands(scratch);
+	} catch (error) {
+		if (options.signal?.aborted) throw error;
+		options.onLine?.(`could not copy the nearest build (${(error as Error).message}): building from nothing`);
+		for (const name of fs.readdirSync(scratch)) fs.rmSync(path.join(scratch, name), {recursive: true, force: true});
+	}
+}
+
+/**
+ * objtool is built by tools/' own build system, which records absolute paths (the folder the
+ * build ran in) in its .cmd files. In a copied build those commands differ from the ones make
+ * would run now, so objtool would be rebuilt, and every object, which depends on the objtool
+ * binary, after it. Rewriting the recorded folder to this one keeps objtool, and so the objects,
+ * as they are.
+ */
+function retargetToolCommands(buildDir: string): void {
+	const tools = path.join(buildDir, 'tools');
+	if (!fs.existsSync(tools)) return;
+	const commandFiles: string[] = [];
+	const walk = (dir: string) => {
+		for (const entry of fs.readdirSync(dir, {withFileTypes: true})) {
+			const file = path.join(dir, entry.name);
+			if (entry.isDirectory()) walk(file);
+			else if (entry.name.startsWith('.') && entry.name.endsWith('.cmd')) commandFiles.push(file);
+		}
+	};
+	walk(tools);
+	let recorded: string | undefined;
+	for (const file of commandFiles) {
+		// The folder a published build ran in is its scratch folder (see cache-entry.ts).
+		recorded = /\/\S*?\.scratch-\d+-[0-9a-f]+(?=\/tools\/)/.exec(fs.readFileSync(file, 'utf8'))?.[0];
+		if (recorded) break;
+	}
+	if (!recorded || recorded === buildDir) return;
+	for (const file of commandFiles) {
+		const text = fs.readFileSync(file, 'utf8');
+		if (text.includes(recorded)) fs.writeFileSync(file, text.split(recorded).join(buildDir));
+	}
 }
 
 /** Configures (when the folder has no .config yet) and builds the kernel in `buildDir`. */
@@ -138,10 +231,20 @@ async function buildInto(options: KernelBuildOptions, key: string, buildDir: str
 		throw new LabError({what: `The kernel build finished but ${bzImage} is missing.`, logPath});
 	const release = fs.readFileSync(path.join(buildDir, 'include/config/kernel.release'), 'utf8').trim();
 	const cached = readCompilerCacheStats(statsLog);
-	if (cached) options.onLine?.(describeCompilerCache(cached));
+	if (cached && cached.hits + cached.misses > 0) options.onLine?.(describeCompilerCache(cached));
 	writeFileAtomic(
 		path.join(buildDir, stampName),
-		JSON.stringify({key, release, source: source.id, builtAt: new Date().toISOString()}, null, 2) + '\n',
+		JSON.stringify(
+			{
+				key,
+				release,
+				source: source.id,
+				fragments: fragmentDigests(options.fragments),
+				builtAt: new Date().toISOString(),
+			},
+			null,
+			2,
+		) + '\n',
 	);
 	options.onProgress?.(1, `built ${release}`, false);
 	return {release};
