@@ -31,3 +31,25 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number): Pr
 	}
 	return condition();
 }
+
+/** Polls until the condition holds; rejects past the deadline, naming what it waited for. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+		await new Promise(resolve => setTimeout(resolve, 20));
+	}
+}
+
+/**
+ * The fields of /proc/<pid>/stat after the command name (state is [0], ppid [1], pgrp [2],
+ * session [3], nice [16]), or undefined once the process is gone.
+ */
+export function procStat(pid: number): string[] | undefined {
+	try {
+		const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return text.slice(text.lastIndexOf(')') + 2).split(' ');
+	} catch {
+		return undefined;
+	}
+}

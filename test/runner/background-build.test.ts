@@ -1,30 +1,12 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import {runLogged} from '../../source/lab/host/run-logged.js';
 import {BackgroundBuild, type BackgroundWork} from '../../source/runner/background-build.js';
 import type {RunEvent} from '../../source/runner/events.js';
+import {procStat, until} from '../helpers/processes.js';
 import {tempDir} from '../helpers/temp.js';
 
 type BackgroundEvent = Extract<RunEvent, {type: 'background'}>;
-
-/** The state field of /proc/<pid>/stat ('T' when stopped), or undefined once it is gone. */
-function procState(pid: number): string | undefined {
-	try {
-		const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-		return text.slice(text.lastIndexOf(')') + 2).split(' ')[0];
-	} catch {
-		return undefined;
-	}
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(resolve => setTimeout(resolve, 20));
-	}
-}
 
 /** A real process that reports ninja-style progress, as the QEMU build does, `steps` times. */
 function countingWork(logDir: string, steps: number, pids: number[]): BackgroundWork {
@@ -62,7 +44,7 @@ test('a background build reports progress, pauses for a foreground build and for
 	// A milestone's own build: the background one is stopped for exactly as long.
 	let stoppedDuring = false;
 	await build.whilePaused(async () => {
-		await until(() => procState(pid) === 'T', 'the background build to stop');
+		await until(() => procStat(pid)?.[0] === 'T', 'the background build to stop');
 		stoppedDuring = true;
 		const at = events.at(-1)!.fraction;
 		await new Promise(resolve => setTimeout(resolve, 300));
@@ -70,7 +52,7 @@ test('a background build reports progress, pauses for a foreground build and for
 		t.like(events.at(-1), {state: 'paused', note: 'paused while the milestone builds'});
 	});
 	t.true(stoppedDuring);
-	await until(() => procState(pid) !== 'T', 'the build to go on');
+	await until(() => procStat(pid)?.[0] !== 'T', 'the build to go on');
 	t.is(build.current, 'running');
 
 	// The learner's pause outlives a foreground build.
@@ -78,7 +60,7 @@ test('a background build reports progress, pauses for a foreground build and for
 	t.like(build.lastEvent, {state: 'paused', note: 'paused by you'});
 	await build.whilePaused(async () => undefined);
 	t.is(build.current, 'paused');
-	await until(() => procState(pid) === 'T', 'still stopped');
+	await until(() => procStat(pid)?.[0] === 'T', 'still stopped');
 	build.togglePause();
 
 	await until(() => build.current === 'done', 'the build to finish', 20_000);
@@ -94,14 +76,14 @@ test('stopping a background build kills its processes, even while paused, and sa
 	build.start();
 	await until(() => pids.length > 0, 'the build to start');
 	build.togglePause();
-	await until(() => procState(pids[0]!) === 'T', 'paused');
+	await until(() => procStat(pids[0]!)?.[0] === 'T', 'paused');
 	await build.stop('moved to the milestone, which builds it now');
-	t.is(procState(pids[0]!), undefined, 'the process is gone');
+	t.is(procStat(pids[0]!)?.[0], undefined, 'the process is gone');
 	t.like(build.lastEvent, {state: 'stopped', note: 'moved to the milestone, which builds it now'});
 	// A stopped build can start again (the QEMU work tree keeps what was compiled).
 	build.start();
 	await until(() => pids.length > 1, 'a second start');
 	t.is(build.current, 'running', 'not paused: the learner pause ended with the stop');
 	await build.stop();
-	t.is(procState(pids[1]!), undefined);
+	t.is(procStat(pids[1]!)?.[0], undefined);
 });

@@ -3,17 +3,8 @@ import path from 'node:path';
 import test from 'ava';
 import {JobControl} from '../../../source/lab/host/job-control.js';
 import {runLogged} from '../../../source/lab/host/run-logged.js';
+import {procStat, until} from '../../helpers/processes.js';
 import {tempDir} from '../../helpers/temp.js';
-
-/** Fields of /proc/<pid>/stat after the command name: state is [0], nice is [16]. */
-function stat(pid: number): string[] | undefined {
-	try {
-		const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-		return text.slice(text.lastIndexOf(')') + 2).split(' ');
-	} catch {
-		return undefined;
-	}
-}
 
 /** Every process of a group, from /proc (field 3 after the name is the pgid). */
 function groupMembers(pgid: number): number[] {
@@ -21,15 +12,7 @@ function groupMembers(pgid: number): number[] {
 		.readdirSync('/proc')
 		.filter(name => /^\d+$/.test(name))
 		.map(Number)
-		.filter(pid => stat(pid)?.[2] === String(pgid));
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(resolve => setTimeout(resolve, 20));
-	}
+		.filter(pid => procStat(pid)?.[2] === String(pgid));
 }
 
 test('a background job runs at nice 19, stops whole on pause, goes on after resume, and dies on abort', async t => {
@@ -49,10 +32,10 @@ test('a background job runs at nice 19, stops whole on pause, goes on after resu
 	await until(() => lines.length >= 3, 'the job to print');
 	const [pgid] = control.runningGroups;
 	if (pgid === undefined) return t.fail('the job attached no process group');
-	t.is(stat(pgid)?.[16], '19', 'nice 19');
+	t.is(procStat(pgid)?.[16], '19', 'nice 19');
 
 	control.pause();
-	await until(() => groupMembers(pgid).every(pid => stat(pid)?.[0] === 'T'), 'every process of the group to stop');
+	await until(() => groupMembers(pgid).every(pid => procStat(pid)?.[0] === 'T'), 'every process of the group to stop');
 	const seen = lines.length;
 	await new Promise(resolve => setTimeout(resolve, 500));
 	t.true(lines.length <= seen + 1, 'no output while paused (one line may have been in the pipe)');
@@ -84,7 +67,7 @@ test('a process group started while the job is paused is stopped at once', async
 	const settled = job.catch((error: unknown) => error);
 	await until(() => control.runningGroups.length === 1, 'the job to start');
 	const [pgid] = control.runningGroups;
-	await until(() => stat(pgid!)?.[0] === 'T', 'the new group to be stopped');
+	await until(() => procStat(pgid!)?.[0] === 'T', 'the new group to be stopped');
 	await new Promise(resolve => setTimeout(resolve, 600));
 	t.false(lines.includes('later'), 'it did not run on while paused');
 	control.resume();

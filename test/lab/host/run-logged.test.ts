@@ -4,24 +4,8 @@ import path from 'node:path';
 import test from 'ava';
 import {runLogged} from '../../../source/lab/host/run-logged.js';
 import {projectRoot} from '../../../source/lab/paths.js';
+import {isAlive, until} from '../../helpers/processes.js';
 import {tempDir} from '../../helpers/temp.js';
-
-const alive = (pid: number) => {
-	try {
-		process.kill(pid, 0);
-		return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-	} catch {
-		return false;
-	}
-};
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise(resolve => setTimeout(resolve, 50));
-	}
-}
 
 test('a SIGKILLed kernelcraft takes its children and their children with it', async t => {
 	const dir = tempDir(t);
@@ -36,10 +20,10 @@ test('a SIGKILLed kernelcraft takes its children and their children with it', as
 	t.teardown(() => holder.kill('SIGKILL'));
 	await until(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '', 'the build to start');
 	const grandchild = Number(fs.readFileSync(pidFile, 'utf8'));
-	t.true(alive(grandchild));
+	t.true(isAlive(grandchild));
 	holder.kill('SIGKILL');
-	await until(() => !alive(grandchild), 'the grandchild to be gone');
-	t.false(alive(grandchild), 'nothing of the build is left running');
+	await until(() => !isAlive(grandchild), 'the grandchild to be gone');
+	t.false(isAlive(grandchild), 'nothing of the build is left running');
 });
 
 test('a finished build leaves no watchdog behind', async t => {
