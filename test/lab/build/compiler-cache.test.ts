@@ -68,7 +68,7 @@ test("the build environment puts ccache's compilers first and keeps its folder i
 	t.is(compilerCacheEnv({cacheDir: '/c', env: off}), off, 'KERNELCRAFT_CCACHE=0 leaves the environment alone');
 });
 
-test('a fragment change recompiles only what it touches; ccache and a shared Redis serve every other build', async t => {
+test('a fragment change compiles for real only what it touches; ccache and a shared Redis serve every other build', async t => {
 	// Caches of this test's own, so the first build starts from an empty ccache whatever ran
 	// before; the unpacked source is shared with the suite (it is not what is measured).
 	const learnerA = tempDir(t);
