@@ -1,16 +1,10 @@
 import {readFile} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
-import {kernelStep} from '../../source/expedition/boot.js';
-import {shellPrompt} from '../../source/expedition/shell.js';
-import type {Step} from '../../source/expedition/types.js';
-import {qemuStep} from '../../source/expedition/virtio-hello.js';
-import {buildGuestProgram} from '../../source/lab/build/guest-program.js';
-import {cacheRoot, devicesDir} from '../../source/lab/paths.js';
 import {TraceCounter, qemuTraceArgs} from '../../source/lab/virtio/trace-counter.js';
-import {QmpClient, QmpError} from '../../source/lab/vm/qmp.js';
-import type {QemuVm} from '../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../source/runner/session.js';
+import type {QmpClient} from '../../source/lab/vm/qmp.js';
+import {QmpError} from '../../source/lab/vm/qmp.js';
+import {bootRawVm, qemuSaid, type RawVm} from '../helpers/raw-vm.js';
 import {tempDir} from '../helpers/temp.js';
 
 // The QEMU side of virtio-hello against a hostile guest. No Linux driver: the guest runs
@@ -21,51 +15,6 @@ import {tempDir} from '../helpers/temp.js';
 // to see the test fail).
 
 const backend = (id: string) => `/machine/peripheral/${id}/virtio-backend`;
-
-interface RawVm {
-	vm: QemuVm;
-	qmp: QmpClient;
-	/** /sys/bus/pci/devices/<bdf> of each virtio-hello device, in PCI order. */
-	pci: string[];
-	sh(command: string, timeoutMs?: number): Promise<{output: string; status: number}>;
-	/** Everything QEMU and the guest console printed so far. */
-	console(): string;
-}
-
-async function bootRawVm(t: ExecutionContext, extraArgs: string[]): Promise<RawVm> {
-	const session = new Session({cacheDir: cacheRoot(), panel: false}, () => {});
-	t.teardown(() => session.dispose());
-	const signal = new AbortController().signal;
-	const run = (step: Step) => step.run({emit: () => {}, signal, session, step: step.id, figures: {}});
-	await run(kernelStep);
-	await run(qemuStep);
-	const tool = await buildGuestProgram({
-		name: 'vh-raw',
-		source: path.join(devicesDir, 'virtio-hello', 'test', 'vh-raw.c'),
-		includeDirs: [],
-		inputs: [],
-		cacheDir: session.cacheDir,
-		signal,
-	});
-	session.packRootfs([{guestPath: '/usr/bin/vh-raw', hostPath: tool.path, mode: '755'}]);
-	const vm = await session.boot({qemu: process.env.KERNELCRAFT_DEVICE_TEST_QEMU ?? session.customQemu, extraArgs});
-	await vm.console.expect(shellPrompt, {what: 'the shell prompt', timeoutMs: 60_000, since: 0});
-	const qmp = await QmpClient.connect({socketPath: vm.qmpSocket});
-	t.teardown(() => qmp.close());
-	// A guest command that outlives QEMU (an abort) resolves with what QEMU said, not a throw.
-	const sh = async (command: string, timeoutMs = 30_000) => {
-		try {
-			return await vm.checks.run(command, {timeoutMs});
-		} catch (error) {
-			return {output: `(no answer: ${(error as Error).message})`, status: -1};
-		}
-	};
-	const pci = (await sh('for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = 0x1078 ] && echo $d; done')).output
-		.trim()
-		.split('\n')
-		.filter(Boolean);
-	return {vm, qmp, pci, sh, console: () => vm.console.textSince(0)};
-}
 
 /** Starts vh-raw in the background; resolves with its output once `until` appears (or 10 s). */
 async function raw({sh}: RawVm, pci: string, scenario: string, until: string): Promise<string> {
@@ -156,7 +105,11 @@ test.serial('a malformed chain made available before DRIVER_OK: NEEDS_RESET is s
 		/device_status 0x0b needs_reset 0\ndevice_status 0x4f needs_reset 1\nnop unanswered[^\n]*\ndevice_status 0x4f needs_reset 1/,
 	);
 	t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: true, needsReset: true});
-	t.regex(guest.console(), /virtio-hello: chain 0 cannot carry an answer \(0 writable bytes\)/);
+	await qemuSaid(
+		guest.vm,
+		/virtio-hello: chain 0 cannot carry an answer \(0 writable bytes\)/,
+		'QEMU naming the chain',
+	);
 	t.is(await guest.qmp.execute<number>('qom-get', {path: 'hello0', property: 'errors'}), 1);
 	t.is(await guest.qmp.execute<number>('qom-get', {path: 'hello0', property: 'requests'}), 0);
 	await release(guest);

@@ -1,16 +1,7 @@
 import {randomBytes} from 'node:crypto';
 import {readFile} from 'node:fs/promises';
-import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
-import {kernelStep} from '../../source/expedition/boot.js';
-import {shellPrompt} from '../../source/expedition/shell.js';
-import type {Step} from '../../source/expedition/types.js';
-import {qemuStep} from '../../source/expedition/virtio-hello.js';
-import {buildGuestProgram} from '../../source/lab/build/guest-program.js';
-import {cacheRoot, devicesDir} from '../../source/lab/paths.js';
-import {QmpClient} from '../../source/lab/vm/qmp.js';
-import type {QemuVm} from '../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../source/runner/session.js';
+import {bootRawVm, type RawVm} from '../helpers/raw-vm.js';
 
 // virtio-hello against a hostile guest that draws its moves from a seed: `vh-raw PCIDIR fuzz SEED
 // BATCHES` (devices/virtio-hello/test/vh-raw.c) makes random chains available, well-formed ones
@@ -41,55 +32,10 @@ function seeds(): string[] {
 	return [0, 1, 2].map(() => String(randomBytes(6).readUIntBE(0, 6)));
 }
 
-interface FuzzVm {
-	vm: QemuVm;
-	qmp: QmpClient;
-	pci: string;
-	sh(command: string, timeoutMs?: number): Promise<{output: string; status: number}>;
-	/** Everything QEMU and the guest console printed: the whole transcript, not the kept tail. */
-	console(): Promise<string>;
-}
-
-async function bootFuzzVm(t: ExecutionContext): Promise<FuzzVm> {
-	const session = new Session({cacheDir: cacheRoot(), panel: false}, () => {});
-	t.teardown(() => session.dispose());
-	const signal = new AbortController().signal;
-	const run = (step: Step) => step.run({emit: () => {}, signal, session, step: step.id, figures: {}});
-	await run(kernelStep);
-	await run(qemuStep);
-	const tool = await buildGuestProgram({
-		name: 'vh-raw',
-		source: path.join(devicesDir, 'virtio-hello', 'test', 'vh-raw.c'),
-		includeDirs: [],
-		inputs: [],
-		cacheDir: session.cacheDir,
-		signal,
-	});
-	session.packRootfs([{guestPath: '/usr/bin/vh-raw', hostPath: tool.path, mode: '755'}]);
-	const vm = await session.boot({
-		qemu: process.env.KERNELCRAFT_DEVICE_TEST_QEMU ?? session.customQemu,
-		extraArgs: ['-device', 'virtio-hello-pci,id=hello0'],
-	});
-	await vm.console.expect(shellPrompt, {what: 'the shell prompt', timeoutMs: 60_000, since: 0});
-	const qmp = await QmpClient.connect({socketPath: vm.qmpSocket});
-	t.teardown(() => qmp.close());
-	// A guest command that outlives QEMU (an abort) resolves with what QEMU said, not a throw.
-	const sh = async (command: string, timeoutMs = 30_000) => {
-		try {
-			return await vm.checks.run(command, {timeoutMs});
-		} catch (error) {
-			return {output: `(no answer: ${(error as Error).message})`, status: -1};
-		}
-	};
-	const found = (
-		await sh('for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = 0x1078 ] && echo $d; done')
-	).output
-		.trim()
-		.split('\n')
-		.filter(Boolean);
-	t.is(found.length, 1, 'one virtio-hello device');
-	const transcript = path.join(path.dirname(vm.qmpSocket), 'console.log');
-	return {vm, qmp, pci: found[0]!, sh, console: async () => readFile(transcript, 'utf8')};
+/** The one virtio-hello device's PCI folder. */
+function onlyDevice(t: ExecutionContext, guest: RawVm): string {
+	t.is(guest.pci.length, 1, 'one virtio-hello device');
+	return guest.pci[0]!;
 }
 
 async function rssKib(pid: number): Promise<number> {
@@ -111,8 +57,8 @@ function summary(output: string): Record<string, number> | undefined {
 	);
 }
 
-async function alive(t: ExecutionContext, guest: FuzzVm, when: string): Promise<boolean> {
-	const text = await guest.console();
+async function alive(t: ExecutionContext, guest: RawVm, when: string): Promise<boolean> {
+	const text = await guest.transcript();
 	if (!guest.vm.running) {
 		const exit = await guest.vm.exited;
 		t.fail(
@@ -130,7 +76,8 @@ async function alive(t: ExecutionContext, guest: FuzzVm, when: string): Promise<
 test.serial(
 	'a seeded hostile guest: QEMU survives, answers every well-formed request right, grows no memory, recovers',
 	async t => {
-		const guest = await bootFuzzVm(t);
+		const guest = await bootRawVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+		const pci = onlyDevice(t, guest);
 		const chosen = seeds();
 		t.log(
 			`seeds ${chosen.join(',')} x ${batches} batches (replay: KERNELCRAFT_FUZZ_SEEDS=${chosen.join(',')} KERNELCRAFT_FUZZ_BATCHES=${batches})`,
@@ -140,7 +87,7 @@ test.serial(
 			const started = Date.now();
 			const trace = process.env.KERNELCRAFT_FUZZ_TRACE ? 'VH_FUZZ_TRACE=1 ' : '';
 			const {output} = await guest.sh(
-				`${trace}vh-raw ${guest.pci} fuzz ${seed} ${batches} > /tmp/fuzz.out 2>&1; echo "rc $?" >> /tmp/fuzz.out; tail -n ${trace ? 400 : 30} /tmp/fuzz.out`,
+				`${trace}vh-raw ${pci} fuzz ${seed} ${batches} > /tmp/fuzz.out 2>&1; echo "rc $?" >> /tmp/fuzz.out; tail -n ${trace ? 400 : 30} /tmp/fuzz.out`,
 				15 * 60_000,
 			);
 			const seconds = (Date.now() - started) / 1000;
@@ -171,7 +118,7 @@ test.serial(
 		}
 
 		// A plain request from a fresh driver, and QEMU's own view of the device: healthy.
-		const nop = await guest.sh(`vh-raw ${guest.pci} nop`);
+		const nop = await guest.sh(`vh-raw ${pci} nop`);
 		t.regex(
 			nop.output,
 			/nop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/,
@@ -189,7 +136,7 @@ test.serial(
 			),
 		);
 		const refusals = (
-			(await guest.console()).match(
+			(await guest.transcript()).match(
 				/virtio-hello|Desc next|Looped descriptor|zero sized|Incorrect order|Guest says index|indirect/g,
 			) ?? []
 		).length;
