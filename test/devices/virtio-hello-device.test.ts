@@ -71,7 +71,7 @@ test.serial(
 			/nop answered status 0 len 17\nqueue_size written: reads 16\ndevice_status 0x4f needs_reset 1\nnop unanswered/,
 		);
 		t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: true, needsReset: true});
-		t.regex(guest.console(), /queue_size of enabled queue 0 written \(1024\)/);
+		await qemuSaid(guest.vm, /queue_size of enabled queue 0 written \(1024\)/, 'QEMU naming the queue_size write');
 		// The unanswered NOP is still in the ring, and the element query still shows a good chain
 		// (tail first, as 7.2 lists it): status + response (writable), then the request header.
 		const pending = await guest.qmp.execute<{index: number; descs: Array<{len: number; flags: string[]}>}>(
@@ -132,7 +132,11 @@ test.serial(
 			/nop answered status 255 len 17\ndevice_status 0x0f needs_reset 0/,
 			'answered; the register write was dropped',
 		);
-		t.regex(guest.console(), /Blocked re-entrant IO on MemoryRegion: virtio-pci-common/);
+		await qemuSaid(
+			guest.vm,
+			/Blocked re-entrant IO on MemoryRegion: virtio-pci-common/,
+			'QEMU blocking the re-entrant write',
+		);
 		t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: false, needsReset: false});
 	},
 );
