@@ -11,8 +11,12 @@ export const commands: CommandSpec[] = [
 		name: 'tui',
 		summary: "The expedition in your terminal: milestones, the VM's console, the virtqueue panel and the lesson.",
 		usage:
-			"kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU's source\n  gdb [milestone]     boot a milestone's VM with gdb attached (--qemu: gdb on QEMU itself)\n  cache               what kernelcraft's cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command's options.",
-		flags: {'--version': 'print the version'},
+			"kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text, with your steps, hints and predictions\n  hint [milestone]    the next hint for the step you are on\n  reset <milestone>   start a milestone over\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU's source\n  gdb [milestone]     boot a milestone's VM with gdb attached (--qemu: gdb on QEMU itself)\n  cache               what kernelcraft's cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command's options.",
+		flags: {
+			'--version': 'print the version',
+			'--demo':
+				'kernelcraft does every step and skips the predictions (by default you do the steps that are tasks, and `d` hands a run over)',
+		},
 		options: kernelOptions,
 		positionals: [],
 	},
@@ -60,6 +64,23 @@ export const commands: CommandSpec[] = [
 		flags: {},
 		options: {},
 		positionals: [],
+	},
+	{
+		name: 'hint',
+		summary:
+			"The next hint for the milestone's first step you have not done yourself (each call one more, then the solution); the count is kept with your progress.",
+		usage: 'kernelcraft hint [milestone]',
+		flags: {},
+		options: {},
+		positionals: [{name: 'milestone', required: false}],
+	},
+	{
+		name: 'reset',
+		summary: "Starts a milestone over: its tick, its steps, hints and predictions go; the other milestones' stay.",
+		usage: 'kernelcraft reset <milestone>',
+		flags: {},
+		options: {},
+		positionals: [{name: 'milestone', required: true}],
 	},
 	{
 		name: 'doctor',

@@ -67,8 +67,16 @@ async function command(argv: string[]): Promise<number> {
 			case 'status': {
 				const store = new ProgressStore(stateFile());
 				if (store.warning) process.stderr.write(`kernelcraft: ${store.warning}\n`);
-				process.stdout.write(statusText(milestones, store.verified()));
+				process.stdout.write(statusText(milestones, store.verified(), id => store.steps(id)));
 				return 0;
+			}
+			case 'hint': {
+				const {hintCommand} = await import('./hint.js');
+				return await hintCommand(new ProgressStore(stateFile()), parsed.positionals[0], process.stdout);
+			}
+			case 'reset': {
+				const {resetCommand} = await import('./hint.js');
+				return await resetCommand(new ProgressStore(stateFile()), parsed.positionals[0]!, process.stdout);
 			}
 			case 'cache': {
 				const {cacheCommand} = await import('./cache.js');
@@ -145,6 +153,8 @@ async function withWorkbench(
 				? Number(parsed.options.get('--seconds'))
 				: undefined,
 		keepVm,
+		// The screen is guided unless asked otherwise; headless commands run every step themselves.
+		guided: keepVm && !parsed.flags.has('--demo'),
 		// The VM kept for the learner is the TUI's, whose panel is on screen: counters live.
 		panelShown: keepVm,
 	});

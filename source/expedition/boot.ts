@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import {LabError} from '../lab/lab-error.js';
-import {requireVm, shellPrompt} from './shell.js';
+import {guest, requireVm, shellPrompt} from './shell.js';
 import type {GuestFile} from '../lab/build/rootfs.js';
 import {describeBootPhases} from '../lab/vm/boot-phases.js';
 import type {VmSpec} from '../lab/vm/qemu-vm.js';
@@ -116,6 +116,24 @@ export const unameStep: Step = {
 		}
 		return `uname -r in the guest says ${output.trim()}: the kernel just built`;
 	},
+	task: {
+		ask: 'Ask the running kernel for its release and keep the answer in a file: `uname -r > /tmp/release`.',
+		async check(ctx) {
+			const expected = ctx.session.kernel?.release;
+			const {output, status} = await guest(ctx, 'cat /tmp/release');
+			if (status !== 0) return {done: false, missing: '/tmp/release does not exist yet.'};
+			const said = output.trim();
+			if (said !== expected)
+				return {done: false, missing: `/tmp/release says "${said}"; the kernel just built is ${expected}.`};
+			return {done: true, detail: `you asked the guest: /tmp/release says ${said}, the kernel just built`};
+		},
+	},
+	hints: [
+		"Press Tab to type into the guest's shell; Ctrl-] gives the keys back to kernelcraft.",
+		'`uname` prints facts the running kernel keeps about itself; `-r` is its release.',
+		"The shell's `>` sends a command's output into a file instead of the screen.",
+	],
+	solution: '`uname -r > /tmp/release`',
 };
 
 export const bootMilestone: Milestone = {

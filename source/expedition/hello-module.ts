@@ -31,6 +31,34 @@ export function parseHelloParams(text: string | undefined): HelloParams {
 	return params;
 }
 
+/**
+ * The parameters the module was loaded with: the learner's own when they typed the insmod
+ * (guided), else what `run` passed.
+ */
+function loadedParams(ctx: StepContext): HelloParams {
+	return (ctx.figures.helloParams as HelloParams | undefined) ?? parseHelloParams(ctx.session.options.moduleParams);
+}
+
+/** The module's parameters as sysfs shows them; undefined when hello is not loaded. */
+async function sysfsParams(ctx: StepContext): Promise<{whom: string; times: number} | undefined> {
+	const {output, status} = await guest(
+		ctx,
+		'cat /sys/module/hello/parameters/whom /sys/module/hello/parameters/times 2>/dev/null',
+	);
+	const [whom, times] = output.trim().split('\n');
+	if (status !== 0 || whom === undefined || times === undefined) return undefined;
+	return {whom, times: Number(times)};
+}
+
+/** How many times dmesg has this exact line from hello (grep -F: the name may hold regex characters). */
+async function dmesgCount(ctx: StepContext, line: string): Promise<number> {
+	return Number((await guest(ctx, `dmesg | grep -cF ${shellWord(line)}`)).output.trim()) || 0;
+}
+
+function shellWord(text: string): string {
+	return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 export function helloSourceDir(ctx: StepContext): string {
 	return ctx.session.options.moduleSrc ?? path.join(driversDir, 'hello');
 }
@@ -152,6 +180,30 @@ export const helloModuleMilestone: Milestone = {
 					});
 				return `loaded; dmesg says "hello: Hello, ${whom}!" ${times} times`;
 			},
+			task: {
+				ask: 'Load the module yourself, greeting whom you like, 1 to 10 times: `insmod /lib/modules/$(uname -r)/extra/hello.ko whom=<name> times=<n>`.',
+				async check(ctx) {
+					const params = await sysfsParams(ctx);
+					if (!params) return {done: false, missing: 'hello is not loaded: /sys/module/hello does not exist.'};
+					const greetings = await dmesgCount(ctx, `hello: Hello, ${params.whom}!`);
+					if (greetings < params.times)
+						return {
+							done: false,
+							missing: `hello is loaded with times=${params.times}, but dmesg shows "hello: Hello, ${params.whom}!" ${greetings} times.`,
+						};
+					ctx.figures.helloParams = params;
+					return {
+						done: true,
+						detail: `you loaded it: whom=${params.whom} times=${params.times}; dmesg says "hello: Hello, ${params.whom}!" ${greetings} times`,
+					};
+				},
+			},
+			hints: [
+				"insmod takes a .ko file's path, then name=value pairs: the module's parameters.",
+				'The module is packed at /lib/modules/$(uname -r)/extra/hello.ko; `modinfo` on it lists the parameters.',
+				'times must be 1 to 10: hello_init() refuses anything else, and dmesg says why.',
+			],
+			solution: '`insmod /lib/modules/$(uname -r)/extra/hello.ko whom=Grace times=3`',
 		},
 		{
 			id: 'sysfs',
@@ -162,7 +214,7 @@ export const helloModuleMilestone: Milestone = {
 				'try `echo 3 > /sys/module/hello/parameters/times`. /proc/modules lists it too.',
 			].join('\n'),
 			async run(ctx) {
-				const expected = parseHelloParams(ctx.session.options.moduleParams);
+				const expected = loadedParams(ctx);
 				const whom = (await guest(ctx, 'cat /sys/module/hello/parameters/whom')).output.trim();
 				const times = (await guest(ctx, 'cat /sys/module/hello/parameters/times')).output.trim();
 				if (whom !== expected.whom || Number(times) !== expected.times)
@@ -173,6 +225,25 @@ export const helloModuleMilestone: Milestone = {
 				if (listed !== '1') throw new LabError({what: 'hello is not listed in /proc/modules.'});
 				return `/sys/module/hello/parameters: whom=${whom}, times=${times}; listed in /proc/modules`;
 			},
+			task: {
+				ask: 'times is writable (0644): give it a new value through sysfs, without reloading the module.',
+				async check(ctx) {
+					const loaded = loadedParams(ctx);
+					const params = await sysfsParams(ctx);
+					if (!params) return {done: false, missing: 'hello is not loaded any more: load it again first.'};
+					if (params.times === loaded.times)
+						return {done: false, missing: `times still reads ${params.times}, the value it was loaded with.`};
+					return {
+						done: true,
+						detail: `you wrote times=${params.times} through sysfs (loaded with ${loaded.times}); the module kept running`,
+					};
+				},
+			},
+			hints: [
+				'Every parameter declared with a non-zero permission is a file under /sys/module/hello/parameters/.',
+				"Writing to a sysfs file calls into the kernel, which stores the value in the module's variable.",
+			],
+			solution: '`echo 5 > /sys/module/hello/parameters/times`',
 		},
 		{
 			id: 'rmmod',
@@ -189,7 +260,7 @@ export const helloModuleMilestone: Milestone = {
 						what: `rmmod failed (status ${status}): ${output.trim()}`,
 						lastSeen: await dmesgTail(ctx),
 					});
-				const {whom} = parseHelloParams(ctx.session.options.moduleParams);
+				const {whom} = loadedParams(ctx);
 				const farewell = (await guest(ctx, `dmesg | grep -c 'hello: Goodbye, ${whom}.'`)).output.trim();
 				if (farewell !== '1')
 					throw new LabError({what: 'The farewell is not in dmesg after rmmod.', lastSeen: await dmesgTail(ctx)});
@@ -198,6 +269,23 @@ export const helloModuleMilestone: Milestone = {
 				requireVm(ctx);
 				return `unloaded; dmesg says "hello: Goodbye, ${whom}." and /sys/module/hello is gone`;
 			},
+			task: {
+				ask: 'Unload the module, and watch dmesg for its farewell.',
+				async check(ctx) {
+					const {whom} = loadedParams(ctx);
+					if (await sysfsParams(ctx))
+						return {done: false, missing: 'hello is still loaded: /sys/module/hello is there.'};
+					const farewells = await dmesgCount(ctx, `hello: Goodbye, ${whom}.`);
+					if (farewells < 1)
+						return {done: false, missing: `hello is gone, but dmesg has no "hello: Goodbye, ${whom}."`};
+					return {
+						done: true,
+						detail: `you unloaded it: dmesg says "hello: Goodbye, ${whom}." and /sys/module/hello is gone`,
+					};
+				},
+			},
+			hints: ["rmmod takes the module's name (as /proc/modules lists it), not its file."],
+			solution: '`rmmod hello`',
 		},
 	],
 };

@@ -12,6 +12,35 @@ export interface StepContext {
 	figures: Record<string, unknown>;
 }
 
+/** What a task's check found in the system: done (with a one-line proof), or what is missing. */
+export type TaskState = {done: true; detail: string} | {done: false; missing: string};
+
+/**
+ * A step the learner does with their own hands, in guided mode: they type into the guest's
+ * console (or edit a file), and kernelcraft watches the system until the effect is there.
+ */
+export interface Task {
+	/** What to do, for the lesson pane: one or two sentences, the command in backticks. */
+	ask: string;
+	/**
+	 * Reads the guest's and QEMU's own state (sysfs, /proc, dmesg, QMP) and says whether the task
+	 * is done. Never matches what the learner typed: any way to the effect counts. Called
+	 * repeatedly while the learner works, so it must be cheap and change nothing.
+	 */
+	check(ctx: StepContext): Promise<TaskState>;
+}
+
+/** A number the learner predicts before the step runs; the step's figures then hold the answer. */
+export interface Prediction {
+	question: string;
+	/** What the number counts: "requests". */
+	unit: string;
+	/** The measured answer, once the step has run. */
+	actual(figures: Record<string, unknown>): number | undefined;
+	/** Why the answer is what it is: shown next to the guess, right or wrong. */
+	why: string;
+}
+
 export interface Step {
 	id: string;
 	title: string;
@@ -19,6 +48,14 @@ export interface Step {
 	lesson: string;
 	/** Does the work and verifies it. Resolves with a one-line proof; throws StepError on failure. */
 	run(ctx: StepContext): Promise<string>;
+	/** Guided mode: the learner does this step; `run` is what demo mode (and `run`) does instead. */
+	task?: Task;
+	/** Guided mode: asked before the step runs. */
+	predict?: Prediction;
+	/** Up to three hints, each more direct than the last; `solution` comes after them. */
+	hints?: string[];
+	/** The answer itself: the command to type, or the value and why. */
+	solution?: string;
 }
 
 export interface Milestone {

@@ -57,11 +57,26 @@ async function measureCounted(ctx: StepContext, command: string): Promise<QueueM
 }
 
 /** An experiment: the learner predicts, the queue answers. */
-function predictionStep(id: string, title: string, blockSize: number, count: number, lesson: string): Step {
+function predictionStep(
+	id: string,
+	title: string,
+	blockSize: number,
+	count: number,
+	lesson: string,
+	predict: {question: string; why: string; hints: string[]},
+): Step {
 	return {
 		id,
 		title,
 		lesson,
+		predict: {
+			question: predict.question,
+			unit: 'requests',
+			actual: figures => (figures[id] as QueueMovement | undefined)?.requests,
+			why: predict.why,
+		},
+		hints: predict.hints,
+		solution: `${count}: one request per read().`,
 		async run(ctx) {
 			const moved = await measure(
 				ctx,
@@ -162,6 +177,15 @@ export const virtioBlkMilestone: Milestone = {
 				'(hw/block/virtio-blk.c: virtio_blk_handle_request) reads the file, then virtqueue_push',
 				'puts it in the used ring and the interrupt tells the guest (drivers/virtio/virtio_ring.c).',
 			].join('\n'),
+			{
+				question:
+					'`dd if=/dev/vda bs=4096 count=32 iflag=direct` reads 32 blocks of 4 KiB, bypassing the page cache. By how many requests will the used index move?',
+				why: 'With O_DIRECT every read() goes to the driver as it is, with no read-ahead: one 4 KiB bio, one request, one chain, one used entry.',
+				hints: [
+					'iflag=direct means no page cache, so no read-ahead: the disk sees exactly what dd asks for.',
+					'One read() of 4 KiB is one bio; the block layer turns a bio into a request, and the driver a request into a chain.',
+				],
+			},
 		),
 		predictionStep(
 			'predict-big',
@@ -176,6 +200,14 @@ export const virtioBlkMilestone: Milestone = {
 				'indirect_desc=off so chains stay in the main table; with INDIRECT_DESC a chain is one',
 				'descriptor pointing at a separate table.)',
 			].join('\n'),
+			{
+				question: 'Now `bs=65536 count=8`: 8 direct reads of 64 KiB. By how many requests will the used index move?',
+				why: 'A request is not a block: 64 KiB is 16 pages, which one chain carries as 16 data descriptors (within the seg_max and max_sectors the device announced), so 8 reads are 8 requests.',
+				hints: [
+					'Sixteen times the bytes per read does not have to mean sixteen times the requests.',
+					'A chain can hold many data descriptors, one per page, up to the seg_max in the device config.',
+				],
+			},
 		),
 		{
 			id: 'read-file',
@@ -193,6 +225,25 @@ export const virtioBlkMilestone: Milestone = {
 				ctx.figures.mount = moved;
 				return `read hello.txt (${content.length} bytes, as written into the image); mount + read took ${moved.requests} requests`;
 			},
+			task: {
+				ask: "Mount the disk's ext4 filesystem at /mnt (`mount /dev/vda /mnt`), then read /mnt/hello.txt: watch the used index while you do.",
+				async check(ctx) {
+					const mounted = (await guest(ctx, 'grep "^/dev/vda /mnt " /proc/mounts')).output.trim();
+					if (!mounted) return {done: false, missing: '/proc/mounts shows nothing from /dev/vda at /mnt.'};
+					const content = (await guest(ctx, 'cat /mnt/hello.txt')).output.trim();
+					if (content !== expectedHello)
+						return {done: false, missing: `/mnt/hello.txt reads "${content}", not the text the image was made with.`};
+					return {
+						done: true,
+						detail: `you mounted it: ${mounted.split(' ').slice(0, 3).join(' ')}; hello.txt reads as written into the image`,
+					};
+				},
+			},
+			hints: [
+				'mount needs the device (/dev/vda, the virtio disk) and a folder to show it at.',
+				'The kernel finds the filesystem type itself; `-t ext4` says it outright.',
+			],
+			solution: '`mount /dev/vda /mnt && cat /mnt/hello.txt`',
 		},
 		{
 			id: 'write-back',

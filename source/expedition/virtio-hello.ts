@@ -7,7 +7,7 @@ import {devicesDir, driversDir} from '../lab/paths.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
 import type {DeviceView} from '../runner/events.js';
 import {bootStepWith, kernelStep, rootfsStep} from './boot.js';
-import {check} from './shell.js';
+import {check, guest} from './shell.js';
 import type {Milestone, Step, StepContext} from './types.js';
 
 export const helloDriverDir = path.join(driversDir, 'virtio-hello');
@@ -138,6 +138,22 @@ export const virtioHelloMilestone: Milestone = {
 				await check(ctx, 'test -c /dev/virtio-hello0');
 				return probe.replace(/^\[[^\]]*\]\s*/, '');
 			},
+			task: {
+				ask: 'Load the driver yourself: `insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko`, then look for its line in dmesg.',
+				async check(ctx) {
+					const probe = await guest(ctx, 'dmesg | grep -m1 "virtio_hello.*/dev/virtio-hello"');
+					if (probe.status !== 0)
+						return {done: false, missing: 'dmesg has no probe line from virtio_hello: the driver is not bound yet.'};
+					if ((await guest(ctx, 'test -c /dev/virtio-hello0')).status !== 0)
+						return {done: false, missing: '/dev/virtio-hello0 is not there.'};
+					return {done: true, detail: `you loaded it: ${probe.output.trim().replace(/^\[[^\]]*\]\s*/, '')}`};
+				},
+			},
+			hints: [
+				'The driver was packed beside the kernel it was built for, under /lib/modules/$(uname -r)/extra/.',
+				'Once loaded, the virtio core matches device ID 56 and calls probe(): dmesg says which node it made.',
+			],
+			solution: '`insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko && dmesg | tail -n 3`',
 		},
 		{
 			id: 'greet',
@@ -154,6 +170,23 @@ export const virtioHelloMilestone: Milestone = {
 				if (reply !== expected) throw new LabError({what: `The device answered "${reply}", not "${expected}".`});
 				return `the device answered "${reply}"`;
 			},
+			task: {
+				ask: 'Greet the device by your name: `hello-client greet <name>`. The answer comes back through the used ring.',
+				async check(ctx) {
+					// The device's own count of answered requests, from QMP: the queue moved for the learner.
+					const [device] = await helloDevices(ctx);
+					const usedIdx = device?.queues[0]?.usedIdx;
+					if (usedIdx === undefined) return {done: false, missing: 'QMP lists no virtio-hello queue yet.'};
+					const start = (ctx.figures.greetFrom ??= usedIdx) as number;
+					const moved = idxDelta(start, usedIdx);
+					if (moved < 1) return {done: false, missing: 'the used index has not moved since this step began.'};
+					return {done: true, detail: `you sent it: the used index moved by ${moved} (${start} → ${usedIdx})`};
+				},
+			},
+			hints: [
+				'hello-client is the guest program that talks to /dev/virtio-hello0; `hello-client` alone prints its usage.',
+			],
+			solution: '`hello-client greet Ada`',
 		},
 		{
 			id: 'integrity',
@@ -164,13 +197,30 @@ export const virtioHelloMilestone: Milestone = {
 				'one indirect descriptor table (VIRTIO_RING_F_INDIRECT_DESC) so it fits a 256-entry ring.',
 			].join('\n'),
 			async run(ctx) {
+				const [before] = await helloDevices(ctx);
 				const result = await check(ctx, 'hello-client echo 1M 5', 120_000);
+				const [after] = await helloDevices(ctx);
+				const from = before?.queues[0]?.usedIdx;
+				const to = after?.queues[0]?.usedIdx;
+				if (from !== undefined && to !== undefined) ctx.figures.echoRequests = idxDelta(from, to);
 				const match = /echo: (\d+) x (\d+) bytes verified, ([\d.]+) MB\/s/.exec(result);
 				if (!match || match[1] !== '5' || match[2] !== '1048576')
 					throw new LabError({what: `The echo did not verify 5 x 1 MiB: ${result}`});
 				ctx.figures.echoMBps = Number(match[3]);
 				return `5 x 1 MiB echoed and verified byte for byte and by CRC-32, ${match[3]} MB/s`;
 			},
+			predict: {
+				question:
+					'`hello-client echo 1M 5` sends 1 MiB to the device five times and gets it back. By how many requests will the used index move?',
+				unit: 'requests',
+				actual: figures => figures.echoRequests as number | undefined,
+				why: '1 MiB is 256 pages, more than a 256-entry ring holds with the header and the answer. With INDIRECT_DESC the driver puts every page in one indirect table, and the chain is a single ring entry: one request per echo.',
+			},
+			hints: [
+				'Count chains, not pages: how many descriptors can one chain reach without filling the ring?',
+				'VIRTIO_RING_F_INDIRECT_DESC lets one ring descriptor point at a whole table of them.',
+			],
+			solution: '5: one chain per 1 MiB echo, its pages in one indirect table.',
 		},
 		{
 			id: 'panel',

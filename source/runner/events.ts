@@ -5,6 +5,7 @@
 import type {Accel} from '../lab/host/accel.js';
 import type {Failure} from '../lab/lab-error.js';
 import type {LabEvent} from '../lab/lab-events.js';
+import type {RunMode} from './guide.js';
 
 export type {Accel, AccelChoice} from '../lab/host/accel.js';
 export type {Failure} from '../lab/lab-error.js';
@@ -32,9 +33,19 @@ export type RunEvent =
 	| LabEvent
 	| {type: 'milestone-started'; milestone: string; title: string; steps: {name: string; title: string}[]}
 	| {type: 'step-started'; step: string; title: string}
-	| {type: 'verified'; step: string; detail: string; ms: number}
+	/** `byLearner`: a guided step the learner did with their own hands (checked from the system's state). */
+	| {type: 'verified'; step: string; detail: string; ms: number; byLearner?: boolean}
 	| {type: 'failed'; step: string; failure: Failure; ms: number}
 	| {type: 'milestone-finished'; summary: MilestoneSummary}
+	/** Guided mode: the step waits for the learner to do `ask`; `missing` says what the check still lacks. */
+	| {type: 'task'; step: string; ask: string; missing?: string}
+	/** Guided mode: the step waits for the learner's number before it runs. */
+	| {type: 'prediction-asked'; step: string; question: string; unit: string}
+	| {type: 'prediction-result'; step: string; guess: number; actual: number; unit: string; why: string}
+	/** The next hint for a step (`solution`: the last one, the answer itself). */
+	| {type: 'hint'; milestone: string; step: string; index: number; of: number; text: string; solution: boolean}
+	/** The run switched between the learner doing the steps and kernelcraft doing them. */
+	| {type: 'mode'; mode: RunMode}
 	/** A build the TUI runs ahead of time (QEMU for milestones 4 and 5), and how far it is. */
 	| {type: 'background'; job: 'qemu'; state: BackgroundState; fraction: number; label: string; note?: string};
 

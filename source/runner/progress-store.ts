@@ -3,9 +3,24 @@ import path from 'node:path';
 import {writeFileAtomic} from '../lab/atomic-file.js';
 import {withLock} from '../lab/build/cache-lock.js';
 
+/** One step's record: kept across runs, so hints used and predictions made are not forgotten. */
+export interface StepProgress {
+	/** When the step was last verified, and how long it took. */
+	doneAt?: string;
+	ms?: number;
+	/** The learner did it (guided), not kernelcraft (demo or `run`). */
+	byLearner?: boolean;
+	/** Hints shown so far (the solution counts as one more than the step has hints). */
+	hints?: number;
+	/** Every prediction answered, oldest first. */
+	predictions?: {guess: number; actual: number; at: string}[];
+}
+
 export interface ProgressFile {
 	version: 1;
 	verified: Record<string, {at: string; ms: number}>;
+	/** Per milestone, per step. Optional: files written before steps were kept have none. */
+	steps?: Record<string, Record<string, StepProgress>>;
 }
 
 /**
@@ -29,11 +44,47 @@ export class ProgressStore {
 	}
 
 	async markVerified(milestone: string, ms: number): Promise<void> {
+		await this.update(data => {
+			data.verified[milestone] = {at: new Date().toISOString(), ms};
+		});
+	}
+
+	/** A milestone's steps as recorded (empty when none were). */
+	steps(milestone: string): Record<string, StepProgress> {
+		return this.read().steps?.[milestone] ?? {};
+	}
+
+	/** Changes one step's record, merged with what is on disk under the lock. Returns the new record. */
+	async updateStep(
+		milestone: string,
+		step: string,
+		change: (record: StepProgress) => StepProgress,
+	): Promise<StepProgress> {
+		let updated: StepProgress = {};
+		await this.update(data => {
+			const steps = (data.steps ??= {});
+			const ofMilestone = (steps[milestone] ??= {});
+			updated = change({...ofMilestone[step]});
+			ofMilestone[step] = updated;
+		});
+		return updated;
+	}
+
+	/** `kernelcraft reset <milestone>`: its tick and every step record go; other milestones stay. */
+	async reset(milestone: string): Promise<void> {
+		await this.update(data => {
+			delete data.verified[milestone];
+			if (data.steps) delete data.steps[milestone];
+		});
+	}
+
+	/** Read-merge-write under the state folder's lock, written atomically. */
+	private async update(change: (data: ProgressFile) => void): Promise<void> {
 		const dir = path.dirname(this.file);
 		fs.mkdirSync(dir, {recursive: true});
 		await withLock(dir, {what: 'saving progress', recordOwner: false}, async () => {
 			const data = this.read();
-			data.verified[milestone] = {at: new Date().toISOString(), ms};
+			change(data);
 			writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
 		});
 	}
@@ -42,8 +93,10 @@ export class ProgressStore {
 	private read(): ProgressFile {
 		try {
 			const parsed = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<ProgressFile>;
-			if (parsed.version === 1 && typeof parsed.verified === 'object' && parsed.verified !== null)
-				return {version: 1, verified: parsed.verified};
+			if (parsed.version === 1 && typeof parsed.verified === 'object' && parsed.verified !== null) {
+				const steps = typeof parsed.steps === 'object' && parsed.steps !== null ? parsed.steps : undefined;
+				return {version: 1, verified: parsed.verified, ...(steps ? {steps} : {})};
+			}
 		} catch {}
 		return {version: 1, verified: {}};
 	}

@@ -1,8 +1,65 @@
-import type {Milestone} from '../expedition/types.js';
+import type {Milestone, Step, StepContext} from '../expedition/types.js';
 import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
 import type {Emit, MilestoneSummary, StepSummary} from './events.js';
+import type {Guide} from './guide.js';
 import type {Session} from './session.js';
+
+/** How often a guided step's check looks at the system while the learner works. */
+const taskCheckEveryMs = 700;
+
+/**
+ * One step. With a guide in guided mode, the learner first predicts (if the step asks), then does
+ * the step themselves (if it is a task) while its check watches the system; `d` hands the step,
+ * and the rest, back to `run`. Without a guide every step runs itself, as in `kernelcraft run`.
+ */
+async function runStep(step: Step, ctx: StepContext, guide?: Guide): Promise<{detail: string; byLearner: boolean}> {
+	const guided = () => guide?.current === 'guided';
+	let guess: number | undefined;
+	if (step.predict && guided()) {
+		ctx.emit({type: 'prediction-asked', step: step.id, question: step.predict.question, unit: step.predict.unit});
+		guess = await guide!.prediction(step.id, ctx.signal);
+	}
+	let detail: string | undefined;
+	let byLearner = false;
+	if (step.task && guided()) {
+		detail = await waitForTask(step, ctx, guide!);
+		byLearner = detail !== undefined;
+	}
+	detail ??= await step.run(ctx);
+	if (step.predict && guess !== undefined) {
+		const actual = step.predict.actual(ctx.figures);
+		if (actual !== undefined)
+			ctx.emit({
+				type: 'prediction-result',
+				step: step.id,
+				guess,
+				actual,
+				unit: step.predict.unit,
+				why: step.predict.why,
+			});
+	}
+	return {detail, byLearner};
+}
+
+/**
+ * Watches the system until the task's check says done; undefined when the learner hands the step
+ * over (demo). Says what is still missing each time that changes.
+ */
+async function waitForTask(step: Step, ctx: StepContext, guide: Guide): Promise<string | undefined> {
+	const task = step.task!;
+	let said: string | undefined;
+	ctx.emit({type: 'task', step: step.id, ask: task.ask});
+	for (;;) {
+		const state = await task.check(ctx);
+		if (state.done) return state.detail;
+		if (state.missing !== said) {
+			said = state.missing;
+			ctx.emit({type: 'task', step: step.id, ask: task.ask, missing: state.missing});
+		}
+		if (await guide.pause(taskCheckEveryMs, ctx.signal)) return undefined;
+	}
+}
 
 /**
  * Runs a milestone's steps in order and turns them into events; the first failure ends the run.
@@ -13,6 +70,7 @@ export async function runMilestone(
 	session: Session,
 	emit: Emit,
 	signal: AbortSignal,
+	guide?: Guide,
 ): Promise<MilestoneSummary> {
 	emit({
 		type: 'milestone-started',
@@ -51,10 +109,10 @@ export async function runMilestone(
 		const started = Date.now();
 		try {
 			if (signal.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});
-			const detail = await step.run({emit, signal, session, step: step.id, figures});
+			const {detail, byLearner} = await runStep(step, {emit, signal, session, step: step.id, figures}, guide);
 			const ms = Date.now() - started;
 			steps.push({name: step.id, title: step.title, ok: true, ms, detail});
-			emit({type: 'verified', step: step.id, detail, ms});
+			emit({type: 'verified', step: step.id, detail, ms, ...(byLearner ? {byLearner} : {})});
 		} catch (error) {
 			const ms = Date.now() - started;
 			const failure = toFailure(error);

@@ -1,4 +1,5 @@
 import type {MilestoneSummary, RunEvent} from './events.js';
+import type {HintShown} from './hints.js';
 
 /**
  * What the TUI may ask of the host side. The UI holds one of these and never spawns anything
@@ -11,6 +12,12 @@ export interface WorkbenchApi {
 	run(milestone: string): Promise<MilestoneSummary>;
 	/** Cancels the run in progress (if any) and stops its VM. */
 	cancel(): Promise<void>;
+	/** The learner's number for the prediction being asked; false when no step is asking. */
+	answer(value: number): boolean;
+	/** Kernelcraft does the step in progress and the rest of the run (demo). */
+	demo(): void;
+	/** The next hint for the current step of this milestone (also sent as a `hint` event). */
+	hint(milestone: string): Promise<HintShown | undefined>;
 	/** Keys typed by the learner into the guest's serial console. */
 	sendToConsole(data: string): void;
 	/** The console pane's size changed: the headless terminal and the pty follow it. */

@@ -6,7 +6,9 @@ import {driversDir} from '../lab/paths.js';
 import {LabError} from '../lab/lab-error.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
 import {BackgroundBuild, qemuBuildWork} from './background-build.js';
-import {ProgressStore} from './progress-store.js';
+import {Guide} from './guide.js';
+import {nextHint, stepForHint, type HintShown} from './hints.js';
+import {ProgressStore, type StepProgress} from './progress-store.js';
 import {runMilestone} from './run-milestone.js';
 import {Session, type SessionOptions} from './session.js';
 import type {WorkbenchApi} from './workbench-api.js';
@@ -15,6 +17,11 @@ export interface WorkbenchOptions extends SessionOptions {
 	stateFile: string;
 	/** Headless runs power the VM off at the end; the TUI keeps it for the learner. */
 	keepVm: boolean;
+	/**
+	 * The TUI: the learner does each step that has a task and answers the predictions (`d` hands
+	 * the rest of a run to kernelcraft). Unset: every step runs itself, as `kernelcraft run` does.
+	 */
+	guided?: boolean;
 }
 
 /** The host side behind the TUI and `run`: one session, one run at a time, one event stream. */
@@ -25,9 +32,15 @@ export class Workbench implements WorkbenchApi {
 	private running: {controller: AbortController; done: Promise<unknown>} | undefined;
 	private background: BackgroundBuild | undefined;
 	private disposed = false;
+	private readonly guide: Guide | undefined;
+	/** The run's milestone and step, as its events said (hints are for the step running). */
+	private current: {milestone: string; step?: string} | undefined;
+	/** Progress records written in event order; dispose waits for the last. */
+	private recording: Promise<void> = Promise.resolve();
 
 	constructor(private readonly options: WorkbenchOptions) {
 		this.progress = new ProgressStore(options.stateFile);
+		this.guide = options.guided ? new Guide('guided') : undefined;
 		this.session = new Session(options, event => this.broadcast(event));
 	}
 
@@ -74,7 +87,11 @@ export class Workbench implements WorkbenchApi {
 			await this.background?.stop('moved to the milestone, which builds it now');
 		const controller = new AbortController();
 		const started = Date.now();
-		const done = runMilestone(milestone, this.session, event => this.broadcast(event), controller.signal);
+		if (this.guide) {
+			this.guide.reset('guided');
+			this.broadcast({type: 'mode', mode: 'guided'});
+		}
+		const done = runMilestone(milestone, this.session, event => this.broadcast(event), controller.signal, this.guide);
 		this.running = {controller, done};
 		try {
 			const summary = await done;
@@ -91,6 +108,32 @@ export class Workbench implements WorkbenchApi {
 		running?.controller.abort();
 		await this.session.stopVm();
 		await running?.done.catch(() => undefined);
+	}
+
+	/** The learner's number for the prediction being asked; false when none is. */
+	answer(value: number): boolean {
+		return this.guide?.answer(value) ?? false;
+	}
+
+	/** `d`: kernelcraft does the step in progress and the rest of this run. */
+	demo(): void {
+		if (!this.guide || this.guide.current === 'demo') return;
+		this.guide.demo();
+		this.broadcast({type: 'mode', mode: 'demo'});
+	}
+
+	/**
+	 * The next hint for the step running (or, between runs, the milestone's first step not yet done
+	 * by the learner), counted in the progress file; undefined when that step has none.
+	 */
+	async hint(milestoneId: string): Promise<HintShown | undefined> {
+		const milestone = findMilestone(milestoneId);
+		if (!milestone) throw new LabError({what: `There is no milestone "${milestoneId}".`});
+		const running = this.current?.milestone === milestoneId && this.running ? this.current.step : undefined;
+		const step = stepForHint(milestone, this.progress, running);
+		const shown = step ? await nextHint(this.progress, milestone, step) : undefined;
+		if (shown) this.broadcast({type: 'hint', ...shown});
+		return shown;
 	}
 
 	sendToConsole(data: string): void {
@@ -133,6 +176,7 @@ export class Workbench implements WorkbenchApi {
 		if (this.disposed) return;
 		this.disposed = true;
 		await Promise.all([this.cancel(), this.background?.stop('stopped: kernelcraft quit')]);
+		await this.recording;
 	}
 
 	/** A clean guest power-off (reboot -f with -no-reboot) when the guest answers; else stop QEMU. */
@@ -148,6 +192,32 @@ export class Workbench implements WorkbenchApi {
 	}
 
 	private broadcast(event: RunEvent): void {
+		this.record(event);
 		for (const listener of this.listeners) listener(event);
+	}
+
+	/** Keeps what the learner did per step: verified (by whom, how long) and each prediction. */
+	private record(event: RunEvent): void {
+		if (event.type === 'milestone-started') this.current = {milestone: event.milestone};
+		if (event.type === 'step-started' && this.current) this.current.step = event.step;
+		const milestone = this.current?.milestone;
+		if (!milestone) return;
+		let change: ((record: StepProgress) => StepProgress) | undefined;
+		let step = '';
+		if (event.type === 'verified') {
+			step = event.step;
+			change = record => ({...record, doneAt: new Date().toISOString(), ms: event.ms, byLearner: !!event.byLearner});
+		} else if (event.type === 'prediction-result') {
+			step = event.step;
+			const prediction = {guess: event.guess, actual: event.actual, at: new Date().toISOString()};
+			change = record => ({...record, predictions: [...(record.predictions ?? []), prediction]});
+		}
+		if (!change) return;
+		this.recording = this.recording
+			.then(() => this.progress.updateStep(milestone, step, change))
+			.then(
+				() => undefined,
+				(error: Error) => this.broadcast({type: 'log', step, line: `could not save progress: ${error.message}`}),
+			);
 	}
 }

@@ -16,7 +16,9 @@ export type AppKey =
 	| 'edit'
 	| 'setup'
 	| 'background'
-	| 'stop-background';
+	| 'stop-background'
+	| 'hint'
+	| 'demo';
 
 const APP_KEYS: Record<string, AppKey> = {
 	'\x1b[A': 'up',
@@ -36,6 +38,8 @@ const APP_KEYS: Record<string, AppKey> = {
 	s: 'setup',
 	b: 'background',
 	B: 'stop-background',
+	h: 'hint',
+	d: 'demo',
 	'?': 'help',
 	'\x1b': 'escape',
 };
@@ -64,4 +68,11 @@ export function appKeyFor(data: string): AppKey | undefined {
 export function consoleKeys(data: string): {send: string; leave: boolean} {
 	const at = data.indexOf(LEAVE_CONSOLE);
 	return at === -1 ? {send: data, leave: false} : {send: data.slice(0, at), leave: true};
+}
+
+/** While a prediction is asked: the input line after one key (digits, Backspace), or undefined. */
+export function predictionInput(input: string, key: string): string | undefined {
+	if (/^\d$/.test(key)) return input.length < 9 ? input + key : input;
+	if (key === '\x7f' || key === '\b') return input.slice(0, -1);
+	return undefined;
 }

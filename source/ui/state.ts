@@ -8,6 +8,7 @@ import type {
 	MilestoneSummary,
 	RunEvent,
 } from '../runner/events.js';
+import type {RunMode} from '../runner/guide.js';
 
 // Everything the screen shows, derived from the RunEvent stream plus a few UI-only choices.
 // Pure: no I/O, no timers, so it can be tested event by event and replayed.
@@ -24,6 +25,8 @@ export interface StepState {
 	/** The one-line proof a verified step resolved with. */
 	detail?: string;
 	failure?: Failure;
+	/** Done by the learner's own hands (guided), checked from the system's state. */
+	byLearner?: boolean;
 }
 
 export interface ProgressState {
@@ -61,6 +64,37 @@ export interface BackgroundView {
 	note?: string;
 }
 
+/** Guided mode: the step the learner is doing now, and what its check still misses. */
+export interface TaskView {
+	step: string;
+	ask: string;
+	missing?: string;
+}
+
+export interface PredictionView {
+	step: string;
+	question: string;
+	unit: string;
+	/** What the learner has typed so far. */
+	input: string;
+}
+
+export interface PredictionResultView {
+	step: string;
+	guess: number;
+	actual: number;
+	unit: string;
+	why: string;
+}
+
+export interface HintView {
+	step: string;
+	index: number;
+	of: number;
+	text: string;
+	solution: boolean;
+}
+
 export interface UiState {
 	/** Milestone ids in list order; the selection is an index into this. */
 	order: string[];
@@ -81,6 +115,12 @@ export interface UiState {
 	lastSummary?: MilestoneSummary;
 	/** The build the TUI runs ahead of time (QEMU), as its last event left it. */
 	background?: BackgroundView;
+	/** Who does the steps of the run: the learner (guided) or kernelcraft (demo). */
+	mode?: RunMode;
+	task?: TaskView;
+	prediction?: PredictionView;
+	predictionResult?: PredictionResultView;
+	hint?: HintView;
 	// UI-only
 	focus: Focus;
 	helpShown: boolean;
@@ -97,6 +137,8 @@ export type UiAction =
 	| {type: 'ui/toggle-look-inside'}
 	| {type: 'ui/move'; delta: number}
 	| {type: 'ui/notice'; text: string | undefined}
+	/** The learner's prediction as typed so far (digits only). */
+	| {type: 'ui/prediction-input'; text: string}
 	/** Several host events reduced in one go: the event hook batches them to cap re-renders. */
 	| {type: 'ui/batch'; events: RunEvent[]};
 
@@ -162,6 +204,10 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				progress: undefined,
 				waiting: undefined,
 				lastSummary: undefined,
+				task: undefined,
+				prediction: undefined,
+				predictionResult: undefined,
+				hint: undefined,
 				log: appendLog(state.log, `── ${event.title} ──`),
 			};
 		case 'accel':
@@ -173,7 +219,38 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				currentStep: event.step,
 				progress: undefined,
 				waiting: undefined,
+				task: undefined,
+				hint: state.hint?.step === event.step ? state.hint : undefined,
 			};
+		case 'task':
+			return {...state, task: {step: event.step, ask: event.ask, missing: event.missing}};
+		case 'prediction-asked':
+			return {
+				...state,
+				prediction: {step: event.step, question: event.question, unit: event.unit, input: ''},
+				predictionResult: undefined,
+			};
+		case 'prediction-result':
+			return {
+				...state,
+				prediction: undefined,
+				predictionResult: {
+					step: event.step,
+					guess: event.guess,
+					actual: event.actual,
+					unit: event.unit,
+					why: event.why,
+				},
+			};
+		case 'hint':
+			return {
+				...state,
+				hint: {step: event.step, index: event.index, of: event.of, text: event.text, solution: event.solution},
+			};
+		case 'mode':
+			return event.mode === 'demo'
+				? {...state, mode: event.mode, task: undefined, prediction: undefined}
+				: {...state, mode: event.mode};
 		case 'progress':
 			return {
 				...state,
@@ -189,9 +266,15 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 		case 'verified':
 			return {
 				...state,
-				steps: updateStep(state.steps, event.step, {status: 'verified', ms: event.ms, detail: event.detail}),
+				steps: updateStep(state.steps, event.step, {
+					status: 'verified',
+					ms: event.ms,
+					detail: event.detail,
+					...(event.byLearner ? {byLearner: true} : {}),
+				}),
 				progress: state.progress?.step === event.step ? undefined : state.progress,
 				waiting: state.waiting?.step === event.step ? undefined : state.waiting,
+				task: state.task?.step === event.step ? undefined : state.task,
 			};
 		case 'failed':
 			return {
@@ -200,6 +283,8 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				progress: state.progress?.step === event.step ? undefined : state.progress,
 				waiting: state.waiting?.step === event.step ? undefined : state.waiting,
 				log: appendLog(state.log, `✗ ${event.failure.what}`),
+				task: state.task?.step === event.step ? undefined : state.task,
+				prediction: state.prediction?.step === event.step ? undefined : state.prediction,
 			};
 		case 'vm-started':
 			return {...state, vm: {running: true, pid: event.pid, accel: event.accel}};
@@ -234,6 +319,8 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				steps: state.steps.map(s => (s.status === 'running' ? {...s, status: summary.ok ? 'verified' : 'failed'} : s)),
 				progress: undefined,
 				waiting: undefined,
+				task: undefined,
+				prediction: undefined,
 				lastSummary: summary,
 			};
 		}
@@ -255,6 +342,8 @@ export function reduceUi(state: UiState, input: UiInput): UiState {
 		}
 		case 'ui/notice':
 			return state.notice === input.text ? state : {...state, notice: input.text};
+		case 'ui/prediction-input':
+			return state.prediction ? {...state, prediction: {...state.prediction, input: input.text}} : state;
 		case 'ui/batch':
 			return input.events.reduce(reduceEvent, state);
 		default:

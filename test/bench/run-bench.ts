@@ -529,7 +529,12 @@ async function editLoop(scratch: string): Promise<void> {
 /** 4. The TUI's own CPU (utime+stime) over 10 s while the booted guest idles at its prompt. */
 async function tuiIdle(scratch: string): Promise<void> {
 	const hz = Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100;
-	const app = new TuiPty({cols: 120, rows: 36, env: {KERNELCRAFT_STATE: path.join(scratch, 'tui-progress.json')}});
+	const app = new TuiPty({
+		cols: 120,
+		rows: 36,
+		args: ['--demo'],
+		env: {KERNELCRAFT_STATE: path.join(scratch, 'tui-progress.json')},
+	});
 	try {
 		const boot = /\bboot\b/i;
 		await app.waitForScreen(

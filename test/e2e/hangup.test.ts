@@ -29,6 +29,7 @@ async function startTui(t: ExecutionContext, underShell = false): Promise<TuiPty
 	const app = new TuiPty({
 		cols: 120,
 		rows: 40,
+		args: ['--demo'],
 		underShell,
 		env: {KERNELCRAFT_STATE: path.join(tempDir(t), 'progress.json')},
 	});

@@ -9,7 +9,7 @@ import {cliPath, qemuChildOf, TuiPty} from '../bench/tui-pty.js';
 // It boots the real kernel under TCG (built once into the shared cache; a cold cache builds it first).
 test.serial('TUI: run boot, type into the guest console, leave it, quit; no QEMU is left behind', async t => {
 	const state = path.join(tempDir(t), 'progress.json');
-	const app = new TuiPty({cols: 120, rows: 36, env: {KERNELCRAFT_STATE: state}});
+	const app = new TuiPty({cols: 120, rows: 36, args: ['--demo'], env: {KERNELCRAFT_STATE: state}});
 	t.teardown(() => app.dispose());
 
 	// The checklist names the milestone by id ("1. boot") or by title ("Boot a kernel you built").

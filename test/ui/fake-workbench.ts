@@ -1,4 +1,5 @@
 import type {MilestoneSummary, RunEvent} from '../../source/runner/events.js';
+import type {HintShown} from '../../source/runner/hints.js';
 import type {WorkbenchApi} from '../../source/runner/workbench-api.js';
 import type {MilestoneInfo} from '../../source/ui/milestone-info.js';
 
@@ -36,6 +37,27 @@ export class FakeWorkbench implements WorkbenchApi {
 
 	async cancel(): Promise<void> {
 		this.cancels++;
+	}
+
+	readonly answers: number[] = [];
+	demos = 0;
+	readonly hints: string[] = [];
+	/** Whether answer() finds a prediction being asked (a test sets it). */
+	asking = true;
+
+	answer(value: number): boolean {
+		if (!this.asking) return false;
+		this.answers.push(value);
+		return true;
+	}
+
+	demo(): void {
+		this.demos++;
+	}
+
+	async hint(milestone: string): Promise<HintShown | undefined> {
+		this.hints.push(milestone);
+		return undefined;
 	}
 
 	sendToConsole(data: string): void {

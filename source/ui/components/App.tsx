@@ -5,7 +5,7 @@ import type {MilestoneInfo} from '../milestone-info.js';
 import {computeLayout, MIN_COLUMNS, MIN_ROWS} from '../layout.js';
 import {initialUiState, isRunning, selectedMilestone, type UiState} from '../state.js';
 import {useUiStore} from '../use-ui-store.js';
-import {appKeyFor, consoleKeys, firstKey} from '../keys.js';
+import {appKeyFor, consoleKeys, firstKey, predictionInput} from '../keys.js';
 import {useRawKeys} from '../use-raw-keys.js';
 import {useWorkbenchEvents} from '../use-workbench-events.js';
 import {useTerminalSize} from '../use-terminal-size.js';
@@ -18,6 +18,7 @@ import {Help} from './Help.js';
 import {TooSmall} from './TooSmall.js';
 import {Header} from './Header.js';
 import {Footer} from './Footer.js';
+import {guidanceText} from '../guidance.js';
 
 export interface AppProps {
 	workbench: WorkbenchApi;
@@ -41,7 +42,10 @@ export interface AppProps {
 function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title: string; text: string} {
 	const active = milestones.find(m => m.id === state.activeMilestone);
 	const step = active?.steps.find(s => s.id === state.currentStep);
-	if (active && step) return {title: `lesson — ${step.title}`, text: step.lesson};
+	const guidance = guidanceText(state, active?.steps ?? []);
+	if (active && step)
+		return {title: `lesson — ${step.title}`, text: guidance ? `${guidance}\n\n${step.lesson}` : step.lesson};
+	if (guidance) return {title: `lesson — ${active?.title ?? 'guided'}`, text: guidance};
 
 	const selected = milestones.find(m => m.id === selectedMilestone(state));
 	if (!selected) return {title: 'lesson', text: ''};
@@ -124,6 +128,17 @@ export function App({
 		leave();
 	};
 
+	const showHint = (current: UiState) => {
+		const id = isRunning(current) ? current.activeMilestone : selectedMilestone(current);
+		if (!id) return;
+		workbench
+			.hint(id)
+			.then(shown => {
+				if (!shown) notice('no hint for this step: it runs by itself (watch the step log)');
+			})
+			.catch(failed('no hint'));
+	};
+
 	const setupSelected = () => {
 		const current = getState();
 		const id = selectedMilestone(current);
@@ -162,6 +177,15 @@ export function App({
 			if (key === 'help' || key === 'escape') dispatch({type: 'ui/toggle-help'});
 			return;
 		}
+		if (current.prediction) {
+			const typed = predictionInput(current.prediction.input, data);
+			if (typed !== undefined) return dispatch({type: 'ui/prediction-input', text: typed});
+			if (key === 'enter') {
+				if (!current.prediction.input) return notice('type a number first, then Enter (d: kernelcraft does it)');
+				if (!workbench.answer(Number(current.prediction.input))) notice('that prediction is no longer asked');
+				return;
+			}
+		}
 
 		switch (key) {
 			case 'up':
@@ -185,6 +209,11 @@ export function App({
 				return setupSelected();
 			case 'help':
 				return dispatch({type: 'ui/toggle-help'});
+			case 'hint':
+				return showHint(current);
+			case 'demo':
+				if (isRunning(current)) return workbench.demo();
+				return notice('nothing is running: Enter starts the selected milestone');
 			case 'background':
 				if (current.background?.state === 'running' || current.background?.state === 'paused')
 					return workbench.toggleBackgroundBuild();

@@ -1,0 +1,44 @@
+import {findMilestone, milestones} from '../expedition/milestones.js';
+import {nextHint, stepForHint} from '../runner/hints.js';
+import type {ProgressStore} from '../runner/progress-store.js';
+import {UsageError} from './args.js';
+
+function milestoneOrUsage(id: string, command: string) {
+	const milestone = findMilestone(id);
+	if (!milestone)
+		throw new UsageError(
+			`There is no milestone "${id}". The milestones: ${milestones.map(m => m.id).join(', ')}.`,
+			command,
+		);
+	return milestone;
+}
+
+/** `kernelcraft hint [milestone]`: the same hints as `h` in the screen, counted the same way. */
+export async function hintCommand(
+	store: ProgressStore,
+	id: string | undefined,
+	out: NodeJS.WritableStream,
+): Promise<number> {
+	const verified = new Set(store.verified());
+	const milestone = id
+		? milestoneOrUsage(id, 'hint')
+		: (milestones.find(m => !verified.has(m.id)) ?? milestones.at(-1)!);
+	const step = stepForHint(milestone, store);
+	if (!step) {
+		out.write(
+			`${milestone.id}: you have done every step that has hints. \`kernelcraft reset ${milestone.id}\` starts it over.\n`,
+		);
+		return 0;
+	}
+	const shown = (await nextHint(store, milestone, step))!;
+	const label = shown.solution ? 'solution' : `hint ${shown.index} of ${shown.of - 1}`;
+	out.write(`${milestone.id} › ${step.title} — ${label}:\n  ${shown.text}\n`);
+	return 0;
+}
+
+export async function resetCommand(store: ProgressStore, id: string, out: NodeJS.WritableStream): Promise<number> {
+	const milestone = milestoneOrUsage(id, 'reset');
+	await store.reset(milestone.id);
+	out.write(`${milestone.id}: started over (its tick, steps, hints and predictions are gone).\n`);
+	return 0;
+}

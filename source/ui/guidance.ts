@@ -1,0 +1,32 @@
+import type {UiState} from './state.js';
+
+// What guided mode adds to the lesson pane: the prediction being asked, the task the learner is
+// doing, the last hint, and how the last prediction went. Plain text, like the lesson itself.
+
+export function guidanceText(state: UiState, steps: ReadonlyArray<{id: string; title: string}>): string {
+	const title = (id: string) => steps.find(step => step.id === id)?.title ?? id;
+	const parts: string[] = [];
+	const {prediction, task, hint, predictionResult} = state;
+	if (prediction)
+		parts.push(
+			`Predict: ${prediction.question}`,
+			`Your answer: ${prediction.input}▌ ${prediction.unit}   (digits, Enter · h hint · d skip)`,
+		);
+	if (predictionResult) parts.push(predictionLine(predictionResult, title(predictionResult.step)));
+	if (task) {
+		parts.push(`Your turn: ${task.ask}`);
+		if (task.missing) parts.push(`Not yet: ${task.missing}`);
+		parts.push('(Tab: type into the console, Ctrl-] back · h hint · d kernelcraft does it)');
+	}
+	if (hint && (hint.step === state.currentStep || !state.currentStep))
+		parts.push(`${hint.solution ? 'Solution' : `Hint ${hint.index} of ${hint.of - 1}`}: ${hint.text}`);
+	return parts.join('\n');
+}
+
+function predictionLine(result: NonNullable<UiState['predictionResult']>, stepTitle: string): string {
+	const verdict =
+		result.guess === result.actual
+			? 'right'
+			: `off by ${Math.abs(result.guess - result.actual)} (${result.guess > result.actual ? 'too high' : 'too low'})`;
+	return `${stepTitle}: you predicted ${result.guess} ${result.unit}, the system says ${result.actual}: ${verdict}. ${result.why}`;
+}
