@@ -20,7 +20,8 @@ export function guidanceText(state: UiState, steps: ReadonlyArray<{id: string; t
 	}
 	if (hint && (hint.step === state.currentStep || !state.currentStep))
 		parts.push(`${hint.solution ? 'Solution' : `Hint ${hint.index} of ${hint.of - 1}`}: ${hint.text}`);
-	return parts.join('\n');
+	// Blank lines: the lesson pane flows single line breaks into one paragraph.
+	return parts.join('\n\n');
 }
 
 function predictionLine(result: NonNullable<UiState['predictionResult']>, stepTitle: string): string {

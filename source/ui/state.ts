@@ -227,8 +227,8 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 		case 'prediction-asked':
 			return {
 				...state,
+				// The last result stays on screen beside the new question: the learner reads both.
 				prediction: {step: event.step, question: event.question, unit: event.unit, input: ''},
-				predictionResult: undefined,
 			};
 		case 'prediction-result':
 			return {

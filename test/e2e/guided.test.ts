@@ -1,0 +1,189 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import type {ProgressFile} from '../../source/runner/progress-store.js';
+import {TuiPty} from '../bench/tui-pty.js';
+import {tempDir} from '../helpers/temp.js';
+
+// A scripted learner in a real pseudo-terminal, against a real VM: the TUI in its default, guided
+// mode. The learner types into the guest's console, answers predictions and asks for hints; the
+// ticks come from what the checks find in the guest and in QEMU, and the progress file keeps it.
+
+interface Learner {
+	app: TuiPty;
+	progressFile: string;
+	progress(): ProgressFile;
+}
+
+async function startLearner(t: ExecutionContext): Promise<Learner> {
+	const progressFile = path.join(tempDir(t), 'progress.json');
+	const app = new TuiPty({cols: 120, rows: 40, env: {KERNELCRAFT_STATE: progressFile}});
+	t.teardown(() => app.dispose());
+	await app.waitForScreen(() => app.milestoneLine(/\bboot\b/i) !== undefined, 20_000, 'the checklist');
+	return {
+		app,
+		progressFile,
+		progress: () => JSON.parse(fs.readFileSync(progressFile, 'utf8')) as ProgressFile,
+	};
+}
+
+/** The milestone's checklist mark (▸ running, ✔ verified); throws on ✗ so a failure ends the wait. */
+function markOf(app: TuiPty, name: RegExp): string | undefined {
+	const mark = app.milestoneLine(name)?.charAt(1);
+	if (mark === '✗') throw new Error(`the milestone ${name} failed (✗)`);
+	return mark;
+}
+
+/**
+ * The lesson pane's text as one line: the bottom-right box, its rows joined, so a sentence the
+ * pane wrapped reads whole.
+ */
+function lessonText(app: TuiPty): string {
+	const rows = app.screenRows();
+	let top = -1;
+	rows.forEach((row, index) => {
+		if ((row.match(/╭/g) ?? []).length >= 2) top = index;
+	});
+	if (top === -1) return '';
+	const left = rows[top]!.lastIndexOf('╭') + 1;
+	const lines: string[] = [];
+	for (const row of rows.slice(top + 1)) {
+		if (row.charAt(left - 1) === '╰') break;
+		lines.push(row.slice(left).replace(/│\s*$/, '').trim());
+	}
+	return lines.join(' ').replace(/\s+/g, ' ');
+}
+
+async function waitForLesson(app: TuiPty, pattern: RegExp, timeoutMs: number, what: string): Promise<string> {
+	let text = '';
+	await app.waitForScreen(() => pattern.test((text = lessonText(app))), timeoutMs, what);
+	return text;
+}
+
+/** Tab into the guest's shell, type a line, Ctrl-] back to the app. */
+async function typeInGuest(app: TuiPty, line: string): Promise<void> {
+	app.write('\t');
+	await app.waitForScreen(/Ctrl-\] (back|leaves)/, 5000, 'the console focused');
+	app.write(`${line}\r`);
+	app.write('\x1d');
+	await app.waitForScreen(/q quit/, 5000, 'the list focused again');
+}
+
+test.serial(
+	'guided boot: the learner types the last step into the guest, a wrong answer is named, a hint is counted',
+	async t => {
+		const {app, progress} = await startLearner(t);
+		const boot = /\bboot\b/i;
+		app.write('\r');
+		// The build, the rootfs and the boot run by themselves; the last step waits for the learner.
+		await waitForLesson(app, /Your turn: Ask the running kernel for its release/, 300_000, "the uname step's task");
+		t.is(markOf(app, boot), '▸', 'the milestone waits for the learner, not ticked');
+
+		app.write('h');
+		await waitForLesson(app, /Hint 1 of 3: Press Tab/, 10_000, 'the first hint');
+
+		// A file with the wrong content: the check says what it found, from the guest itself.
+		await typeInGuest(app, 'echo 0.0-wrong > /tmp/release');
+		await waitForLesson(app, /Not yet: \/tmp\/release says "0\.0-wrong"/, 30_000, 'the check naming the wrong release');
+		t.is(markOf(app, boot), '▸');
+
+		await typeInGuest(app, 'uname -r > /tmp/release');
+		await app.waitForScreen(() => markOf(app, boot) === '✔', 30_000, 'boot ticked');
+		t.regex(app.screen(), /you asked the guest: \/tmp\/release says/);
+
+		const steps = progress().steps?.boot;
+		t.truthy(progress().verified.boot, 'the milestone is ticked in the progress file');
+		t.is(steps?.uname?.byLearner, true, 'the uname step is recorded as done by the learner');
+		t.is(steps?.uname?.hints, 1, 'one hint used');
+		t.is(steps?.kernel?.byLearner, false, 'the build ran by itself');
+		app.write('q');
+		t.truthy(await app.waitForExit(20_000), 'the app exits on q');
+	},
+);
+
+test.serial('guided virtio-blk: one prediction wrong, one right, and the learner mounts the disk', async t => {
+	const {app, progress} = await startLearner(t);
+	const blk = /virtio-blk/i;
+	// boot, hello-module, virtio-blk: the third milestone.
+	app.write('jj');
+	await app.waitForScreen(() => app.milestoneLine(blk)?.charAt(0) === '›', 5000, 'virtio-blk selected');
+	app.write('\r');
+
+	await waitForLesson(app, /Predict: `dd if=\/dev\/vda bs=4096 count=32/, 300_000, 'the first prediction');
+	app.write('1');
+	await waitForLesson(app, /Your answer: 1/, 5000, 'the typed digit');
+	app.write('\r');
+	const first = await waitForLesson(
+		app,
+		/you predicted 1 requests, the system says (\d+): off by/,
+		60_000,
+		'the wrong prediction named',
+	);
+	const actual = Number(/the system says (\d+)/.exec(first)![1]);
+	t.true(actual >= 32, `32 reads moved the used index by ${actual}`);
+
+	await waitForLesson(app, /Predict: Now `bs=65536 count=8`/, 60_000, 'the second prediction');
+	app.write('8\r');
+	await waitForLesson(app, /you predicted 8 requests, the system says 8: right/, 60_000, 'the right prediction');
+
+	await waitForLesson(app, /Your turn: Mount the disk's ext4 filesystem/, 60_000, "read-file's task");
+	await typeInGuest(app, 'mount /dev/vda /mnt && cat /mnt/hello.txt');
+	await app.waitForScreen(() => markOf(app, blk) === '✔', 120_000, 'virtio-blk ticked');
+
+	const steps = progress().steps?.['virtio-blk'];
+	t.deepEqual(
+		steps?.['predict-small']?.predictions?.map(({guess, actual}) => ({guess, actual})),
+		[{guess: 1, actual}],
+	);
+	t.deepEqual(
+		steps?.['predict-big']?.predictions?.map(({guess, actual}) => ({guess, actual})),
+		[{guess: 8, actual: 8}],
+	);
+	t.is(steps?.['read-file']?.byLearner, true);
+	t.is(steps?.['write-back']?.byLearner, false, 'the step with no task ran by itself');
+	app.write('q');
+	t.truthy(await app.waitForExit(20_000));
+});
+
+test.serial('d hands a guided run to kernelcraft: the waiting task is done for the learner', async t => {
+	const {app, progress} = await startLearner(t);
+	app.write('j');
+	await app.waitForScreen(() => app.milestoneLine(/hello-module/i)?.charAt(0) === '›', 5000, 'hello-module selected');
+	app.write('\r');
+	await waitForLesson(app, /Your turn: Load the module yourself/, 300_000, "insmod's task");
+	app.write('d');
+	await app.waitForScreen(() => markOf(app, /hello-module/i) === '✔', 120_000, 'hello-module ticked');
+	const steps = progress().steps?.['hello-module'];
+	t.is(steps?.insmod?.byLearner, false, 'insmod was done by kernelcraft');
+	t.is(steps?.rmmod?.byLearner, false, 'and so was every later task');
+	app.write('q');
+	t.truthy(await app.waitForExit(20_000));
+});
+
+test.serial(
+	'guided virtio-hello: the learner loads the driver and greets the device; the echo is one request per MiB',
+	async t => {
+		const {app, progress} = await startLearner(t);
+		const hello = /virtio-hello/i;
+		app.write('jjj');
+		await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
+		app.write('\r');
+		await waitForLesson(app, /Your turn: Load the driver yourself/, 600_000, "probe's task");
+		await typeInGuest(app, 'insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko');
+		await waitForLesson(app, /Your turn: Greet the device by your name/, 60_000, "greet's task");
+		await typeInGuest(app, 'hello-client greet Grace');
+		await waitForLesson(app, /Predict: `hello-client echo 1M 5`/, 60_000, "integrity's prediction");
+		app.write('5\r');
+		await waitForLesson(app, /you predicted 5 requests, the system says 5: right/, 120_000, 'the prediction checked');
+		await app.waitForScreen(() => markOf(app, hello) === '✔', 120_000, 'virtio-hello ticked');
+		const steps = progress().steps?.['virtio-hello'];
+		t.is(steps?.probe?.byLearner, true);
+		t.is(steps?.greet?.byLearner, true);
+		t.deepEqual(
+			steps?.integrity?.predictions?.map(({guess, actual}) => ({guess, actual})),
+			[{guess: 5, actual: 5}],
+		);
+		app.write('q');
+		t.truthy(await app.waitForExit(20_000));
+	},
+);

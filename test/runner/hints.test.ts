@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import {milestones} from '../../source/expedition/milestones.js';
+import {nextHint, stepForHint} from '../../source/runner/hints.js';
+import {ProgressStore} from '../../source/runner/progress-store.js';
+import {startCli} from '../helpers/cli.js';
+import {tempDir} from '../helpers/temp.js';
+
+const hello = milestones.find(m => m.id === 'hello-module')!;
+
+test('every step with hints has one to three of them and a solution; every task and prediction has hints', t => {
+	for (const milestone of milestones)
+		for (const step of milestone.steps) {
+			const where = `${milestone.id} › ${step.id}`;
+			if (step.hints) {
+				t.true(step.hints.length >= 1 && step.hints.length <= 3, `${where}: ${step.hints.length} hints`);
+				t.truthy(step.solution, `${where} has a solution`);
+			}
+			if (step.task || step.predict) t.truthy(step.hints?.length, `${where} has hints`);
+		}
+});
+
+test('hints come one per call, then the solution, which repeats; the count is kept on disk', async t => {
+	const file = path.join(tempDir(t), 'progress.json');
+	const store = new ProgressStore(file);
+	const step = stepForHint(hello, store)!;
+	t.is(step.id, 'insmod', "the milestone's first step with hints");
+	const shown = [];
+	for (let i = 0; i < 5; i++) shown.push((await nextHint(store, hello, step))!);
+	t.deepEqual(
+		shown.map(({index, solution}) => [index, solution]),
+		[
+			[1, false],
+			[2, false],
+			[3, false],
+			[4, true],
+			[4, true],
+		],
+	);
+	t.is(shown[0]!.text, step.hints![0]!);
+	t.is(shown[4]!.text, step.solution!);
+	t.is(new ProgressStore(file).steps('hello-module').insmod?.hints, 4);
+});
+
+test('kernelcraft hint, status and reset work on the same progress file', async t => {
+	const file = path.join(tempDir(t), 'progress.json');
+	const env = {KERNELCRAFT_STATE: file};
+	const first = startCli(['hint', 'hello-module'], env, t);
+	t.is(await first.waitForExit(20_000), 0);
+	t.regex(first.lines.join('\n'), /hello-module › Load it with a parameter — hint 1 of 3:\n {2}insmod takes/);
+	const second = startCli(['hint', 'hello-module'], env, t);
+	await second.waitForExit(20_000);
+	t.regex(second.lines.join('\n'), /hint 2 of 3/);
+
+	const status = startCli(['status'], env, t);
+	await status.waitForExit(20_000);
+	t.regex(status.lines.join('\n'), /· Load it with a parameter: not done, 2 hints/);
+
+	const reset = startCli(['reset', 'hello-module'], env, t);
+	t.is(await reset.waitForExit(20_000), 0);
+	t.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')).steps, {});
+
+	const unknown = startCli(['hint', 'no-such'], env, t);
+	t.is(await unknown.waitForExit(20_000), 2);
+	t.regex(unknown.stderr.join(''), /There is no milestone "no-such"\. The milestones: boot, hello-module/);
+});
