@@ -26,8 +26,8 @@ export function qemuBuildWork(options: {cacheDir: string; qemuSrc?: string}): Ba
 }
 
 /**
- * A build the later milestones need (their data lists it in `builds`), done while the learner works through the earlier ones
- * (the TUI only: `run` builds what it needs when it needs it). At nice 19 and the idle I/O class;
+ * A build the later milestones need (their data lists it in `builds`), done while the learner
+ * works through the earlier ones (the TUI only: `run` builds what it needs when it needs it). At nice 19 and the idle I/O class;
  * paused while a milestone builds something itself (never two heavy builds at once), and by the
  * learner whenever they like; stopped when a milestone needs QEMU now, which then goes on in the
  * foreground from where this left the work tree (ninja keeps what was compiled).
