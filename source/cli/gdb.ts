@@ -17,7 +17,8 @@ import {
 	shellLine,
 } from '../lab/debug/gdb.js';
 import {ownChild} from '../lab/host/child-reaper.js';
-import {packageStates, requirementsFor} from '../lab/host/requirements.js';
+import {gdbRequirements, packageStates, requirementsFor} from '../lab/host/requirements.js';
+import {findMilestone} from '../expedition/milestones.js';
 import {LabError} from '../lab/lab-error.js';
 import {devicesDir} from '../lab/paths.js';
 import type {RunEvent} from '../runner/events.js';
@@ -222,7 +223,7 @@ export async function gdbCommand(options: GdbCommandOptions, out: NodeJS.WriteSt
 
 /** gdb and the packages the milestone needs, before anything is built; names `kernelcraft setup`. */
 function checkHost(milestone: string): void {
-	const needed = [...requirementsFor('gdb'), ...requirementsFor(milestone)];
+	const needed = [...gdbRequirements, ...requirementsFor(findMilestone(milestone) ?? {id: milestone})];
 	const missing = [
 		...new Set(
 			packageStates(needed)

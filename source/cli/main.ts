@@ -140,6 +140,7 @@ async function withWorkbench(
 	body: (workbench: Workbench) => Promise<number>,
 ): Promise<number> {
 	const workbench = new Workbench({
+		milestones,
 		cacheDir: cacheRoot(),
 		stateFile: stateFile(),
 		kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import {ensureQemuSource, fetchedQemuSource, aptSourceState} from '../lab/build/qemu-source.js';
 import {aptEntries, debSrcEntryText, debSrcFile, releaseCodename} from '../lab/host/apt-sources.js';
-import {packageStates, requirements, type Requirement} from '../lab/host/requirements.js';
+import {allRequirements, packageStates, type Requirement} from '../lab/host/requirements.js';
+import {milestones} from '../expedition/milestones.js';
 import {toFailure} from '../lab/lab-error.js';
 import {cacheRoot} from '../lab/paths.js';
 import {parseSharedCacheUrl, pingRedis, saveSharedCache} from '../lab/build/shared-cache.js';
@@ -24,7 +25,9 @@ export interface SetupOptions {
  */
 export async function setupCommand(options: SetupOptions, out: NodeJS.WritableStream): Promise<number> {
 	const cacheDir = options.cacheDir ?? cacheRoot();
-	const missing = packageStates([...requirements, ...(options.extra ?? [])]).filter(state => !state.installed);
+	const missing = packageStates([...allRequirements(milestones), ...(options.extra ?? [])]).filter(
+		state => !state.installed,
+	);
 	const sourceFetched = fetchedQemuSource(cacheDir) !== undefined;
 	const aptSource = sourceFetched ? {ready: true as const} : aptSourceState();
 	const debSrc = !aptSource.ready && aptSource.missing === 'deb-src' ? planDebSrc() : undefined;

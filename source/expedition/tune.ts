@@ -1,4 +1,5 @@
 import path from 'node:path';
+import {qemuBuildPackages} from './host-packages.js';
 import {LabError} from '../lab/lab-error.js';
 import {QmpClient} from '../lab/vm/qmp.js';
 import {
@@ -284,6 +285,8 @@ export const tuneMilestone: Milestone = {
 	id: 'tune',
 	title: 'Make it fast',
 	summary: 'Batching and event index, measured against a production device (virtio-blk on null-co) in the same VM.',
+	packages: qemuBuildPackages,
+	builds: ['qemu'],
 	steps: [
 		...helloBuildSteps,
 		bootStepWith(

@@ -58,9 +58,29 @@ export interface Step {
 	solution?: string;
 }
 
+/** A Debian package a milestone needs beyond what every milestone needs (lab/host/requirements.ts). */
+export interface HostPackage {
+	pkg: string;
+	/** Said by doctor and by a run that finds it missing. */
+	why: string;
+}
+
+/**
+ * A build the host can do before the milestone runs, because nothing in it depends on the
+ * learner: the TUI starts it in the background while earlier milestones run.
+ */
+export type ForeseeableBuild = 'qemu';
+
 export interface Milestone {
 	id: string;
 	title: string;
 	summary: string;
 	steps: Step[];
+	/** Host packages beyond every milestone's: checked before a run, installed by setup, listed by doctor. */
+	packages?: HostPackage[];
+	/**
+	 * Builds the milestone needs that can be done ahead of time. A milestone that lists QEMU also
+	 * builds it itself (a step), so a background build of it hands over when the milestone starts.
+	 */
+	builds?: ForeseeableBuild[];
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import {qemuBuildPackages} from './host-packages.js';
 import {buildGuestProgram} from '../lab/build/guest-program.js';
 import {buildKernelModule, writeModulesDep} from '../lab/build/kernel-module.js';
 import {ensureQemu} from '../lab/build/qemu-build.js';
@@ -113,6 +114,8 @@ export const virtioHelloMilestone: Milestone = {
 	id: 'virtio-hello',
 	title: 'A virtio device of your own',
 	summary: 'A new virtio device in QEMU and its Linux driver, moving real data over a virtqueue.',
+	packages: qemuBuildPackages,
+	builds: ['qemu'],
 	steps: [
 		...helloBuildSteps,
 		bootStepWith(

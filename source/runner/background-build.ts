@@ -10,7 +10,7 @@ export type BackgroundWork = (job: {
 	onProgress: (fraction: number, label: string) => void;
 }) => Promise<string>;
 
-/** The QEMU of milestones 4 and 5; resolves with what the header says when it is done. */
+/** kernelcraft's own QEMU (for the milestones that list it in `builds`); resolves with what the header says when it is done. */
 export function qemuBuildWork(options: {cacheDir: string; qemuSrc?: string}): BackgroundWork {
 	return async ({signal, control, onProgress}) => {
 		const qemu = await ensureQemu({
@@ -26,8 +26,8 @@ export function qemuBuildWork(options: {cacheDir: string; qemuSrc?: string}): Ba
 }
 
 /**
- * The QEMU that milestones 4 and 5 need, built while the learner works through milestones 1 to 3
- * (the TUI only: `run` builds what it needs when it needs it). At nice 19 and the idle I/O class;
+ * A build the later milestones need (their data lists it in `builds`), done while the learner
+ * works through the earlier ones (the TUI only: `run` builds what it needs when it needs it). At nice 19 and the idle I/O class;
  * paused while a milestone builds something itself (never two heavy builds at once), and by the
  * learner whenever they like; stopped when a milestone needs QEMU now, which then goes on in the
  * foreground from where this left the work tree (ninja keeps what was compiled).

@@ -78,11 +78,11 @@ export async function runMilestone(
 		title: milestone.title,
 		steps: milestone.steps.map(step => ({name: step.id, title: step.title})),
 	});
-	session.runDir(milestone.id);
+	session.startRun(milestone.id);
 	const figures: Record<string, unknown> = {};
 	const steps: StepSummary[] = [];
 	let ok = true;
-	const missing = packageStates(requirementsFor(milestone.id)).filter(state => !state.installed);
+	const missing = packageStates(requirementsFor(milestone)).filter(state => !state.installed);
 	if (missing.length > 0) {
 		const what = `Missing host packages for ${milestone.id}: ${missing.map(state => state.pkg).join(' ')}.`;
 		emit({

@@ -83,16 +83,39 @@ export class Session {
 		return this.options.qemu ?? '/usr/bin/qemu-system-x86_64';
 	}
 
-	/** Logs and transcripts of this run: <cache>/runs/<date>-<milestone>. Made on first use. */
+	/**
+	 * Logs and transcripts of the run going on: <cache>/runs/<date>-<milestone>. Made on first use
+	 * when no run was started (gdb, tests).
+	 */
 	runDir(milestone = 'run'): string {
-		if (!this.runDirectory) {
-			const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-			this.runDirectory = path.join(this.cacheDir, 'runs', `${stamp}-${milestone}`);
-			// Runs add up (traces, transcripts, disk images): old ones go before a new one starts.
-			pruneRuns(this.cacheDir);
-			fs.mkdirSync(this.runDirectory, {recursive: true, mode: 0o700});
-		}
+		return (this.runDirectory ??= this.makeRunDir(milestone));
+	}
+
+	/**
+	 * A fresh run folder for a milestone, current from now on. A session lives as long as the TUI and
+	 * runs one milestone after another: each keeps its own logs, transcripts and VM folders.
+	 */
+	startRun(milestone: string): string {
+		this.runDirectory = this.makeRunDir(milestone);
 		return this.runDirectory;
+	}
+
+	private makeRunDir(milestone: string): string {
+		const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+		const runs = path.join(this.cacheDir, 'runs');
+		// Runs add up (traces, transcripts, disk images): old ones go before a new one starts.
+		pruneRuns(this.cacheDir);
+		fs.mkdirSync(runs, {recursive: true, mode: 0o700});
+		// Two runs in the same millisecond still get a folder each: mkdir fails on one that exists.
+		for (let attempt = 1; ; attempt++) {
+			const dir = path.join(runs, `${stamp}${attempt > 1 ? `-${attempt}` : ''}-${milestone}`);
+			try {
+				fs.mkdirSync(dir, {mode: 0o700});
+				return dir;
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+			}
+		}
 	}
 
 	async accel(): Promise<AccelChoice> {

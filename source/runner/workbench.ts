@@ -1,9 +1,9 @@
 import {aptSourceState, fetchedQemuSource} from '../lab/build/qemu-source.js';
 import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import path from 'node:path';
-import {findMilestone} from '../expedition/milestones.js';
 import {driversDir} from '../lab/paths.js';
 import {LabError} from '../lab/lab-error.js';
+import type {Milestone} from '../expedition/types.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
 import {BackgroundBuild, qemuBuildWork} from './background-build.js';
 import {Guide} from './guide.js';
@@ -14,6 +14,8 @@ import {Session, type SessionOptions} from './session.js';
 import type {WorkbenchApi} from './workbench-api.js';
 
 export interface WorkbenchOptions extends SessionOptions {
+	/** The milestones it can run: their data says what each needs from the host and can build ahead. */
+	milestones: readonly Milestone[];
 	stateFile: string;
 	/** Headless runs power the VM off at the end; the TUI keeps it for the learner. */
 	keepVm: boolean;
@@ -55,12 +57,14 @@ export class Workbench implements WorkbenchApi {
 
 	/**
 	 * Starts building, at low priority, what the later milestones need and the host can build now
-	 * (QEMU for virtio-hello and tune). The TUI calls this; `run` builds on demand. Off with
-	 * KERNELCRAFT_BACKGROUND_BUILDS=0.
+	 * (QEMU, for the first milestone whose data lists it among its builds). The TUI calls this;
+	 * `run` builds on demand. Off with KERNELCRAFT_BACKGROUND_BUILDS=0.
 	 */
 	startBackgroundBuilds(): void {
 		if (this.disposed || process.env.KERNELCRAFT_BACKGROUND_BUILDS === '0') return;
-		if (this.hostNeeds('virtio-hello').length > 0) return;
+		const needsQemu = this.options.milestones.find(milestone => milestone.builds?.includes('qemu'));
+		// Its host packages missing, the build would fail: setup comes first.
+		if (!needsQemu || this.hostNeeds(needsQemu.id).length > 0) return;
 		this.background ??= new BackgroundBuild(
 			qemuBuildWork({cacheDir: this.options.cacheDir, qemuSrc: this.options.qemuSrc}),
 			event => this.broadcast(event),
@@ -78,12 +82,12 @@ export class Workbench implements WorkbenchApi {
 	}
 
 	async run(id: string): Promise<MilestoneSummary> {
-		const milestone = findMilestone(id);
+		const milestone = this.milestone(id);
 		if (!milestone) throw new LabError({what: `There is no milestone "${id}".`});
 		if (this.running) throw new LabError({what: 'A milestone is already running: wait for it or cancel it first.'});
 		// The milestone needs QEMU now: the background build hands over, and the milestone's own
 		// build goes on from the work tree it leaves (at normal priority, with its progress shown).
-		if (milestone.steps.some(step => step.id === 'qemu') && this.background?.current !== 'done')
+		if (milestone.builds?.includes('qemu') && this.background?.current !== 'done')
 			await this.background?.stop('moved to the milestone, which builds it now');
 		const controller = new AbortController();
 		const started = Date.now();
@@ -127,7 +131,7 @@ export class Workbench implements WorkbenchApi {
 	 * by the learner), counted in the progress file; undefined when that step has none.
 	 */
 	async hint(milestoneId: string): Promise<HintShown | undefined> {
-		const milestone = findMilestone(milestoneId);
+		const milestone = this.milestone(milestoneId);
 		if (!milestone) throw new LabError({what: `There is no milestone "${milestoneId}".`});
 		const running = this.current?.milestone === milestoneId && this.running ? this.current.step : undefined;
 		const step = stepForHint(milestone, this.progress, running);
@@ -154,11 +158,13 @@ export class Workbench implements WorkbenchApi {
 		return path.join(this.options.moduleSrc ?? path.join(driversDir, 'hello'), 'hello.c');
 	}
 
-	hostNeeds(milestone: string): string[] {
+	hostNeeds(id: string): string[] {
+		const milestone = this.milestone(id);
+		if (!milestone) return [];
 		const packages = packageStates(requirementsFor(milestone))
 			.filter(state => !state.installed)
 			.map(state => state.pkg);
-		const buildsQemu = requirementsFor(milestone).some(requirement => requirement.pkg === 'ninja-build');
+		const buildsQemu = milestone.builds?.includes('qemu') ?? false;
 		const needsSource =
 			buildsQemu && !this.options.qemuSrc && !fetchedQemuSource(this.options.cacheDir) && !aptSourceState().ready;
 		return needsSource ? [...packages, "a deb-src entry for QEMU's source"] : packages;
@@ -177,6 +183,10 @@ export class Workbench implements WorkbenchApi {
 		this.disposed = true;
 		await Promise.all([this.cancel(), this.background?.stop('stopped: kernelcraft quit')]);
 		await this.recording;
+	}
+
+	private milestone(id: string): Milestone | undefined {
+		return this.options.milestones.find(milestone => milestone.id === id);
 	}
 
 	/** A clean guest power-off (reboot -f with -no-reboot) when the guest answers; else stop QEMU. */

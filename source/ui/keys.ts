@@ -17,32 +17,77 @@ export type AppKey =
 	| 'setup'
 	| 'background'
 	| 'stop-background'
+	| 'switch-pane'
 	| 'hint'
 	| 'demo';
 
-const APP_KEYS: Record<string, AppKey> = {
-	'\x1b[A': 'up',
-	'\x1bOA': 'up',
-	k: 'up',
-	'\x1b[B': 'down',
-	'\x1bOB': 'down',
-	j: 'down',
-	'\r': 'enter',
-	'\n': 'enter',
-	'\t': 'tab',
-	q: 'quit',
-	'\x03': 'quit',
-	c: 'cancel',
-	i: 'inside',
-	e: 'edit',
-	s: 'setup',
-	b: 'background',
-	B: 'stop-background',
-	h: 'hint',
-	d: 'demo',
-	'?': 'help',
-	'\x1b': 'escape',
-};
+/** One line of help and the raw sequences it covers, each with the command it means. */
+export interface KeyBinding {
+	/** How help names the keys. */
+	label: string;
+	help: string;
+	/**
+	 * Sequence to command while the list has focus. Empty for Ctrl-], which the console handles
+	 * itself (consoleKeys) and which means nothing to the list.
+	 */
+	keys: ReadonlyArray<readonly [sequence: string, command: AppKey]>;
+}
+
+/**
+ * Every key the app knows, in the order help lists them. The app's bindings are built from this
+ * table, so a key cannot be bound without a help line.
+ */
+export const KEY_BINDINGS: readonly KeyBinding[] = [
+	{
+		label: '↑ ↓  (k j)',
+		help: 'pick a milestone',
+		keys: [
+			['\x1b[A', 'up'],
+			['\x1bOA', 'up'],
+			['k', 'up'],
+			['\x1b[B', 'down'],
+			['\x1bOB', 'down'],
+			['j', 'down'],
+		],
+	},
+	{
+		label: 'Enter',
+		help: 'run the selected milestone; its VM stays up',
+		keys: [
+			['\r', 'enter'],
+			['\n', 'enter'],
+		],
+	},
+	{label: 'Tab', help: 'type into the guest console', keys: [['\t', 'tab']]},
+	{label: 'Ctrl-]', help: 'leave the guest console; other keys go to the guest', keys: []},
+	{label: 'v', help: 'switch pane: console, ring panel, steps+lesson', keys: [['v', 'switch-pane']]},
+	{label: 'h', help: 'next hint for the current step', keys: [['h', 'hint']]},
+	{label: 'd', help: 'demo: kernelcraft does the remaining steps', keys: [['d', 'demo']]},
+	{label: 'c', help: 'cancel the running milestone, stop its VM', keys: [['c', 'cancel']]},
+	{label: 'i', help: 'inside the ring: what the indices mean now', keys: [['i', 'inside']]},
+	{label: 'e', help: "edit the milestone's source; saved, it reruns", keys: [['e', 'edit']]},
+	{label: 's', help: 'set up the host for it (apt-get, asks first)', keys: [['s', 'setup']]},
+	{label: 'b', help: 'pause or resume the background QEMU build', keys: [['b', 'background']]},
+	{label: 'B', help: 'stop the background QEMU build', keys: [['B', 'stop-background']]},
+	{
+		label: '?  Esc',
+		help: 'show or hide this help',
+		keys: [
+			['?', 'help'],
+			['\x1b', 'escape'],
+		],
+	},
+	{
+		label: 'q  Ctrl-C',
+		help: 'quit (stops the VM)',
+		keys: [
+			['q', 'quit'],
+			['\x03', 'quit'],
+		],
+	},
+];
+
+const APP_KEYS: Record<string, AppKey> = Object.fromEntries(KEY_BINDINGS.flatMap(binding => binding.keys));
 
 /**
  * The first key of a chunk of input, and the rest. Ink hands over what one read() returned, and

@@ -9,6 +9,7 @@ import type {
 	RunEvent,
 } from '../runner/events.js';
 import type {RunMode} from '../runner/guide.js';
+import type {MainPane} from './layout.js';
 
 // Everything the screen shows, derived from the RunEvent stream plus a few UI-only choices.
 // Pure: no I/O, no timers, so it can be tested event by event and replayed.
@@ -124,6 +125,8 @@ export interface UiState {
 	// UI-only
 	focus: Focus;
 	helpShown: boolean;
+	/** The pane the compact layout shows beside the checklist (`v` switches). */
+	mainPane: MainPane;
 	lookInside: boolean;
 	selected: number;
 	/** One line for the learner (a state-file warning, "already running", ...). */
@@ -134,6 +137,7 @@ export interface UiState {
 export type UiAction =
 	| {type: 'ui/focus'; focus: Focus}
 	| {type: 'ui/toggle-help'}
+	| {type: 'ui/show-pane'; pane: MainPane}
 	| {type: 'ui/toggle-look-inside'}
 	| {type: 'ui/move'; delta: number}
 	| {type: 'ui/notice'; text: string | undefined}
@@ -163,6 +167,7 @@ export function initialUiState(milestones: ReadonlyArray<{id: string}>, verified
 		vm: {running: false},
 		focus: 'list',
 		helpShown: false,
+		mainPane: 'console',
 		lookInside: false,
 		selected: 0,
 	};
@@ -333,6 +338,8 @@ export function reduceUi(state: UiState, input: UiInput): UiState {
 			return state.focus === input.focus ? state : {...state, focus: input.focus};
 		case 'ui/toggle-help':
 			return {...state, helpShown: !state.helpShown};
+		case 'ui/show-pane':
+			return state.mainPane === input.pane ? state : {...state, mainPane: input.pane};
 		case 'ui/toggle-look-inside':
 			return {...state, lookInside: !state.lookInside};
 		case 'ui/move': {

@@ -14,6 +14,7 @@ import {cacheRoot, configsDir, driversDir, projectRoot} from '../../source/lab/p
 import {QemuVm} from '../../source/lab/vm/qemu-vm.js';
 import type {AccelChoice, RunEvent} from '../../source/runner/events.js';
 import {Workbench} from '../../source/runner/workbench.js';
+import {milestones} from '../../source/expedition/milestones.js';
 import {heavyLockPath, takeHeavyLock} from './heavy-lock.js';
 import {bootPhaseVariants, fastBootFragment, measureBootPhases, phaseRows} from './boot-phases.js';
 import {measureCompilerCache} from './compiler-cache-bench.js';
@@ -452,6 +453,7 @@ async function editLoop(scratch: string): Promise<void> {
 		throw new Error('drivers/hello/hello.c has no greeting loop to add the edited greeting after');
 
 	const workbench = new Workbench({
+		milestones,
 		cacheDir,
 		stateFile: path.join(scratch, 'edit-progress.json'),
 		moduleSrc,

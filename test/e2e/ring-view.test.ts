@@ -3,6 +3,7 @@ import path from 'node:path';
 import test from 'ava';
 import type {RunEvent} from '../../source/runner/events.js';
 import {Workbench} from '../../source/runner/workbench.js';
+import {milestones} from '../../source/expedition/milestones.js';
 import {cacheRoot} from '../../source/lab/paths.js';
 import {isAlive} from '../helpers/processes.js';
 import {tempDir} from '../helpers/temp.js';
@@ -15,6 +16,7 @@ import {tempDir} from '../helpers/temp.js';
 // "Desc next" (what virtio_error() says for a chain it could not walk).
 test('the ring view on virtio-blk under guest I/O, sampled as fast as it goes: the device stays healthy', async t => {
 	const workbench = new Workbench({
+		milestones,
 		cacheDir: cacheRoot(),
 		stateFile: path.join(tempDir(t), 'p.json'),
 		keepVm: true,

@@ -2,12 +2,18 @@ import path from 'node:path';
 import test from 'ava';
 import type {RunEvent} from '../../source/runner/events.js';
 import {Workbench} from '../../source/runner/workbench.js';
+import {milestones} from '../../source/expedition/milestones.js';
 import {cacheRoot} from '../../source/lab/paths.js';
 import {isAlive} from '../helpers/processes.js';
 import {tempDir} from '../helpers/temp.js';
 
 test('look inside the ring: a real virtio-blk chain is header, data, status', async t => {
-	const workbench = new Workbench({cacheDir: cacheRoot(), stateFile: path.join(tempDir(t), 'p.json'), keepVm: true});
+	const workbench = new Workbench({
+		milestones,
+		cacheDir: cacheRoot(),
+		stateFile: path.join(tempDir(t), 'p.json'),
+		keepVm: true,
+	});
 	t.teardown(() => workbench.dispose());
 	let pid = 0;
 	let latest: Extract<RunEvent, {type: 'virtio'}> | undefined;

@@ -28,13 +28,27 @@ test('ring distances account for the 16-bit wrap', t => {
 	t.is(ringDistance(3, 3), 0);
 });
 
-test('layout keeps the root one row shorter than the terminal and refuses small terminals', t => {
-	t.is(computeLayout(99, 40), undefined);
-	t.is(computeLayout(120, 29), undefined);
+test('layout keeps the root one row shorter than the terminal and refuses terminals below 80×24', t => {
+	t.is(computeLayout(79, 40), undefined);
+	t.is(computeLayout(120, 23), undefined);
+	t.true(computeLayout(99, 40)!.compact, 'narrower than 100: compact');
+	t.true(computeLayout(120, 29)!.compact, 'shorter than 30: compact');
 	const layout = computeLayout(100, 30)!;
 	t.is(layout.height, 29);
 	t.is(layout.checklistWidth + layout.consoleWidth + layout.panelWidth, 100);
 	t.is(layout.stepLogWidth + layout.lessonWidth, 100);
 	t.is(1 + layout.middleHeight + layout.bottomHeight + 1, 29);
 	t.true(layout.consoleCols > 30 && layout.consoleRows > 10);
+	t.false(layout.compact, 'the full layout from 100×30');
+});
+
+test('compact layout at 80×24: checklist and one main pane fill the width; the console gets the pane size', t => {
+	const layout = computeLayout(80, 24)!;
+	t.true(layout.compact);
+	t.is(layout.height, 23);
+	t.is(1 + layout.bodyHeight + 1, 23);
+	t.is(layout.checklistWidth + layout.mainWidth, 80);
+	t.is(layout.consoleCols, layout.mainWidth - 2);
+	t.is(layout.consoleRows, layout.bodyHeight - 3);
+	t.true(layout.compactStepLogHeight > 3 && layout.compactStepLogHeight < layout.bodyHeight - 3);
 });

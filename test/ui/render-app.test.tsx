@@ -21,7 +21,7 @@ test.serial('renderApp refuses to start without a TTY and says how to run headle
 
 /** A terminal whose size the test can change, like a window being resized. */
 class ResizableStdout extends EventEmitter {
-	columns = 100;
+	columns = 79;
 	rows = 24;
 	isTTY = true;
 	last = '';
@@ -53,7 +53,7 @@ test.serial('the app follows terminal resizes: too small, then panes, and the co
 		exitOnCtrlC: false,
 	});
 	try {
-		t.true(await until(() => /this one is 100×24/.test(stdout.last)));
+		t.true(await until(() => /this one is 79×24/.test(stdout.last)));
 		t.deepEqual(workbench.resizes, []);
 
 		stdout.rows = 40;

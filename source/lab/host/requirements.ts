@@ -1,17 +1,25 @@
 import {execFileSync} from 'node:child_process';
 
-/** A Debian package the expedition needs, and which milestone needs it (for doctor's table). */
+/** A Debian package kernelcraft needs, and why (for doctor's table). */
 export interface Requirement {
 	pkg: string;
 	why: string;
-	/** Only these milestones need it (default: all). */
+	/** Only these milestones (or commands) need it; undefined: every milestone. */
 	only?: string[];
 }
 
-/** The milestones that build QEMU themselves. */
-const qemuBuilders = ['virtio-hello', 'tune'];
+/**
+ * What one milestone asks of the host, as its data declares it (source/expedition/): the lab knows
+ * no milestone by name and takes this as input.
+ */
+export interface HostNeeds {
+	id: string;
+	/** Packages beyond the ones every milestone needs. */
+	packages?: ReadonlyArray<{pkg: string; why: string}>;
+}
 
-export const requirements: Requirement[] = [
+/** What every milestone needs: the kernel build, the guest's userland, the emulator. */
+export const baseRequirements: Requirement[] = [
 	{pkg: 'build-essential', why: 'gcc and make for the kernel and modules'},
 	{pkg: 'bc', why: 'the kernel build computes constants with it'},
 	{pkg: 'flex', why: "Kconfig's lexer"},
@@ -24,16 +32,32 @@ export const requirements: Requirement[] = [
 	{pkg: 'busybox-static', why: "the guest's userland"},
 	{pkg: 'e2fsprogs', why: 'mke2fs -d builds the virtio-blk disk image'},
 	{pkg: 'qemu-system-x86', why: 'the emulator'},
-	{pkg: 'qemu-system-data', only: qemuBuilders, why: 'firmware for QEMU built from source'},
-	{pkg: 'dpkg-dev', only: qemuBuilders, why: 'apt-get source qemu (virtio-hello)'},
-	{pkg: 'ninja-build', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'meson', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'pkg-config', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'libglib2.0-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'libpixman-1-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'libfdt-dev', only: qemuBuilders, why: 'the QEMU build (virtio-hello)'},
-	{pkg: 'gdb', only: ['gdb'], why: '`kernelcraft gdb`: attaches to the guest kernel and to QEMU'},
 ];
+
+/** `kernelcraft gdb`'s own package, on top of what the milestone it debugs needs. */
+export const gdbRequirements: Requirement[] = [
+	{pkg: 'gdb', only: ['kernelcraft gdb'], why: 'attaches to the guest kernel and to QEMU'},
+];
+
+/** What a milestone needs from the host, so a run can say up front what is missing. */
+export function requirementsFor(milestone: HostNeeds): Requirement[] {
+	const own = (milestone.packages ?? []).filter(need => !baseRequirements.some(base => base.pkg === need.pkg));
+	return [...baseRequirements, ...own.map(need => ({...need, only: [milestone.id]}))];
+}
+
+/**
+ * Every package the milestones and commands need, once each, with the milestones that need it
+ * (`only`): for doctor's table and setup.
+ */
+export function allRequirements(milestones: readonly HostNeeds[]): Requirement[] {
+	const byPackage = new Map<string, Requirement>();
+	for (const requirement of [...milestones.flatMap(requirementsFor), ...gdbRequirements]) {
+		const known = byPackage.get(requirement.pkg);
+		if (!known) byPackage.set(requirement.pkg, {...requirement, only: requirement.only && [...requirement.only]});
+		else if (known.only && requirement.only) known.only.push(...requirement.only);
+	}
+	return [...byPackage.values()];
+}
 
 /** Packages that only the test suite needs: a real Redis server for the shared compiler cache's test. */
 export const testRequirements: Requirement[] = [
@@ -71,9 +95,4 @@ export function packageStates(list: Requirement[]): PackageState[] {
 		if (pkg && status?.startsWith('ii')) found.set(pkg.replace(/:.*$/, ''), version ?? '');
 	}
 	return list.map(r => ({pkg: r.pkg, why: r.why, installed: found.has(r.pkg), version: found.get(r.pkg)}));
-}
-
-/** What a milestone needs from the host, so a run can say up front what is missing. */
-export function requirementsFor(milestone: string): Requirement[] {
-	return requirements.filter(requirement => !requirement.only || requirement.only.includes(milestone));
 }

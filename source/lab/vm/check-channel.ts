@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type {Emit} from '../lab-events.js';
 import {LabError} from '../lab-error.js';
-import {GuestTextStream, type RunOptions} from './guest-text-stream.js';
+import {CheckStream, type RunOptions} from './check-stream.js';
 
 /**
  * The host end of the guest's check shell (configs/rootfs/check-shell on ttyS2), over the unix
@@ -10,8 +10,8 @@ import {GuestTextStream, type RunOptions} from './guest-text-stream.js';
  */
 export class CheckChannel {
 	private socket: net.Socket | undefined;
-	private stream: GuestTextStream | undefined;
-	private connecting: Promise<GuestTextStream> | undefined;
+	private stream: CheckStream | undefined;
+	private connecting: Promise<CheckStream> | undefined;
 	private ready = false;
 
 	constructor(
@@ -31,7 +31,7 @@ export class CheckChannel {
 		this.socket?.destroy();
 	}
 
-	private async whenReady(options: RunOptions): Promise<GuestTextStream> {
+	private async whenReady(options: RunOptions): Promise<CheckStream> {
 		const stream = await (this.connecting ??= this.connect());
 		if (this.ready) return stream;
 		// Bytes sent before the guest opens ttyS2 are dropped by its UART driver: ping until the
@@ -64,20 +64,14 @@ export class CheckChannel {
 		}
 	}
 
-	private connect(): Promise<GuestTextStream> {
+	private connect(): Promise<CheckStream> {
 		return new Promise((resolve, reject) => {
 			let attempts = 0;
 			const tryOnce = () => {
 				const socket = net.connect(this.socketPath);
 				socket.once('connect', () => {
 					this.socket = socket;
-					const stream = new GuestTextStream(
-						this.emit,
-						this.transcriptPath,
-						data => socket.write(data),
-						undefined,
-						'\n',
-					);
+					const stream = new CheckStream(this.emit, this.transcriptPath, data => socket.write(data));
 					this.stream = stream;
 					socket.setEncoding('utf8');
 					socket.on('data', (data: string) => stream.feed(data));

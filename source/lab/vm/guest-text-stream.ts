@@ -16,14 +16,6 @@ export interface ExpectOptions {
 	quiet?: boolean;
 }
 
-export interface RunOptions {
-	timeoutMs?: number;
-	step?: string;
-	signal?: AbortSignal;
-	what?: string;
-	quiet?: boolean;
-}
-
 interface Waiter {
 	check: () => boolean;
 }
@@ -48,10 +40,10 @@ function qemuRefusedHint(said: string[]): string {
 }
 
 /**
- * What a guest prints on one serial line, as plain text, with expect-style waits and framed
- * commands on top. Every byte also goes to a transcript file. Used for the learner's console
- * (ttyS0) and for the check channel (a serial line of its own, so checks never mix with kernel
- * messages or with what the learner types).
+ * What a guest prints on one serial line, as plain text, with expect-style waits on top. Every
+ * byte also goes to a transcript file. Used for the learner's console (ttyS0) and, with framed
+ * commands added (CheckStream), for the check channel: a serial line of its own, so checks never
+ * mix with kernel messages or with what the learner types, and the learner never sees them.
  */
 export class GuestTextStream {
 	private text = '';
@@ -62,7 +54,6 @@ export class GuestTextStream {
 	private escapeTail = '';
 	private readonly waiters = new Set<Waiter>();
 	private closedBecause: string | undefined;
-	private commandCounter = 0;
 
 	constructor(
 		private readonly emit: Emit,
@@ -70,8 +61,6 @@ export class GuestTextStream {
 		private readonly write: (data: string) => void,
 		/** Called with each complete line (ANSI stripped). */
 		private readonly onLine?: (line: string) => void,
-		/** What ends a typed command line: "\r" on a terminal in cooked mode, "\n" on a raw line. */
-		private readonly enter = '\r',
 	) {}
 
 	/** Everything received so far, as one offset: pass it as `since` to wait for what comes next. */
@@ -203,25 +192,6 @@ export class GuestTextStream {
 				);
 			}, options.timeoutMs);
 		});
-	}
-
-	/**
-	 * Runs a shell command in the guest and returns its output and exit status. kc_run (from the
-	 * guest's shrc) frames the output with markers that the echoed command line cannot match.
-	 */
-	async run(command: string, options: RunOptions = {}): Promise<{output: string; status: number}> {
-		const id = ++this.commandCounter;
-		const since = this.offset;
-		this.type(`kc_run ${id} ${shellQuote(command)}${this.enter}`);
-		const match = await this.expect(new RegExp(`(?:^|\\n)<<kc ${id}\\n([\\s\\S]*?)>>kc ${id} (\\d+)\\n`), {
-			what: options.what ?? `\`${command}\` to finish in the guest`,
-			timeoutMs: options.timeoutMs ?? 30_000,
-			since,
-			step: options.step,
-			signal: options.signal,
-			quiet: options.quiet,
-		});
-		return {output: match[1]!.replace(/\n$/, ''), status: Number(match[2])};
 	}
 }
 

@@ -2,18 +2,14 @@ import {useCallback, useEffect, useRef} from 'react';
 import {Box, useApp} from 'ink';
 import type {WorkbenchApi} from '../../runner/workbench-api.js';
 import type {MilestoneInfo} from '../milestone-info.js';
-import {computeLayout, MIN_COLUMNS, MIN_ROWS} from '../layout.js';
+import {computeLayout, MIN_COLUMNS, MIN_ROWS, nextPane} from '../layout.js';
 import {initialUiState, isRunning, selectedMilestone, type UiState} from '../state.js';
 import {useUiStore} from '../use-ui-store.js';
 import {appKeyFor, consoleKeys, firstKey, predictionInput} from '../keys.js';
 import {useRawKeys} from '../use-raw-keys.js';
 import {useWorkbenchEvents} from '../use-workbench-events.js';
 import {useTerminalSize} from '../use-terminal-size.js';
-import {Checklist} from './Checklist.js';
-import {ConsolePane} from './ConsolePane.js';
-import {VirtqueuePanel} from './VirtqueuePanel.js';
-import {StepLog} from './StepLog.js';
-import {Lesson} from './Lesson.js';
+import {Panes} from './Panes.js';
 import {Help} from './Help.js';
 import {TooSmall} from './TooSmall.js';
 import {Header} from './Header.js';
@@ -195,7 +191,12 @@ export function App({
 			case 'enter':
 				return runSelected();
 			case 'tab':
-				if (current.vm.running) return dispatch({type: 'ui/focus', focus: 'console'});
+				if (current.vm.running) {
+					// The compact layout shows the console for as long as it has focus, and after.
+					dispatch({type: 'ui/show-pane', pane: 'console'});
+					return dispatch({type: 'ui/focus', focus: 'console'});
+				}
+
 				return notice('no VM running: run a milestone first');
 			case 'cancel':
 				if (isRunning(current)) return void workbench.cancel().catch(failed('cancel failed'));
@@ -214,6 +215,9 @@ export function App({
 			case 'demo':
 				if (isRunning(current)) return workbench.demo();
 				return notice('nothing is running: Enter starts the selected milestone');
+			case 'switch-pane':
+				if (!layout.compact) return notice('every pane is on screen at this size');
+				return dispatch({type: 'ui/show-pane', pane: nextPane(current.mainPane)});
 			case 'background':
 				if (current.background?.state === 'running' || current.background?.state === 'paused')
 					return workbench.toggleBackgroundBuild();
@@ -231,7 +235,6 @@ export function App({
 
 	if (!layout) return <TooSmall columns={width} rows={height} minColumns={MIN_COLUMNS} minRows={MIN_ROWS} />;
 
-	const active = milestones.find(m => m.id === state.activeMilestone);
 	const lesson = lessonFor(state, milestones);
 
 	return (
@@ -244,51 +247,16 @@ export function App({
 				notice={state.notice}
 			/>
 			{state.helpShown ? (
-				<Help width={layout.width} height={layout.middleHeight + layout.bottomHeight} />
+				<Help width={layout.width} height={layout.bodyHeight} />
 			) : (
-				<>
-					<Box height={layout.middleHeight} overflow="hidden">
-						<Checklist
-							milestones={milestones}
-							statuses={state.milestones}
-							selected={state.selected}
-							focused={!consoleFocused}
-							width={layout.checklistWidth}
-							height={layout.middleHeight}
-						/>
-						<ConsolePane
-							screen={state.console}
-							focused={consoleFocused}
-							vmRunning={state.vm.running}
-							width={layout.consoleWidth}
-							height={layout.middleHeight}
-							cols={layout.consoleCols}
-							rows={layout.consoleRows}
-						/>
-						<VirtqueuePanel
-							devices={state.devices}
-							guest={state.guest}
-							vmRunning={state.vm.running}
-							lookInside={state.lookInside}
-							width={layout.panelWidth}
-							height={layout.middleHeight}
-						/>
-					</Box>
-					<Box height={layout.bottomHeight} overflow="hidden">
-						<StepLog
-							title={active?.title}
-							steps={state.steps}
-							progress={state.progress}
-							waiting={state.waiting}
-							log={state.log}
-							width={layout.stepLogWidth}
-							height={layout.bottomHeight}
-						/>
-						<Lesson title={lesson.title} text={lesson.text} width={layout.lessonWidth} height={layout.bottomHeight} />
-					</Box>
-				</>
+				<Panes layout={layout} state={state} milestones={milestones} lesson={lesson} consoleFocused={consoleFocused} />
 			)}
-			<Footer width={layout.width} consoleFocused={consoleFocused} running={isRunning(state)} />
+			<Footer
+				width={layout.width}
+				consoleFocused={consoleFocused}
+				running={isRunning(state)}
+				pane={layout.compact ? state.mainPane : undefined}
+			/>
 		</Box>
 	);
 }

@@ -1,4 +1,5 @@
 import {Box, Text} from 'ink';
+import {lessonLines} from '../lesson-text.js';
 
 export interface LessonProps {
 	title: string;
@@ -8,25 +9,21 @@ export interface LessonProps {
 }
 
 /**
- * Lessons are written as lines in the source; on screen a paragraph flows to the pane's width.
- * Single line breaks join, blank lines stay, and a line starting with "Open:", "Try" or "Press"
- * starts a new line so the pointers to files and keys stand out.
+ * The lesson for what is happening now, wrapped here to the pane's inner width (lists with a
+ * hanging indent); the rows that do not fit are cut, never wrapped again by Ink.
  */
-export function flowLesson(text: string): string {
-	return text
-		.split(/\n\s*\n/)
-		.map(paragraph => paragraph.replace(/\n(?!(Open:|Try|Press|Watch))/g, ' '))
-		.join('\n\n');
-}
-
-/** The lesson for what is happening now. Ink wraps it to the pane; the box clips the overflow. */
 export function Lesson({title, text, width, height}: LessonProps) {
+	const rows = lessonLines(text, width - 2).slice(0, Math.max(0, height - 3));
 	return (
 		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="gray" overflow="hidden">
 			<Text bold wrap="truncate">
 				{title}
 			</Text>
-			<Text wrap="wrap">{flowLesson(text)}</Text>
+			{rows.map((row, index) => (
+				<Text key={index} wrap="truncate">
+					{row || ' '}
+				</Text>
+			))}
 		</Box>
 	);
 }

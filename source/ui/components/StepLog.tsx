@@ -15,7 +15,7 @@ export interface StepLogProps {
 const MARK = {pending: '·', running: '▸', verified: '✔', failed: '✗'} as const;
 const COLOR = {pending: 'gray', running: 'yellow', verified: 'green', failed: 'red'} as const;
 
-interface Line {
+export interface Line {
 	text: string;
 	color?: string;
 	dim?: boolean;
@@ -40,36 +40,85 @@ function seconds(ms: number): string {
 	return `${Math.round(ms / 1000)} s`;
 }
 
+/**
+ * The step the learner is watching: the one running, else the newest that ran, else the first.
+ * When the pane is too short for every step, the window follows it.
+ */
+function focusIndex(steps: readonly StepState[]): number {
+	const running = steps.findIndex(step => step.status === 'running');
+	if (running !== -1) return running;
+	let newest = 0;
+	steps.forEach((step, index) => {
+		if (step.status !== 'pending') newest = index;
+	});
+	return newest;
+}
+
+/**
+ * The rows to show, at most `room`: every step, with the live lines under the watched one; then the
+ * newest log lines in whatever room is left. Too many steps: the window ends at the watched step's
+ * last live line (or starts at the step, if its lines alone are more than fit), and its first row
+ * says how many are above.
+ */
+export function stepLogRows(
+	steps: readonly StepState[],
+	live: readonly Line[],
+	log: readonly string[],
+	room: number,
+): Line[] {
+	const focus = focusIndex(steps);
+	const lines: Line[] = [];
+	let focusStart = 0;
+	let focusEnd = 0;
+	steps.forEach((step, index) => {
+		if (index === focus) focusStart = lines.length;
+		lines.push(...stepLines(step));
+		if (index === focus) {
+			lines.push(...live);
+			focusEnd = lines.length;
+		}
+	});
+	if (steps.length === 0) lines.push(...live);
+
+	if (lines.length <= room) {
+		const tail = lines.length < room ? log.slice(-(room - lines.length)) : [];
+		return [...lines, ...tail.map(text => ({text, dim: true}))];
+	}
+	if (room <= 0) return [];
+	// One row goes to the "above" line; the watched step's first row stays in view whatever its size.
+	let start = Math.min(focusStart, Math.max(0, focusEnd - (room - 1)));
+	start = Math.min(start, lines.length - (room - 1));
+	if (start <= 0) return lines.slice(0, room);
+	return [{text: `⋮ ${start} more above`, dim: true}, ...lines.slice(start, start + room - 1)];
+}
+
 /** Steps with ticks and times, the live progress and waiting lines, then the log's tail. */
 export function StepLog({title, steps, progress, waiting, log, width, height}: StepLogProps) {
 	const inner = width - 2;
-	const lines: Line[] = steps.flatMap(stepLines);
+	const live: Line[] = [];
 	if (progress) {
 		const pct = Math.round(progress.fraction * 100);
-		lines.push({
+		live.push({
 			text: `[${progressBar(progress.fraction, 20)}] ${pct}% ${progress.label}${progress.estimated ? ' (estimate)' : ''}`,
 			color: 'cyan',
 		});
 	}
 
 	if (waiting) {
-		lines.push({
+		live.push({
 			text: `waiting for ${waiting.what} — ${seconds(waiting.elapsedMs)} of ${seconds(waiting.timeoutMs)}`,
 			color: 'yellow',
 		});
 	}
 
-	// Whatever room is left shows the newest log lines.
-	const room = Math.max(0, height - 3 - lines.length);
-	const tail = room > 0 ? log.slice(-room) : [];
-	const all: Line[] = [...lines, ...tail.map(text => ({text, dim: true}))];
+	const rows = stepLogRows(steps, live, log, height - 3);
 
 	return (
 		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="gray" overflow="hidden">
 			<Text bold wrap="truncate">
 				{clip(title ? `steps — ${title}` : 'steps — pick a milestone and press Enter', inner)}
 			</Text>
-			{all.slice(0, height - 3).map((line, index) => (
+			{rows.map((line, index) => (
 				<Text key={index} wrap="truncate" color={line.color} dimColor={line.dim}>
 					{clip(line.text, inner)}
 				</Text>
