@@ -2,6 +2,7 @@ import type {Milestone} from '../expedition/types.js';
 import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
 import type {Emit, MilestoneSummary, StepSummary} from './events.js';
+import {withTodoPointer} from './exercise-failure.js';
 import type {Session} from './session.js';
 
 /**
@@ -57,7 +58,7 @@ export async function runMilestone(
 			emit({type: 'verified', step: step.id, detail, ms});
 		} catch (error) {
 			const ms = Date.now() - started;
-			const failure = toFailure(error);
+			const failure = withTodoPointer(milestone.id, step.id, toFailure(error), session.options.exerciseDirs);
 			if (!(error as {failure?: unknown}).failure && error instanceof Error && error.name !== 'AbortError') {
 				emit({type: 'log', step: step.id, line: error.stack ?? String(error)});
 			}

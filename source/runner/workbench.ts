@@ -2,7 +2,8 @@ import {aptSourceState, fetchedQemuSource} from '../lab/build/qemu-source.js';
 import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import path from 'node:path';
 import {findMilestone} from '../expedition/milestones.js';
-import {driversDir} from '../lab/paths.js';
+import {exercisesOf} from '../expedition/exercises.js';
+import {projectRoot} from '../lab/paths.js';
 import {LabError} from '../lab/lab-error.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
 import {BackgroundBuild, qemuBuildWork} from './background-build.js';
@@ -10,11 +11,16 @@ import {ProgressStore} from './progress-store.js';
 import {runMilestone} from './run-milestone.js';
 import {Session, type SessionOptions} from './session.js';
 import type {WorkbenchApi} from './workbench-api.js';
+import {ExerciseWorkspaces} from './exercise-workspaces.js';
 
 export interface WorkbenchOptions extends SessionOptions {
 	stateFile: string;
 	/** Headless runs power the VM off at the end; the TUI keeps it for the learner. */
 	keepVm: boolean;
+	/** The learner's exercise folders (workspaceRoot()): milestones build those copies. */
+	exerciseWorkspace?: string;
+	/** A save in an exercise folder re-runs its milestone (the TUI's watch mode). */
+	watchExercises?: boolean;
 }
 
 /** The host side behind the TUI and `run`: one session, one run at a time, one event stream. */
@@ -22,13 +28,17 @@ export class Workbench implements WorkbenchApi {
 	private readonly listeners = new Set<(event: RunEvent) => void>();
 	private readonly progress: ProgressStore;
 	private readonly session: Session;
-	private running: {controller: AbortController; done: Promise<unknown>} | undefined;
+	private running: {controller: AbortController; done: Promise<unknown>; milestone: string} | undefined;
 	private background: BackgroundBuild | undefined;
 	private disposed = false;
+	private readonly exercises: ExerciseWorkspaces | undefined;
+	/** Saves that came while a re-run for an earlier save was starting: one more re-run. */
+	private rerun: {milestone: string; again: boolean} | undefined;
 
 	constructor(private readonly options: WorkbenchOptions) {
 		this.progress = new ProgressStore(options.stateFile);
 		this.session = new Session(options, event => this.broadcast(event));
+		if (options.exerciseWorkspace) this.exercises = new ExerciseWorkspaces(options.exerciseWorkspace);
 	}
 
 	subscribe(listener: (event: RunEvent) => void): () => void {
@@ -72,10 +82,14 @@ export class Workbench implements WorkbenchApi {
 		// build goes on from the work tree it leaves (at normal priority, with its progress shown).
 		if (milestone.steps.some(step => step.id === 'qemu') && this.background?.current !== 'done')
 			await this.background?.stop('moved to the milestone, which builds it now');
+		if (this.exercises) {
+			this.session.options.exerciseDirs = {...this.session.options.exerciseDirs, ...this.exercises.dirsFor(id)};
+			if (this.options.watchExercises) this.exercises.watch(id, () => void this.runAfterSave(id));
+		}
 		const controller = new AbortController();
 		const started = Date.now();
 		const done = runMilestone(milestone, this.session, event => this.broadcast(event), controller.signal);
-		this.running = {controller, done};
+		this.running = {controller, done, milestone: id};
 		try {
 			const summary = await done;
 			if (summary.ok) await this.progress.markVerified(id, Date.now() - started);
@@ -107,8 +121,49 @@ export class Workbench implements WorkbenchApi {
 	}
 
 	editableFile(milestone: string): string | undefined {
-		if (milestone !== 'hello-module') return undefined;
-		return path.join(this.options.moduleSrc ?? path.join(driversDir, 'hello'), 'hello.c');
+		return this.editTarget(milestone)?.file;
+	}
+
+	/**
+	 * The file the learner edits for a milestone and the line of its first open TODO: their
+	 * exercise copy (watched from now on), else the reference (--module-src: that folder's).
+	 */
+	editTarget(milestone: string): {file: string; line?: number} | undefined {
+		const exercise = exercisesOf(milestone)[0];
+		if (!exercise) return undefined;
+		if (this.exercises && !this.options.moduleSrc) {
+			if (this.options.watchExercises) this.exercises.watch(milestone, () => void this.runAfterSave(milestone));
+			return this.exercises.editTarget(milestone);
+		}
+		return {file: path.join(this.options.moduleSrc ?? path.join(projectRoot, exercise.reference), exercise.files[0]!)};
+	}
+
+	/** A save in the learner's exercise folder re-runs its milestone (the TUI). */
+	get watchMode(): boolean {
+		return Boolean(this.exercises && this.options.watchExercises && !this.options.moduleSrc);
+	}
+
+	/**
+	 * Watch mode: a save re-runs the exercise's milestone, cancelling a run of it still going
+	 * (its result is stale). A run of another milestone is left alone.
+	 */
+	private async runAfterSave(milestone: string): Promise<void> {
+		if (this.disposed) return;
+		if (this.rerun) {
+			this.rerun.again = true;
+			return void this.running?.controller.abort();
+		}
+		if (this.running && this.running.milestone !== milestone) return;
+		this.rerun = {milestone, again: true};
+		try {
+			while (this.rerun.again && !this.disposed) {
+				this.rerun.again = false;
+				await this.cancel();
+				await this.run(milestone).catch(() => undefined);
+			}
+		} finally {
+			this.rerun = undefined;
+		}
 	}
 
 	hostNeeds(milestone: string): string[] {
@@ -132,6 +187,7 @@ export class Workbench implements WorkbenchApi {
 	async dispose(): Promise<void> {
 		if (this.disposed) return;
 		this.disposed = true;
+		this.exercises?.close();
 		await Promise.all([this.cancel(), this.background?.stop('stopped: kernelcraft quit')]);
 	}
 
