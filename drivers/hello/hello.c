@@ -6,8 +6,8 @@
  * kernel's module loader (kernel/module/main.c: do_init_module() and the delete_module
  * system call), in process context, on behalf of insmod and rmmod.
  *
- * It is also the reference solution of the hello exercise: the learner's copy is this file with
- * each "exercise hello TODO n" region replaced by the TODO's text (source/expedition/exercises.ts).
+ * It is also the reference solution of the hello exercise (source/expedition/exercises.ts): the
+ * learner's copy is this file with each marked region replaced by the text of its TODO.
  */
 #include <linux/init.h>
 #include <linux/kernel.h>
