@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {exercisesOf} from '../expedition/exercises.js';
 import {openTodos} from '../lab/exercise/workspace.js';
 import type {Failure} from '../lab/lab-error.js';
@@ -22,10 +23,12 @@ export function withTodoPointer(
 		// The TODO still open comes first; one whose comment is gone may have been done wrong.
 		const place = open.find(place => todos.some(todo => todo.n === place.n));
 		const todo = todos.find(todo => todo.n === place?.n) ?? todos[0]!;
-		const where = place ? `${place.file}:${place.line}` : `${dir}/${exercise.files.join(', ')}`;
+		const where = place ? `${place.file}:${place.line}` : path.join(dir, exercise.files[0]!);
 		return {
 			...failure,
-			what: `${failure.what.replace(/\.$/, '')}: TODO ${todo.n} in ${where}`,
+			// file:line first, as a compiler says it: editors and terminals jump to it, and a
+			// narrow step log that cuts the line's end still shows where to look.
+			what: `${where}: TODO ${todo.n}: ${failure.what}`,
 			hint: `TODO ${todo.n}: ${todo.text}${failure.hint ? ` (${failure.hint})` : ''}`,
 		};
 	}

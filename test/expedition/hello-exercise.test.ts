@@ -44,7 +44,11 @@ test.serial('the skeleton is the reference with each TODO region replaced by its
 		previousEnd = region.end;
 	}
 	t.deepEqual(skeleton.slice(at), ref.slice(previousEnd));
-	t.notRegex(skeleton.join('\n'), /exercise hello TODO|^module_exit\(|^module_param\(times|^static void __exit hello_exit/m, 'no marker, no answer left');
+	t.notRegex(
+		skeleton.join('\n'),
+		/exercise hello TODO|^module_exit\(|^module_param\(times|^static void __exit hello_exit/m,
+		'no marker, no answer left',
+	);
 	t.is(
 		fs.readFileSync(path.join(path.dirname(copy), 'Kbuild'), 'utf8'),
 		fs.readFileSync(path.join(projectRoot, 'drivers/hello/Kbuild'), 'utf8'),
@@ -65,7 +69,7 @@ test.serial('the skeleton as-is fails at modinfo, naming TODO 1 and its line in 
 			.findIndex(line => line.includes('TODO 1:')) + 1;
 	t.is(
 		failed.failure.what,
-		`modinfo lists no parameter times: hello.ko does not declare it with module_param(): TODO 1 in ${copy}:${todoLine}`,
+		`${copy}:${todoLine}: TODO 1: modinfo lists no parameter times: hello.ko does not declare it with module_param().`,
 	);
 	t.regex(failed.failure.hint ?? '', /^TODO 1: declare `times` as a module parameter/);
 });
