@@ -72,7 +72,8 @@ export const helloModuleMilestone: Milestone = {
 				"`make -C <kernel build> M=drivers/hello`: kbuild uses that exact build's config and headers,",
 				'and stamps the module with its vermagic, the release and options it was built for.',
 				"insmod refuses a module whose vermagic differs from the running kernel's.",
-				'Press e to edit hello.c: on save the module is rebuilt, booted and checked again.',
+				'In the TUI you build your own copy, with TODOs to fill in (`kernelcraft exercise path hello`):',
+				'press e to open it at the first TODO. Each save rebuilds, boots and checks it again.',
 			].join('\n'),
 			async run(ctx) {
 				const kernel = ctx.session.kernel!;
