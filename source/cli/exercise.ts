@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import {exercises, findExercise} from '../expedition/exercises.js';
 import {exerciseDir, ensureWorkspace, openTodos, resetWorkspace} from '../lab/exercise/workspace.js';
 import {UsageError} from './args.js';
@@ -14,10 +15,17 @@ export function exerciseCommand(
 ): number {
 	if (action === 'list') {
 		for (const exercise of exercises) {
-			const dir = ensureWorkspace(exercise, root);
-			const open = openTodos(exercise, dir).map(place => `TODO ${place.n}`);
+			const dir = exerciseDir(root, exercise.id);
+			// Listing makes nothing: the copy is made when the learner first opens or runs it.
+			const open = fs.existsSync(dir) ? openTodos(exercise, dir).map(place => `TODO ${place.n}`) : undefined;
+			const state =
+				open === undefined
+					? 'not started (made from the skeleton on first use)'
+					: open.length > 0
+						? `open: ${open.join(', ')}`
+						: 'no TODO comment left';
 			out.write(
-				`${exercise.id.padEnd(8)} ${exercise.milestone.padEnd(14)} ${exercise.title}\n${' '.repeat(9)}${dir}  ${open.length > 0 ? `open: ${open.join(', ')}` : 'no TODO comment left'}\n`,
+				`${exercise.id.padEnd(8)} ${exercise.milestone.padEnd(14)} ${exercise.title}\n${' '.repeat(9)}${dir}  ${state}\n`,
 			);
 		}
 		return 0;

@@ -61,9 +61,10 @@ test.serial('TUI watch mode: writing the fixed hello.c ticks hello-module withou
 	// file:line first, then the TODO and the check that failed (the narrow pane cuts the rest).
 	t.true(app.screen().includes(`${copy}:${todoLine}: TODO 1: modinfo lists no param`), app.screen());
 
-	// The reference plus a comment of this run's own, so make really compiles it (no cache hit).
+	// The reference plus a .modinfo entry of this run's own: new code, so gcc really compiles it
+	// (neither the module cache nor ccache has seen it).
 	const saved = Date.now();
-	await fs.promises.writeFile(copy, `${fs.readFileSync(reference, 'utf8')}/* saved at ${saved} */\n`);
+	await fs.promises.writeFile(copy, `${fs.readFileSync(reference, 'utf8')}MODULE_INFO(saved, "${saved}");\n`);
 	await app.waitForScreen(() => mark() === '▸', 10_000, 'the save starting a run (▸)');
 	await waitForMark(app, mark, '✔', 'hello-module ticked (✔) after the save');
 	const ms = Date.now() - saved;
@@ -85,7 +86,9 @@ test.serial(
 		const lines = fs.readFileSync(reference, 'utf8').split('\n');
 		const broken = lines.findIndex(line => line.includes('pr_info("hello: Hello, %s!\\n", whom);'));
 		lines[broken] = lines[broken]!.replace(/;$/, '');
-		await fs.promises.writeFile(copy, lines.join('\n'));
+		// Saved as vim saves: a new file renamed over the old one.
+		await fs.promises.writeFile(`${copy}.new`, lines.join('\n'));
+		await fs.promises.rename(`${copy}.new`, copy);
 		const errorLine = new RegExp(`${copy.replace(/[.]/g, '\\.')}:\\d+: expected .;.`);
 		await app.waitForScreen(errorLine, 120_000, `the compile error as ${copy}:LINE: in the step log`);
 		const screen = app.screen();

@@ -131,6 +131,18 @@ test.serial('exercise reset keeps the learner copy as hello.c.bak-<timestamp> an
 	);
 });
 
+test('exercise list names each exercise, its folder and its open TODOs, and makes no folder itself', async t => {
+	const {cli, copy} = learner(t);
+	const before = await cli(['exercise', 'list']);
+	t.is(before.code, 0);
+	t.regex(before.lines.join('\n'), /^hello\s+hello-module\s+hello\.c: /m);
+	t.true(before.lines.some(line => line.includes(`${path.dirname(copy)}  not started`)));
+	t.false(fs.existsSync(path.dirname(copy)));
+	t.is((await cli(['exercise', 'path', 'hello'])).code, 0);
+	const after = await cli(['exercise', 'list']);
+	t.true(after.lines.some(line => line.includes(`${path.dirname(copy)}  open: TODO 1, TODO 2`)));
+});
+
 test('exercise with an unknown id or action is a usage error (exit 2)', async t => {
 	const {cli} = learner(t);
 	const unknown = await cli(['exercise', 'path', 'nope']);
