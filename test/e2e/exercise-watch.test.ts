@@ -102,20 +102,24 @@ test.serial(
 	},
 );
 
-test.serial('TUI: e opens $EDITOR at the first open TODO of the learner copy', async t => {
+test.serial('TUI: e opens $EDITOR at the first open TODO; saving the fix there ticks hello-module', async t => {
 	const dir = tempDir(t);
 	const record = path.join(dir, 'editor-args');
 	const editor = path.join(dir, 'editor.sh');
-	fs.writeFileSync(editor, `#!/bin/sh\nprintf '%s\\n' "$@" > '${record}'\n`, {mode: 0o755});
-	const {app, copy} = await learnerTui(t, {EDITOR: editor, VISUAL: ''});
+	// An "editor" that notes its arguments and the line it was asked to open, then saves the fix.
+	fs.writeFileSync(
+		editor,
+		`#!/bin/sh\n{ printf '%s\\n' "$@"; sed -n "\${1#+}p" "$2"; } > '${record}'\ncp '${reference}' "$2"\n`,
+		{mode: 0o755},
+	);
+	const {app, mark, copy} = await learnerTui(t, {EDITOR: editor, VISUAL: ''});
 	app.write('e');
 	t.true(await waitUntil(() => fs.existsSync(record), 20_000), 'the editor ran');
-	const todoLine =
-		fs
-			.readFileSync(copy, 'utf8')
-			.split('\n')
-			.findIndex(line => line.includes('TODO 1:')) + 1;
-	t.deepEqual(fs.readFileSync(record, 'utf8').trim().split('\n'), [`+${todoLine}`, copy]);
-	await app.waitForScreen(() => app.milestoneLine(helloLine) !== undefined, 20_000, 'the screen back after the editor');
+	const [line, file, text] = fs.readFileSync(record, 'utf8').split('\n');
+	t.regex(line!, /^\+\d+$/);
+	t.is(file, copy);
+	t.regex(text!, /^ \* TODO 1: /, 'the line it opens at is TODO 1');
+	// Back on the screen, the save made in the editor runs the milestone: no key needed.
+	await waitForMark(app, mark, '✔', 'hello-module ticked (✔) after the editor saved the fix');
 	await quitAndCheck(t, app);
 });
