@@ -12,6 +12,7 @@ import {runMilestone} from './run-milestone.js';
 import {Session, type SessionOptions} from './session.js';
 import type {WorkbenchApi} from './workbench-api.js';
 import {ExerciseWorkspaces} from './exercise-workspaces.js';
+import {RerunOnSave} from './rerun-on-save.js';
 
 export interface WorkbenchOptions extends SessionOptions {
 	stateFile: string;
@@ -32,8 +33,12 @@ export class Workbench implements WorkbenchApi {
 	private background: BackgroundBuild | undefined;
 	private disposed = false;
 	private readonly exercises: ExerciseWorkspaces | undefined;
-	/** Saves that came while a re-run for an earlier save was starting: one more re-run. */
-	private rerun: {milestone: string; again: boolean} | undefined;
+	private readonly reruns = new RerunOnSave({
+		runningMilestone: () => this.running?.milestone,
+		cancel: () => this.cancel(),
+		run: milestone => this.run(milestone),
+		stopped: () => this.disposed,
+	});
 
 	constructor(private readonly options: WorkbenchOptions) {
 		this.progress = new ProgressStore(options.stateFile);
@@ -84,7 +89,7 @@ export class Workbench implements WorkbenchApi {
 			await this.background?.stop('moved to the milestone, which builds it now');
 		if (this.exercises) {
 			this.session.options.exerciseDirs = {...this.session.options.exerciseDirs, ...this.exercises.dirsFor(id)};
-			if (this.options.watchExercises) this.exercises.watch(id, () => void this.runAfterSave(id));
+			if (this.options.watchExercises) this.exercises.watch(id, () => void this.reruns.saved(id));
 		}
 		const controller = new AbortController();
 		const started = Date.now();
@@ -132,7 +137,7 @@ export class Workbench implements WorkbenchApi {
 		const exercise = exercisesOf(milestone)[0];
 		if (!exercise) return undefined;
 		if (this.exercises && !this.options.moduleSrc) {
-			if (this.options.watchExercises) this.exercises.watch(milestone, () => void this.runAfterSave(milestone));
+			if (this.options.watchExercises) this.exercises.watch(milestone, () => void this.reruns.saved(milestone));
 			return this.exercises.editTarget(milestone);
 		}
 		return {file: path.join(this.options.moduleSrc ?? path.join(projectRoot, exercise.reference), exercise.files[0]!)};
@@ -141,29 +146,6 @@ export class Workbench implements WorkbenchApi {
 	/** A save in the learner's exercise folder re-runs its milestone (the TUI). */
 	get watchMode(): boolean {
 		return Boolean(this.exercises && this.options.watchExercises && !this.options.moduleSrc);
-	}
-
-	/**
-	 * Watch mode: a save re-runs the exercise's milestone, cancelling a run of it still going
-	 * (its result is stale). A run of another milestone is left alone.
-	 */
-	private async runAfterSave(milestone: string): Promise<void> {
-		if (this.disposed) return;
-		if (this.rerun) {
-			this.rerun.again = true;
-			return void this.running?.controller.abort();
-		}
-		if (this.running && this.running.milestone !== milestone) return;
-		this.rerun = {milestone, again: true};
-		try {
-			while (this.rerun.again && !this.disposed) {
-				this.rerun.again = false;
-				await this.cancel();
-				await this.run(milestone).catch(() => undefined);
-			}
-		} finally {
-			this.rerun = undefined;
-		}
 	}
 
 	hostNeeds(milestone: string): string[] {
