@@ -2,6 +2,7 @@ import path from 'node:path';
 import {exercisesOf} from '../expedition/exercises.js';
 import {watchFolder, type FolderWatch} from '../lab/exercise/watch-folder.js';
 import {ensureWorkspace, openTodos} from '../lab/exercise/workspace.js';
+import type {MilestoneSummary} from './events.js';
 
 /**
  * The learner's exercise folders for the workbench: made from the skeleton on first use, given to
@@ -10,6 +11,8 @@ import {ensureWorkspace, openTodos} from '../lab/exercise/workspace.js';
  */
 export class ExerciseWorkspaces {
 	private readonly watches = new Map<string, FolderWatch>();
+	/** The step each milestone's last run failed at: its TODO is the one to open first. */
+	private readonly failedAt = new Map<string, string>();
 
 	constructor(private readonly root: string) {}
 
@@ -20,13 +23,25 @@ export class ExerciseWorkspaces {
 		);
 	}
 
-	/** The file to open for a milestone, at its first TODO whose comment still stands. */
+	noteRun(summary: MilestoneSummary): void {
+		const failed = summary.steps.find(step => !step.ok)?.name;
+		if (failed) this.failedAt.set(summary.milestone, failed);
+		else this.failedAt.delete(summary.milestone);
+	}
+
+	/**
+	 * The file to open for a milestone, at the first unsolved TODO: the one whose check failed in
+	 * the last run if its comment still stands, else the first TODO comment left, else the top.
+	 */
 	editTarget(milestone: string): {file: string; line?: number} | undefined {
 		const exercise = exercisesOf(milestone)[0];
 		if (!exercise) return undefined;
 		const dir = ensureWorkspace(exercise, this.root);
-		const first = openTodos(exercise, dir)[0];
-		return first ? {file: first.file, line: first.line} : {file: path.join(dir, exercise.files[0]!)};
+		const open = openTodos(exercise, dir);
+		const failed = this.failedAt.get(milestone);
+		const checked = exercise.todos.filter(todo => failed !== undefined && todo.verifiedBy.includes(failed));
+		const place = open.find(place => checked.some(todo => todo.n === place.n)) ?? open[0];
+		return place ? {file: place.file, line: place.line} : {file: path.join(dir, exercise.files[0]!)};
 	}
 
 	/** Starts watching a milestone's exercise folders (once); onSave gets the files that changed. */

@@ -97,6 +97,7 @@ export class Workbench implements WorkbenchApi {
 		this.running = {controller, done, milestone: id};
 		try {
 			const summary = await done;
+			this.exercises?.noteRun(summary);
 			if (summary.ok) await this.progress.markVerified(id, Date.now() - started);
 			if (!this.options.keepVm) await this.powerOff();
 			return summary;
