@@ -69,8 +69,8 @@ async function setupInTerminal(workbench: Workbench, milestone: string): Promise
 }
 
 /**
- * The editor's arguments: `+LINE file` opens at the first open TODO. vi, vim, nano, emacs, micro
- * and kak all take +LINE before the file.
+ * The editor's arguments: `+LINE file` opens at the first unsolved TODO. vi, vim, nano and emacs
+ * (and Debian's `editor` alternative, one of them) all take +LINE before the file.
  */
 export function editorArgs(target: {file: string; line?: number}): string[] {
 	return target.line === undefined ? [target.file] : [`+${target.line}`, target.file];
