@@ -11,7 +11,7 @@ export const commands: CommandSpec[] = [
 		name: 'tui',
 		summary: "The expedition in your terminal: milestones, the VM's console, the virtqueue panel and the lesson.",
 		usage:
-			"kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text, with your steps, hints and predictions\n  hint [milestone]    the next hint for the step you are on\n  reset <milestone>   start a milestone over\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU's source\n  gdb [milestone]     boot a milestone's VM with gdb attached (--qemu: gdb on QEMU itself)\n  cache               what kernelcraft's cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command's options.",
+			"kernelcraft [command] [options]\n\nCommands:\n  (none)              the interactive expedition\n  run <milestone>     run a milestone headless (--json for scripts and CI)\n  bench               measure virtio-hello against virtio-blk (table and chart)\n  status              the checklist as text, with your steps, hints and predictions\n  hint [milestone]    the next hint for the step you are on\n  reset <milestone>   start a milestone over\n  exercise            the code exercises: list, path <id>, reset <id>\n  doctor              check host prerequisites and the accelerator\n  setup               install missing host packages and fetch QEMU's source\n  gdb [milestone]     boot a milestone's VM with gdb attached (--qemu: gdb on QEMU itself)\n  cache               what kernelcraft's cache holds; --clear one kind\n\nRun `kernelcraft <command> --help` for a command's options.",
 		flags: {
 			'--version': 'print the version',
 			'--demo':
@@ -25,7 +25,10 @@ export const commands: CommandSpec[] = [
 		summary:
 			"Runs a milestone's steps without the screen, with live progress. Exit 0 only when every step was verified.",
 		usage: 'kernelcraft run <milestone> [--json] [options]',
-		flags: {'--json': 'one JSON object per event per line; the last line is the summary'},
+		flags: {
+			'--json': 'one JSON object per event per line; the last line is the summary',
+			'--exercise': "build the learner's exercise copy (as the TUI does) instead of the reference",
+		},
 		options: {
 			...kernelOptions,
 			'--module-src': 'dir: the module folder hello-module builds (default drivers/hello)',
@@ -56,6 +59,18 @@ export const commands: CommandSpec[] = [
 		},
 		options: kernelOptions,
 		positionals: [{name: 'milestone', required: false}],
+	},
+	{
+		name: 'exercise',
+		summary:
+			"The code exercises. list: each exercise, its folder and the TODOs still open. path <id>: the learner's copy (made from the skeleton on first use). reset <id>: the skeleton back, the learner's copy kept as <file>.bak-<timestamp>. The copies live in $KERNELCRAFT_WORKSPACE, else $XDG_DATA_HOME/kernelcraft/exercises (~/.local/share).",
+		usage: 'kernelcraft exercise list|path <id>|reset <id>',
+		flags: {},
+		options: {},
+		positionals: [
+			{name: 'action', required: true},
+			{name: 'id', required: false},
+		],
 	},
 	{
 		name: 'status',

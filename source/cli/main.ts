@@ -3,7 +3,7 @@ import path from 'node:path';
 import {milestones} from '../expedition/milestones.js';
 import {benchRequirements, testRequirements} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
-import {cacheRoot, projectRoot, stateFile} from '../lab/paths.js';
+import {cacheRoot, projectRoot, stateFile, workspaceRoot} from '../lab/paths.js';
 import {ProgressStore} from '../runner/progress-store.js';
 import {Workbench} from '../runner/workbench.js';
 import {helpText, parseArgs, UsageError, type Parsed} from './args.js';
@@ -77,6 +77,10 @@ async function command(argv: string[]): Promise<number> {
 			case 'reset': {
 				const {resetCommand} = await import('./hint.js');
 				return await resetCommand(new ProgressStore(stateFile()), parsed.positionals[0]!, process.stdout);
+			}
+			case 'exercise': {
+				const {exerciseCommand} = await import('./exercise.js');
+				return exerciseCommand(parsed.positionals[0]!, parsed.positionals[1], workspaceRoot(), process.stdout);
 			}
 			case 'cache': {
 				const {cacheCommand} = await import('./cache.js');
@@ -156,9 +160,15 @@ async function withWorkbench(
 		keepVm,
 		// The screen is guided unless asked otherwise; headless commands run every step themselves.
 		guided: keepVm && !parsed.flags.has('--demo'),
+		// The TUI (keepVm) builds the learner's exercise copies and re-runs on each save; `run`
+		// builds the reference unless asked for the exercise.
+		exerciseWorkspace: keepVm || parsed.flags.has('--exercise') ? workspaceRoot() : undefined,
+		watchExercises: keepVm,
 		// The VM kept for the learner is the TUI's, whose panel is on screen: counters live.
 		panelShown: keepVm,
 	});
+	if (parsed.flags.has('--exercise') && parsed.options.has('--module-src'))
+		throw new UsageError('--exercise builds the exercise copy; --module-src builds another folder: give one.', 'run');
 	const accel = parsed.options.get('--accel');
 	if (accel && accel !== 'tcg' && accel !== 'kvm')
 		throw new UsageError(`--accel takes tcg or kvm, not "${accel}".`, parsed.command);

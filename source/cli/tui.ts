@@ -36,14 +36,16 @@ export async function startTui(workbench: Workbench): Promise<number> {
 			continue;
 		}
 		if (!editRequest) return 0;
-		const file = workbench.editableFile(editRequest);
-		if (!file) return 0;
+		const target = workbench.editTarget(editRequest);
+		if (!target) return 0;
 		await workbench.cancel();
 		const editor = pickEditor();
-		const result = spawnSync(editor, [file], {stdio: 'inherit'});
+		const result = spawnSync(editor, editorArgs(target), {stdio: 'inherit'});
 		if (result.error)
 			process.stderr.write(`Could not start the editor "${editor}": ${result.error.message}. Set $EDITOR.\n`);
-		autoRun = editRequest;
+		// In watch mode the save itself re-runs the milestone (once the screen is back); a run
+		// started here as well would collide with it.
+		autoRun = workbench.watchMode ? undefined : editRequest;
 	}
 }
 
@@ -64,6 +66,14 @@ async function setupInTerminal(workbench: Workbench, milestone: string): Promise
 	);
 	await new Promise<void>(resolve => process.stdin.once('data', () => resolve()));
 	return false;
+}
+
+/**
+ * The editor's arguments: `+LINE file` opens at the first unsolved TODO. vi, vim, nano and emacs
+ * (and Debian's `editor` alternative, one of them) all take +LINE before the file.
+ */
+export function editorArgs(target: {file: string; line?: number}): string[] {
+	return target.line === undefined ? [target.file] : [`+${target.line}`, target.file];
 }
 
 /** $VISUAL, $EDITOR, then Debian's `editor` alternative, nano and vi, whichever exists first. */

@@ -59,8 +59,10 @@ function shellWord(text: string): string {
 	return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/** --module-src, else the learner's copy of the hello exercise (TUI), else the reference. */
 export function helloSourceDir(ctx: StepContext): string {
-	return ctx.session.options.moduleSrc ?? path.join(driversDir, 'hello');
+	const options = ctx.session.options;
+	return options.moduleSrc ?? options.exerciseDirs?.hello ?? path.join(driversDir, 'hello');
 }
 
 function guestModulePath(ctx: StepContext): string {
@@ -98,7 +100,8 @@ export const helloModuleMilestone: Milestone = {
 				"`make -C <kernel build> M=drivers/hello`: kbuild uses that exact build's config and headers,",
 				'and stamps the module with its vermagic, the release and options it was built for.',
 				"insmod refuses a module whose vermagic differs from the running kernel's.",
-				'Press e to edit hello.c: on save the module is rebuilt, booted and checked again.',
+				'In the TUI you build your own copy, with TODOs to fill in (`kernelcraft exercise path hello`):',
+				'press e to open it at the first TODO. Each save rebuilds, boots and checks it again.',
 			].join('\n'),
 			async run(ctx) {
 				const kernel = ctx.session.kernel!;
@@ -148,8 +151,27 @@ export const helloModuleMilestone: Milestone = {
 			async run(ctx) {
 				const {output, status} = await guest(ctx, `modinfo ${guestModulePath(ctx)}`);
 				for (const line of output.split('\n')) ctx.emit({type: 'log', step: ctx.step, line});
-				if (status !== 0 || !/parm:\s+whom/.test(output))
-					throw new LabError({what: "modinfo did not list the module's parameters.", lastSeen: output.split('\n')});
+				if (status !== 0)
+					throw new LabError({what: `modinfo failed (status ${status}).`, lastSeen: output.split('\n')});
+				// Every parameter insmod is given must be declared (module_param, which modinfo shows
+				// as parmtype) and described (MODULE_PARM_DESC, shown as parm): an undeclared one would
+				// be ignored by the kernel with a warning, and the module would run on its default.
+				// busybox's modinfo lists only described parameters; -F parmtype shows every declared one.
+				const types = (await guest(ctx, `modinfo -F parmtype ${guestModulePath(ctx)}`)).output.split('\n');
+				const lines = [...output.split('\n'), ...types.map(line => `parmtype: ${line.trim()}`)];
+				const has = (tag: string, name: string) => lines.some(line => new RegExp(`^${tag}:\\s+${name}:`).test(line));
+				for (const name of Object.keys(defaultHelloParams)) {
+					if (!has('parm', name) && !has('parmtype', name))
+						throw new LabError({
+							what: `modinfo lists no parameter ${name}: hello.ko does not declare it with module_param().`,
+							lastSeen: lines.filter(line => line.startsWith('parm')),
+						});
+					if (!has('parm', name))
+						throw new LabError({
+							what: `modinfo has no description of the parameter ${name}: it needs a MODULE_PARM_DESC().`,
+							lastSeen: lines.filter(line => line.startsWith('parm')),
+						});
+				}
 				const parms = output.split('\n').filter(line => line.startsWith('parm:')).length;
 				return `modinfo: licence ${/license:\s+(\S+)/.exec(output)?.[1]}, ${parms} parameters, vermagic ${/vermagic:\s+(\S+)/.exec(output)?.[1]}`;
 			},
@@ -255,15 +277,22 @@ export const helloModuleMilestone: Milestone = {
 			].join('\n'),
 			async run(ctx) {
 				const {output, status} = await guest(ctx, 'rmmod hello');
-				if (status !== 0)
+				if (status !== 0) {
+					// Nothing holds a module whose refcnt is 0: the kernel then refuses only because
+					// it has an init function and no exit function (delete_module returns EBUSY).
+					const refcnt = (await guest(ctx, 'cat /sys/module/hello/refcnt')).output.trim();
 					throw new LabError({
-						what: `rmmod failed (status ${status}): ${output.trim()}`,
-						lastSeen: await dmesgTail(ctx),
+						what:
+							refcnt === '0'
+								? `rmmod failed (status ${status}) with nothing using hello: it has no exit function, so the kernel keeps it for good.`
+								: `rmmod failed (status ${status}): ${output.trim()}`,
+						lastSeen: [...(await dmesgTail(ctx)), output.trim(), `/sys/module/hello/refcnt: ${refcnt}`],
 					});
+				}
 				const {whom} = loadedParams(ctx);
 				const farewell = (await guest(ctx, `dmesg | grep -c 'hello: Goodbye, ${whom}.'`)).output.trim();
 				if (farewell !== '1')
-					throw new LabError({what: 'The farewell is not in dmesg after rmmod.', lastSeen: await dmesgTail(ctx)});
+					throw new LabError({what: 'dmesg has no farewell after rmmod.', lastSeen: await dmesgTail(ctx)});
 				const gone = (await guest(ctx, 'test -e /sys/module/hello && echo present || echo gone')).output.trim();
 				if (gone !== 'gone') throw new LabError({what: '/sys/module/hello is still there after rmmod.'});
 				requireVm(ctx);

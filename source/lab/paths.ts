@@ -39,3 +39,17 @@ export function settingsFile(env: NodeJS.ProcessEnv = process.env): string {
 			: path.join(os.homedir(), '.config');
 	return path.join(xdg, 'kernelcraft', 'settings.json');
 }
+
+/**
+ * The learner's exercise copies, outside the repository so their work survives updates and
+ * clones: $KERNELCRAFT_WORKSPACE, else $XDG_DATA_HOME/kernelcraft/exercises, else
+ * ~/.local/share/kernelcraft/exercises. One folder per exercise.
+ */
+export function workspaceRoot(env: NodeJS.ProcessEnv = process.env): string {
+	if (env.KERNELCRAFT_WORKSPACE) return path.resolve(env.KERNELCRAFT_WORKSPACE);
+	const xdg =
+		env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)
+			? env.XDG_DATA_HOME
+			: path.join(os.homedir(), '.local', 'share');
+	return path.join(xdg, 'kernelcraft', 'exercises');
+}

@@ -3,6 +3,7 @@ import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
 import type {Emit, MilestoneSummary, StepSummary} from './events.js';
 import type {Guide} from './guide.js';
+import {withTodoPointer} from './exercise-failure.js';
 import type {Session} from './session.js';
 
 /** How often a guided step's check looks at the system while the learner works. */
@@ -115,7 +116,7 @@ export async function runMilestone(
 			emit({type: 'verified', step: step.id, detail, ms, ...(byLearner ? {byLearner} : {})});
 		} catch (error) {
 			const ms = Date.now() - started;
-			const failure = toFailure(error);
+			const failure = withTodoPointer(milestone.id, step.id, toFailure(error), session.options.exerciseDirs);
 			if (!(error as {failure?: unknown}).failure && error instanceof Error && error.name !== 'AbortError') {
 				emit({type: 'log', step: step.id, line: error.stack ?? String(error)});
 			}

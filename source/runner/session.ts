@@ -25,6 +25,11 @@ export interface SessionOptions {
 	qemuSrc?: string;
 	/** A module folder to build instead of drivers/hello (--module-src). */
 	moduleSrc?: string;
+	/**
+	 * The learner's exercise folders by exercise id (the TUI and `run --exercise`): a milestone
+	 * builds these instead of its reference sources.
+	 */
+	exerciseDirs?: Record<string, string>;
 	/** hello-module's insmod parameters (--module-params), e.g. "whom=Grace times=3". */
 	moduleParams?: string;
 	/** Sample the virtqueue panel (QMP, trace, guest side channel); on unless false. */

@@ -1,7 +1,8 @@
 import {aptSourceState, fetchedQemuSource} from '../lab/build/qemu-source.js';
 import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import path from 'node:path';
-import {driversDir} from '../lab/paths.js';
+import {exercisesOf} from '../expedition/exercises.js';
+import {projectRoot} from '../lab/paths.js';
 import {LabError} from '../lab/lab-error.js';
 import type {Milestone} from '../expedition/types.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
@@ -12,6 +13,8 @@ import {ProgressStore, type StepProgress} from './progress-store.js';
 import {runMilestone} from './run-milestone.js';
 import {Session, type SessionOptions} from './session.js';
 import type {WorkbenchApi} from './workbench-api.js';
+import {ExerciseWorkspaces} from './exercise-workspaces.js';
+import {RerunOnSave} from './rerun-on-save.js';
 
 export interface WorkbenchOptions extends SessionOptions {
 	/** The milestones it can run: their data says what each needs from the host and can build ahead. */
@@ -24,6 +27,10 @@ export interface WorkbenchOptions extends SessionOptions {
 	 * the rest of a run to kernelcraft). Unset: every step runs itself, as `kernelcraft run` does.
 	 */
 	guided?: boolean;
+	/** The learner's exercise folders (workspaceRoot()): milestones build those copies. */
+	exerciseWorkspace?: string;
+	/** A save in an exercise folder re-runs its milestone (the TUI's watch mode). */
+	watchExercises?: boolean;
 }
 
 /** The host side behind the TUI and `run`: one session, one run at a time, one event stream. */
@@ -31,7 +38,7 @@ export class Workbench implements WorkbenchApi {
 	private readonly listeners = new Set<(event: RunEvent) => void>();
 	private readonly progress: ProgressStore;
 	private readonly session: Session;
-	private running: {controller: AbortController; done: Promise<unknown>} | undefined;
+	private running: {controller: AbortController; done: Promise<unknown>; milestone: string} | undefined;
 	private background: BackgroundBuild | undefined;
 	private disposed = false;
 	private readonly guide: Guide | undefined;
@@ -39,11 +46,19 @@ export class Workbench implements WorkbenchApi {
 	private current: {milestone: string; step?: string} | undefined;
 	/** Progress records written in event order; dispose waits for the last. */
 	private recording: Promise<void> = Promise.resolve();
+	private readonly exercises: ExerciseWorkspaces | undefined;
+	private readonly reruns = new RerunOnSave({
+		runningMilestone: () => this.running?.milestone,
+		cancel: () => this.cancel(),
+		run: milestone => this.run(milestone),
+		stopped: () => this.disposed,
+	});
 
 	constructor(private readonly options: WorkbenchOptions) {
 		this.progress = new ProgressStore(options.stateFile);
 		this.guide = options.guided ? new Guide('guided') : undefined;
 		this.session = new Session(options, event => this.broadcast(event));
+		if (options.exerciseWorkspace) this.exercises = new ExerciseWorkspaces(options.exerciseWorkspace);
 	}
 
 	subscribe(listener: (event: RunEvent) => void): () => void {
@@ -89,6 +104,10 @@ export class Workbench implements WorkbenchApi {
 		// build goes on from the work tree it leaves (at normal priority, with its progress shown).
 		if (milestone.builds?.includes('qemu') && this.background?.current !== 'done')
 			await this.background?.stop('moved to the milestone, which builds it now');
+		if (this.exercises) {
+			this.session.options.exerciseDirs = {...this.session.options.exerciseDirs, ...this.exercises.dirsFor(id)};
+			if (this.options.watchExercises) this.exercises.watch(id, () => void this.reruns.saved(id));
+		}
 		const controller = new AbortController();
 		const started = Date.now();
 		if (this.guide) {
@@ -96,9 +115,11 @@ export class Workbench implements WorkbenchApi {
 			this.broadcast({type: 'mode', mode: 'guided'});
 		}
 		const done = runMilestone(milestone, this.session, event => this.broadcast(event), controller.signal, this.guide);
-		this.running = {controller, done};
+
+		this.running = {controller, done, milestone: id};
 		try {
 			const summary = await done;
+			this.exercises?.noteRun(summary);
 			if (summary.ok) await this.progress.markVerified(id, Date.now() - started);
 			if (!this.options.keepVm) await this.powerOff();
 			return summary;
@@ -154,8 +175,26 @@ export class Workbench implements WorkbenchApi {
 	}
 
 	editableFile(milestone: string): string | undefined {
-		if (milestone !== 'hello-module') return undefined;
-		return path.join(this.options.moduleSrc ?? path.join(driversDir, 'hello'), 'hello.c');
+		return this.editTarget(milestone)?.file;
+	}
+
+	/**
+	 * The file the learner edits for a milestone and the line of its first open TODO: their
+	 * exercise copy (watched from now on), else the reference (--module-src: that folder's).
+	 */
+	editTarget(milestone: string): {file: string; line?: number} | undefined {
+		const exercise = exercisesOf(milestone)[0];
+		if (!exercise) return undefined;
+		if (this.exercises && !this.options.moduleSrc) {
+			if (this.options.watchExercises) this.exercises.watch(milestone, () => void this.reruns.saved(milestone));
+			return this.exercises.editTarget(milestone);
+		}
+		return {file: path.join(this.options.moduleSrc ?? path.join(projectRoot, exercise.reference), exercise.files[0]!)};
+	}
+
+	/** A save in the learner's exercise folder re-runs its milestone (the TUI). */
+	get watchMode(): boolean {
+		return Boolean(this.exercises && this.options.watchExercises && !this.options.moduleSrc);
 	}
 
 	hostNeeds(id: string): string[] {
@@ -181,6 +220,7 @@ export class Workbench implements WorkbenchApi {
 	async dispose(): Promise<void> {
 		if (this.disposed) return;
 		this.disposed = true;
+		this.exercises?.close();
 		await Promise.all([this.cancel(), this.background?.stop('stopped: kernelcraft quit')]);
 		await this.recording;
 	}

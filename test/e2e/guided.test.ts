@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import type {ProgressFile} from '../../source/runner/progress-store.js';
+import {driversDir} from '../../source/lab/paths.js';
 import {TuiPty} from '../bench/tui-pty.js';
 import {tempDir} from '../helpers/temp.js';
 
@@ -15,9 +16,23 @@ interface Learner {
 	progress(): ProgressFile;
 }
 
-async function startLearner(t: ExecutionContext): Promise<Learner> {
-	const progressFile = path.join(tempDir(t), 'progress.json');
-	const app = new TuiPty({cols: 120, rows: 40, env: {KERNELCRAFT_STATE: progressFile}});
+/**
+ * The TUI with a progress file and exercise workspace of its own. `solvedHello`: the learner's
+ * hello.c is the reference solution (the exercise is tested in exercise-watch.test.ts).
+ */
+async function startLearner(t: ExecutionContext, solvedHello = false): Promise<Learner> {
+	const dir = tempDir(t);
+	const progressFile = path.join(dir, 'progress.json');
+	const workspace = path.join(dir, 'exercises');
+	if (solvedHello) {
+		fs.mkdirSync(path.join(workspace, 'hello'), {recursive: true});
+		fs.copyFileSync(path.join(driversDir, 'hello', 'hello.c'), path.join(workspace, 'hello', 'hello.c'));
+	}
+	const app = new TuiPty({
+		cols: 120,
+		rows: 40,
+		env: {KERNELCRAFT_STATE: progressFile, KERNELCRAFT_WORKSPACE: workspace},
+	});
 	t.teardown(() => app.dispose());
 	await app.waitForScreen(() => app.milestoneLine(/\bboot\b/i) !== undefined, 20_000, 'the checklist');
 	return {
@@ -146,7 +161,7 @@ test.serial('guided virtio-blk: one prediction wrong, one right, and the learner
 });
 
 test.serial('d hands a guided run to kernelcraft: the waiting task is done for the learner', async t => {
-	const {app, progress} = await startLearner(t);
+	const {app, progress} = await startLearner(t, true);
 	app.write('j');
 	await app.waitForScreen(() => app.milestoneLine(/hello-module/i)?.charAt(0) === '›', 5000, 'hello-module selected');
 	app.write('\r');

@@ -79,7 +79,9 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 			}
 			// Messages name the learner's files, not the copies make compiled.
 			const toSource = (line: string) => line.split(buildDir).join(srcDir).split(`${scratch}/`).join(`${projectRoot}/`);
-			await runLogged(
+			let firstError: string | undefined;
+			let errorCount = 0;
+			const build = runLogged(
 				'make',
 				[
 					'-C',
@@ -96,11 +98,13 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 						statsLog: path.join(scratch, compilerCacheLogName),
 						relativePaths: false,
 					}),
-					what: `building the module in ${path.relative(projectRoot, srcDir) || srcDir}`,
+					what: `building the module in ${insideRepo ? path.relative(projectRoot, srcDir) : srcDir}`,
 					signal: options.signal,
 					onLine: line => options.onLine?.(toSource(line)),
 					pickErrorLines: lines => {
 						const errors = parseCompilerErrors(lines.map(toSource), projectRoot);
+						firstError = errors[0] && formatCompilerError(errors[0])[0];
+						errorCount = errors.length;
 						return errors.length > 0
 							? errors.flatMap(formatCompilerError)
 							: lines
@@ -111,6 +115,15 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 					hint: 'Fix the source at the line shown and save: the module is rebuilt on the next run.',
 				},
 			);
+			try {
+				await build;
+			} catch (error) {
+				// The first compile error is the one to fix (the others often follow from it): it
+				// heads the failure as file:line: message, where a short step log still shows it.
+				if (!(error instanceof LabError) || !firstError) throw error;
+				const more = errorCount > 1 ? ` (and ${errorCount - 1} more below)` : '';
+				throw new LabError({...error.failure, what: `${firstError}${more}`});
+			}
 			const missing = expected.filter(name => !fs.existsSync(path.join(buildDir, `${name}.ko`)));
 			if (missing.length > 0)
 				throw new LabError({

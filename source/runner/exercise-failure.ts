@@ -1,0 +1,36 @@
+import path from 'node:path';
+import {exercisesOf} from '../expedition/exercises.js';
+import {openTodos} from '../lab/exercise/workspace.js';
+import type {Failure} from '../lab/lab-error.js';
+
+/**
+ * A failed step of a milestone whose exercise the learner is doing, told in terms of the
+ * exercise: which TODO the step verifies and where its comment still stands in their file. The
+ * step's own check (dmesg, sysfs, modinfo) decided that it failed; this only points at the code.
+ */
+export function withTodoPointer(
+	milestone: string,
+	step: string,
+	failure: Failure,
+	exerciseDirs: Record<string, string> | undefined,
+): Failure {
+	for (const exercise of exercisesOf(milestone)) {
+		const dir = exerciseDirs?.[exercise.id];
+		if (!dir) continue;
+		const todos = exercise.todos.filter(todo => todo.verifiedBy.includes(step));
+		if (todos.length === 0) continue;
+		const open = openTodos(exercise, dir);
+		// The TODO still open comes first; one whose comment is gone may have been done wrong.
+		const place = open.find(place => todos.some(todo => todo.n === place.n));
+		const todo = todos.find(todo => todo.n === place?.n) ?? todos[0]!;
+		const where = place ? `${place.file}:${place.line}` : path.join(dir, exercise.files[0]!);
+		return {
+			...failure,
+			// file:line first, as a compiler says it: editors and terminals jump to it, and a
+			// narrow step log that cuts the line's end still shows where to look.
+			what: `${where}: TODO ${todo.n}: ${failure.what}`,
+			hint: `TODO ${todo.n}: ${todo.text}${failure.hint ? ` (${failure.hint})` : ''}`,
+		};
+	}
+	return failure;
+}

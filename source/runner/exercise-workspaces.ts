@@ -1,0 +1,69 @@
+import path from 'node:path';
+import {exercisesOf} from '../expedition/exercises.js';
+import {watchFolder, type FolderWatch} from '../lab/exercise/watch-folder.js';
+import {ensureWorkspace, openTodos} from '../lab/exercise/workspace.js';
+import type {MilestoneSummary} from './events.js';
+
+/**
+ * The learner's exercise folders for the workbench: made from the skeleton on first use, given to
+ * the milestones to build, and watched so that a save re-runs the milestone (as rustlings' watch
+ * mode does). Every watch ends with close().
+ */
+export class ExerciseWorkspaces {
+	private readonly watches = new Map<string, FolderWatch>();
+	/** The step each milestone's last run failed at: its TODO is the one to open first. */
+	private readonly failedAt = new Map<string, string>();
+
+	constructor(private readonly root: string) {}
+
+	/** Exercise id → folder, for a milestone's exercises (none for most milestones). */
+	dirsFor(milestone: string): Record<string, string> {
+		return Object.fromEntries(
+			exercisesOf(milestone).map(exercise => [exercise.id, ensureWorkspace(exercise, this.root)]),
+		);
+	}
+
+	noteRun(summary: MilestoneSummary): void {
+		const failed = summary.steps.find(step => !step.ok)?.name;
+		if (failed) this.failedAt.set(summary.milestone, failed);
+		else this.failedAt.delete(summary.milestone);
+	}
+
+	/**
+	 * The file to open for a milestone, at the first unsolved TODO: the one whose check failed in
+	 * the last run if its comment still stands, else the first TODO comment left, else the top.
+	 */
+	editTarget(milestone: string): {file: string; line?: number} | undefined {
+		const exercise = exercisesOf(milestone)[0];
+		if (!exercise) return undefined;
+		const dir = ensureWorkspace(exercise, this.root);
+		const open = openTodos(exercise, dir);
+		const failed = this.failedAt.get(milestone);
+		const checked = exercise.todos.filter(todo => failed !== undefined && todo.verifiedBy.includes(failed));
+		const place = open.find(place => checked.some(todo => todo.n === place.n)) ?? open[0];
+		return place ? {file: place.file, line: place.line} : {file: path.join(dir, exercise.files[0]!)};
+	}
+
+	/** Starts watching a milestone's exercise folders (once); onSave gets the files that changed. */
+	watch(milestone: string, onSave: (files: string[]) => void): void {
+		for (const exercise of exercisesOf(milestone)) {
+			if (this.watches.has(exercise.id)) continue;
+			const dir = ensureWorkspace(exercise, this.root);
+			const watch = watchFolder({
+				dir,
+				files: exercise.files,
+				onChange: changed => onSave(changed.map(name => path.join(dir, name))),
+			});
+			this.watches.set(exercise.id, watch);
+		}
+	}
+
+	get watching(): number {
+		return this.watches.size;
+	}
+
+	close(): void {
+		for (const watch of this.watches.values()) watch.close();
+		this.watches.clear();
+	}
+}
