@@ -102,3 +102,14 @@ test('the guidance text: a prediction result names the guess, the answer, the mi
 	const right = {...state, predictionResult: {...state.predictionResult, guess: 32}};
 	t.regex(guidanceText(right, []), /the system says 32: right\./);
 });
+
+test('a step the learner did is marked (you) in the step log; one kernelcraft did is not', async t => {
+	const {shows, frame, workbench, unmount} = start();
+	running(workbench, 'build');
+	workbench.emit({type: 'verified', step: 'build', detail: 'built', ms: 5});
+	workbench.emit({type: 'step-started', step: 'boot', title: 'Boot it'});
+	workbench.emit({type: 'verified', step: 'boot', detail: 'you typed it', ms: 7, byLearner: true});
+	t.true(await shows(/✔ Boot it 7 ms \(you\)/));
+	t.regex(frame(), /✔ Build the kernel 5 ms (?!\(you\))/);
+	unmount();
+});

@@ -23,7 +23,9 @@ export interface Line {
 
 function stepLines(step: StepState): Line[] {
 	const ms = step.ms === undefined ? '' : `  ${formatMs(step.ms)}`;
-	const lines: Line[] = [{text: `${MARK[step.status]} ${step.title}${ms}`, color: COLOR[step.status]}];
+	// A step the learner did with their own hands says so: that is their progress, not ours.
+	const who = step.byLearner ? '  (you)' : '';
+	const lines: Line[] = [{text: `${MARK[step.status]} ${step.title}${ms}${who}`, color: COLOR[step.status]}];
 	if (step.status === 'verified' && step.detail) lines.push({text: `   ${step.detail}`, dim: true});
 	if (step.failure) {
 		// What failed, what to try, where the full log is: enough to act without leaving the screen.
