@@ -1,6 +1,7 @@
 import anyTest from 'ava';
 import {render} from 'ink-testing-library';
 import {App} from '../../source/ui/components/App.js';
+import {Footer} from '../../source/ui/components/Footer.js';
 import {guidanceText} from '../../source/ui/guidance.js';
 import {initialUiState} from '../../source/ui/state.js';
 import {FakeWorkbench, MILESTONES, until} from './fake-workbench.js';
@@ -112,4 +113,21 @@ test('a step the learner did is marked (you) in the step log; one kernelcraft di
 	t.true(await shows(/✔ Boot it 7 ms \(you\)/));
 	t.regex(frame(), /✔ Build the kernel 5 ms (?!\(you\))/);
 	unmount();
+});
+
+test('the footer says what the run waits for, and still fits q quit at 120 and at 80 columns', t => {
+	for (const [width, pane] of [
+		[120, undefined],
+		[80, 'console'],
+	] as const) {
+		for (const waitingFor of ['task', 'prediction'] as const) {
+			const {lastFrame, unmount} = render(
+				<Footer width={width} consoleFocused={false} running={true} pane={pane} waitingFor={waitingFor} />,
+			);
+			const line = lastFrame() ?? '';
+			t.regex(line, waitingFor === 'task' ? /your turn.*h hint.*d do it/ : /predict.*digits, Enter.*d skip/);
+			t.regex(line, /q quit$/, `${width} columns, ${waitingFor}: ${line}`);
+			unmount();
+		}
+	}
 });

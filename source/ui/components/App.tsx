@@ -256,6 +256,7 @@ export function App({
 				consoleFocused={consoleFocused}
 				running={isRunning(state)}
 				pane={layout.compact ? state.mainPane : undefined}
+				waitingFor={state.prediction ? 'prediction' : state.task ? 'task' : undefined}
 			/>
 		</Box>
 	);
