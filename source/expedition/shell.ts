@@ -22,7 +22,7 @@ export async function guest(
 	command: string,
 	timeoutMs = 30_000,
 ): Promise<{output: string; status: number}> {
-	return requireVm(ctx).checks.run(command, {timeoutMs, step: ctx.step, signal: ctx.signal});
+	return requireVm(ctx).checks.run(command, {timeoutMs, step: ctx.step, signal: ctx.signal, quiet: ctx.quietChecks});
 }
 
 /** A check that must succeed: on failure, its output and the last dmesg lines say why. */

@@ -10,6 +10,11 @@ export interface StepContext {
 	step: string;
 	/** Figures the step wants in the milestone summary (e.g. bootMs). */
 	figures: Record<string, unknown>;
+	/**
+	 * Guest checks say nothing while they wait: a task's check polls while the learner works, and
+	 * the step log should say the run waits for the learner, not for `cat`.
+	 */
+	quietChecks?: boolean;
 }
 
 /** What a task's check found in the system: done (with a one-line proof), or what is missing. */

@@ -52,7 +52,7 @@ async function waitForTask(step: Step, ctx: StepContext, guide: Guide): Promise<
 	let said: string | undefined;
 	ctx.emit({type: 'task', step: step.id, ask: task.ask});
 	for (;;) {
-		const state = await task.check(ctx);
+		const state = await task.check({...ctx, quietChecks: true});
 		if (state.done) return state.detail;
 		if (state.missing !== said) {
 			said = state.missing;

@@ -10,13 +10,13 @@ export function guidanceText(state: UiState, steps: ReadonlyArray<{id: string; t
 	if (prediction)
 		parts.push(
 			`Predict: ${prediction.question}`,
-			`Your answer: ${prediction.input}▌ ${prediction.unit}   (digits, Enter · h hint · d skip)`,
+			`Your answer: ${prediction.input}▌ ${prediction.unit}`,
 		);
 	if (predictionResult) parts.push(predictionLine(predictionResult, title(predictionResult.step)));
 	if (task) {
 		parts.push(`Your turn: ${task.ask}`);
 		if (task.missing) parts.push(`Not yet: ${task.missing}`);
-		parts.push('(Tab: type into the console, Ctrl-] back · h hint · d kernelcraft does it)');
+		// The keys (Tab, h, d) are in the footer while the run waits: the pane keeps its rows for this.
 	}
 	if (hint && (hint.step === state.currentStep || !state.currentStep))
 		parts.push(`${hint.solution ? 'Solution' : `Hint ${hint.index} of ${hint.of - 1}`}: ${hint.text}`);

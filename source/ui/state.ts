@@ -228,7 +228,8 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				hint: state.hint?.step === event.step ? state.hint : undefined,
 			};
 		case 'task':
-			return {...state, task: {step: event.step, ask: event.ask, missing: event.missing}};
+			// The run now waits for the learner, not for the machine.
+			return {...state, task: {step: event.step, ask: event.ask, missing: event.missing}, waiting: undefined};
 		case 'prediction-asked':
 			return {
 				...state,

@@ -39,13 +39,14 @@ export class CheckChannel {
 		const started = Date.now();
 		const deadline = started + 20_000;
 		for (;;) {
-			this.emit({
-				type: 'waiting',
-				step: options.step ?? '',
-				what: "the guest's check shell on ttyS2",
-				elapsedMs: Date.now() - started,
-				timeoutMs: 20_000,
-			});
+			if (!options.quiet)
+				this.emit({
+					type: 'waiting',
+					step: options.step ?? '',
+					what: "the guest's check shell on ttyS2",
+					elapsedMs: Date.now() - started,
+					timeoutMs: 20_000,
+				});
 			try {
 				await stream.run('true', {...options, timeoutMs: 700, quiet: true});
 				this.ready = true;
