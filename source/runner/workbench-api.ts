@@ -1,5 +1,6 @@
 import type {MilestoneSummary, RunEvent} from './events.js';
 import type {HintShown} from './hints.js';
+import type {StepProgress} from './progress-store.js';
 
 /**
  * What the TUI may ask of the host side. The UI holds one of these and never spawns anything
@@ -35,6 +36,8 @@ export interface WorkbenchApi {
 	toggleBackgroundBuild(): void;
 	/** Stops the background build; the milestone that needs it builds it then. */
 	stopBackgroundBuild(): Promise<void>;
+	/** What the learner did in each step of a milestone, from the progress file (by step id). */
+	stepRecords(milestone: string): Record<string, StepProgress>;
 	/** Milestones verified in earlier runs, from the state file. */
 	verifiedMilestones(): string[];
 	/** A problem with the state file found at start (it was set aside), to show once. */

@@ -209,6 +209,10 @@ export class Workbench implements WorkbenchApi {
 		return needsSource ? [...packages, "a deb-src entry for QEMU's source"] : packages;
 	}
 
+	stepRecords(milestone: string): Record<string, StepProgress> {
+		return this.progress.steps(milestone);
+	}
+
 	verifiedMilestones(): string[] {
 		return this.progress.verified();
 	}

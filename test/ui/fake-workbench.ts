@@ -1,5 +1,6 @@
 import type {MilestoneSummary, RunEvent} from '../../source/runner/events.js';
 import type {HintShown} from '../../source/runner/hints.js';
+import type {StepProgress} from '../../source/runner/progress-store.js';
 import type {WorkbenchApi} from '../../source/runner/workbench-api.js';
 import type {MilestoneInfo} from '../../source/ui/milestone-info.js';
 
@@ -94,6 +95,13 @@ export class FakeWorkbench implements WorkbenchApi {
 
 	editableFile(milestone: string): string | undefined {
 		return milestone === 'hello-module' ? '/src/drivers/hello/hello.c' : undefined;
+	}
+
+	/** What stepRecords answers, by milestone (a test sets it). */
+	records: Record<string, Record<string, StepProgress>> = {};
+
+	stepRecords(milestone: string): Record<string, StepProgress> {
+		return this.records[milestone] ?? {};
 	}
 
 	verifiedMilestones(): string[] {

@@ -131,3 +131,14 @@ test('the footer says what the run waits for, and still fits q quit at 120 and a
 		}
 	}
 });
+
+test("the selected milestone's overview lists its steps with what the learner did in each", async t => {
+	const workbench = new FakeWorkbench();
+	workbench.records.boot = {
+		build: {doneAt: '2026-11-26T12:00:00Z', byLearner: false},
+		boot: {doneAt: '2026-11-26T12:01:00Z', byLearner: true, hints: 2, predictions: [{guess: 3, actual: 4, at: ''}]},
+	};
+	const {shows, unmount} = start(workbench);
+	t.true(await shows(/1\. ✔ Build the kernel 2\. ✔ Boot it \(by you, 2 hints, predicted 3, was 4\)/));
+	unmount();
+});

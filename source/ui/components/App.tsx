@@ -1,4 +1,4 @@
-import {useCallback, useEffect, useRef} from 'react';
+import {useCallback, useEffect, useMemo, useRef} from 'react';
 import {Box, useApp} from 'ink';
 import type {WorkbenchApi} from '../../runner/workbench-api.js';
 import type {MilestoneInfo} from '../milestone-info.js';
@@ -15,6 +15,8 @@ import {TooSmall} from './TooSmall.js';
 import {Header} from './Header.js';
 import {Footer} from './Footer.js';
 import {guidanceText} from '../guidance.js';
+import {stepOverviewLine} from '../step-record.js';
+import type {StepProgress} from '../../runner/progress-store.js';
 
 export interface AppProps {
 	workbench: WorkbenchApi;
@@ -35,7 +37,11 @@ export interface AppProps {
 }
 
 /** The lesson pane follows the run: the step running (or last run), else the selected milestone. */
-function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title: string; text: string} {
+function lessonFor(
+	state: UiState,
+	milestones: readonly MilestoneInfo[],
+	records: Record<string, StepProgress>,
+): {title: string; text: string} {
 	const active = milestones.find(m => m.id === state.activeMilestone);
 	const step = active?.steps.find(s => s.id === state.currentStep);
 	const guidance = guidanceText(state, active?.steps ?? []);
@@ -45,7 +51,8 @@ function lessonFor(state: UiState, milestones: readonly MilestoneInfo[]): {title
 
 	const selected = milestones.find(m => m.id === selectedMilestone(state));
 	if (!selected) return {title: 'lesson', text: ''};
-	const steps = selected.steps.map((s, i) => `${i + 1}. ${s.title}`).join('\n');
+	// The milestone's steps, each with what the learner did in it last time (one per line).
+	const steps = selected.steps.map((s, i) => stepOverviewLine(i, s.title, records[s.id])).join('\n');
 	return {title: `lesson — ${selected.title}`, text: `${selected.summary}\n\n${steps}`};
 }
 
@@ -231,11 +238,21 @@ export function App({
 		}
 	}
 
+	// Read from the progress file when the selection or a milestone's status changes, not per frame.
+	const overviewId = selectedMilestone(state);
+	const overviewStatus = overviewId ? state.milestones[overviewId] : undefined;
+	const records = useMemo(
+		() => (overviewId ? workbench.stepRecords(overviewId) : {}),
+		// overviewStatus: a finished run has new records to show.
+		// eslint-disable-next-line react-hooks/exhaustive-deps
+		[workbench, overviewId, overviewStatus],
+	);
+
 	const consoleFocused = state.focus === 'console' && !state.helpShown;
 
 	if (!layout) return <TooSmall columns={width} rows={height} minColumns={MIN_COLUMNS} minRows={MIN_ROWS} />;
 
-	const lesson = lessonFor(state, milestones);
+	const lesson = lessonFor(state, milestones, records);
 
 	return (
 		<Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
