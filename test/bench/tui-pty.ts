@@ -136,6 +136,18 @@ export class TuiPty {
 		return this.screenRows().join('\n');
 	}
 
+	/** Waits until no output has arrived for 60 ms (at most 1 s: a busy screen never goes quiet). */
+	async settle(): Promise<void> {
+		const deadline = Date.now() + 1000;
+		let seen = this.bytes;
+		for (;;) {
+			await delay(60);
+			await this.flush();
+			if (this.bytes === seen || Date.now() > deadline) return;
+			seen = this.bytes;
+		}
+	}
+
 	/** Lets the terminal parse everything received so far. */
 	flush(): Promise<void> {
 		return new Promise(resolve => this.terminal.write('', resolve));
@@ -188,7 +200,12 @@ export class TuiPty {
 				// The predicate saw something that will never turn into what we wait for.
 				throw new Error(`${(error as Error).message} while waiting for ${what}. Screen:\n${text}`, {cause: error});
 			}
-			if (matched) return text;
+			if (matched) {
+				// A frame can reach the pty in several reads: what the test asserts next may be in the
+				// part still on its way. Wait for the output to go quiet, then hand back that screen.
+				await this.settle();
+				return this.screen();
+			}
 			if (!this.running)
 				throw new Error(
 					`The TUI exited (${JSON.stringify(this.exitInfo)}) before the screen showed ${what}. Last screen:\n${text}`,
