@@ -9,7 +9,10 @@ export interface ExerciseTodo {
 	n: number;
 	/** What the learner writes, shown in the skeleton's comment and in failures. */
 	text: string;
-	/** The milestone steps whose checks fail while this TODO is not done. */
+	/**
+	 * The milestone steps whose checks fail while this TODO is not done: a step id, or
+	 * "step:symptom" when the step tells its ways of failing apart (LabError's symptom).
+	 */
 	verifiedBy: string[];
 }
 
@@ -46,6 +49,44 @@ export const exercises: Exercise[] = [
 					'the exit path: write hello_exit(), marked __exit, that says "hello: Goodbye, <whom>." with ' +
 					'pr_info(), and register it with module_exit(): without it rmmod cannot unload the module.',
 				verifiedBy: ['rmmod'],
+			},
+		],
+	},
+	{
+		id: 'virtio-driver',
+		milestone: 'virtio-hello',
+		title: "the virtio-hello driver's request path: the chain, the kick, the completion",
+		reference: 'drivers/virtio-hello',
+		files: ['virtio_hello_core.c'],
+		todos: [
+			{
+				n: 1,
+				text:
+					"lay the request out as a chain in sgs[], device-readable parts first: req->hdr_sg, then the payload's " +
+					'scatterlist req->out.sg if req->out.npages; then the device-writable parts: with room for a payload ' +
+					'(req->in.npages) call vh_resp_sgs(req) and add req->resp_sg, req->in.sg and req->status_sg, else ' +
+					'req->tail_sg alone (response header and status in one buffer). Count them in out and in: ' +
+					'vh_add() passes sgs, out and in to virtqueue_add_sgs().',
+				verifiedBy: ['greet:not-queued'],
+			},
+			{
+				n: 2,
+				text:
+					'the kick: when the request went in and `kick` is set, or the ring is full (err == -ENOSPC: batches ' +
+					'queued without a kick must drain), ask virtqueue_kick_prepare(vh->vq) whether the device wants to ' +
+					'be told (with EVENT_IDX it may not); if so count it in vh->stats.kicks and set notify: vh_notify() ' +
+					'sends it once the spinlock is dropped.',
+				verifiedBy: ['greet:not-kicked'],
+			},
+			{
+				n: 3,
+				text:
+					'the completion: take every answered request back with virtqueue_get_buf(vq, &len) and hand each to ' +
+					'vh_complete_at(vh, req, len, 0, ktime_get(), orphans), which wakes its submitter. Loop as NAPI ' +
+					'does: virtqueue_disable_cb() before taking, and virtqueue_enable_cb() after, going round again ' +
+					'while it returns false (an answer landed meanwhile). If virtqueue_is_broken(vq), call ' +
+					'vh_ring_broken_locked(vh) and stop.',
+				verifiedBy: ['greet:not-completed'],
 			},
 		],
 	},
