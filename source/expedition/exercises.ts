@@ -90,6 +90,45 @@ export const exercises: Exercise[] = [
 			},
 		],
 	},
+	{
+		id: 'virtio-device',
+		milestone: 'virtio-hello',
+		title: "the virtio-hello device's queue handler in QEMU: pop, check, push, notify",
+		reference: 'devices/virtio-hello',
+		files: ['virtio-hello.c'],
+		todos: [
+			{
+				n: 1,
+				text:
+					'the drain loop: with guest notifications off (virtio_queue_set_notification(s->vq, 0)), pop chains ' +
+					'with virtqueue_pop(s->vq, sizeof(VirtQueueElement)) while fewer than s->burst are answered; answer ' +
+					'each with virtio_hello_handle_one(s, elem, filled) (it fills the used element at offset filled; ' +
+					'false means the device broke: stop), and push them with virtqueue_flush(s->vq, filled) every ' +
+					'VIRTIO_HELLO_FLUSH_BATCH and at the end. Stop if vdev->broken or DRIVER_OK is gone; at the burst ' +
+					'limit set *more if the queue is not empty and stop. Then turn notifications back on and look again: ' +
+					'go round while virtio_queue_empty() says more came.',
+				verifiedBy: ['greet:not-popped', 'greet:not-pushed'],
+			},
+			{
+				n: 2,
+				text:
+					'read and check the request header, trusting nothing: a chain with fewer readable bytes than the ' +
+					'header is BADREQ; copy the header out of the chain with iov_to_buf(); a payload length (le32) above ' +
+					's->max_buf_size is TOOBIG, one that differs from the readable bytes after the header is BADREQ; ' +
+					'fewer writable bytes than a response header and the status byte is NOSPACE. Log each with ' +
+					'qemu_log_mask(LOG_GUEST_ERROR, ...). Else set *room to the writable bytes left for a payload.',
+				verifiedBy: ['greet:refused'],
+			},
+			{
+				n: 3,
+				text:
+					'the interrupt: when this pass answered something and the driver is still live (DRIVER_OK in ' +
+					'vdev->status), tell the guest with virtio_notify(vdev, s->vq): once per pass, not per request ' +
+					'(with EVENT_IDX the core decides whether the guest wants it).',
+				verifiedBy: ['greet:not-interrupted'],
+			},
+		],
+	},
 ];
 
 export function findExercise(id: string): Exercise | undefined {

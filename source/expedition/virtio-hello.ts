@@ -36,10 +36,14 @@ export const qemuStep: Step = {
 		'source and builds qemu-system-x86_64 alone (the first build is a few minutes; after an edit of',
 		'devices/ only the changed files are compiled).',
 		'Open: devices/virtio-hello/virtio-hello.c, then docs/virtio-hello.md for the contract.',
+		'In the TUI you build your own copy of the queue handler, with TODOs to fill in',
+		'(`kernelcraft exercise path virtio-device`), in a QEMU work tree of its own.',
 	].join('\n'),
 	async run(ctx) {
+		const learners = ctx.session.options.exerciseDirs?.['virtio-device'];
 		const qemu = await ensureQemu({
 			given: ctx.session.options.qemuSrc,
+			deviceDir: learners,
 			cacheDir: ctx.session.cacheDir,
 			signal: ctx.signal,
 			onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
@@ -47,7 +51,8 @@ export const qemuStep: Step = {
 				ctx.emit({type: 'progress', step: ctx.step, fraction, label, estimated}),
 		});
 		ctx.session.customQemu = qemu.binary;
-		return `QEMU ${qemu.version} with virtio-hello ${qemu.rebuilt ? 'built' : 'unchanged, from the cache'}: ${qemu.binary}`;
+		const from = learners ? ` from ${learners}` : '';
+		return `QEMU ${qemu.version} with virtio-hello${from} ${qemu.rebuilt ? 'built' : 'unchanged, from the cache'}: ${qemu.binary}`;
 	},
 };
 
