@@ -224,10 +224,10 @@ function deviceInputs(deviceDir: string): Record<string, string> {
 function learnerPaths(deviceDir: string): (line: string) => string {
 	return line =>
 		line
-			.replace(/(?:[^\s:'"]*\/)?hw\/virtio\/(virtio-hello(?:-pci)?\.c)\b/g, (_all, name: string) =>
+			.replace(/(?:[^\s:'"]*\/)?src\/hw\/virtio\/(virtio-hello(?:-pci)?\.c)\b/g, (_all, name: string) =>
 				path.join(deviceDir, name),
 			)
-			.replace(/(?:[^\s:'"]*\/)?include\/hw\/virtio\/virtio-hello\.h\b/g, path.join(deviceDir, 'virtio-hello.h'));
+			.replace(/(?:[^\s:'"]*\/)?src\/include\/hw\/virtio\/virtio-hello\.h\b/g, path.join(deviceDir, 'virtio-hello.h'));
 }
 
 function firstCompilerError(lines: string[]): string | undefined {
