@@ -18,7 +18,8 @@ const driver = {exercise: findExercise('virtio-driver')!, file: 'virtio_hello_co
 const device = {exercise: findExercise('virtio-device')!, file: 'virtio-hello.c'};
 type Part = typeof driver;
 
-const events = (lines: string[]) => lines.map(line => JSON.parse(line) as RunEvent);
+const events = (lines: string[]) =>
+	lines.filter(line => line.startsWith('{')).map(line => JSON.parse(line) as RunEvent);
 
 /** The reference with the given TODOs open (their regions replaced by the skeleton's comment). */
 function withOpen(part: Part, open: number[]): string {
