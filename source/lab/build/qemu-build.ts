@@ -236,8 +236,15 @@ function firstCompilerError(lines: string[]): string | undefined {
 	return `${formatCompilerError(first)[0]}${more.length > 0 ? ` (and ${more.length} more below)` : ''}`;
 }
 
-/** Every published entry of `folder` but `keep` (a learner's earlier builds: 10 MB or more each). */
+/**
+ * Every entry of `folder` but `keep`, with its lock files: a learner's earlier builds (10 MB or
+ * more each, one per save).
+ */
 function removeOtherEntries(folder: string, keep: string): void {
-	for (const name of fs.readdirSync(folder))
-		if (/^[0-9a-f]{16}$/.test(name) && name !== keep) removeTree(path.join(folder, name));
+	for (const name of fs.readdirSync(folder)) {
+		const key = /^([0-9a-f]{16})(?:\.lock(?:\.owner)?)?$/.exec(name)?.[1];
+		if (key === undefined || key === keep) continue;
+		if (name === key) removeTree(path.join(folder, name));
+		else fs.rmSync(path.join(folder, name), {force: true});
+	}
 }
