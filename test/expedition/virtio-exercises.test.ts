@@ -130,3 +130,21 @@ test.serial('the references copied over both exercises pass run virtio-hello --e
 	const driverStep = all.find(event => event.type === 'verified' && event.step === 'driver') as {detail: string};
 	t.regex(driverStep.detail, /virtio_hello\.ko from .*virtio-driver/);
 });
+
+test.serial('exercise list shows both, with their open TODOs; reset puts a skeleton back', async t => {
+	const list = await startCliLines(t, ['exercise', 'list']);
+	t.regex(list, /^virtio-driver\s+virtio-hello\s+the virtio-hello driver's request path/m);
+	t.regex(list, /^virtio-device\s+virtio-hello\s+the virtio-hello device's queue handler/m);
+	await startCliLines(t, ['exercise', 'path', 'virtio-device']);
+	fs.writeFileSync(copyOf(device), withOpen(device, [3]));
+	t.regex(await startCliLines(t, ['exercise', 'list']), /virtio-device {2}open: TODO 3$/m);
+	t.is((await run(t, ['exercise', 'reset', 'virtio-device'])).code, 0);
+	t.regex(await startCliLines(t, ['exercise', 'list']), /virtio-device {2}open: TODO 1, TODO 2, TODO 3$/m);
+	t.true(fs.readdirSync(path.dirname(copyOf(device))).some(name => name.startsWith('virtio-hello.c.bak-')));
+});
+
+async function startCliLines(t: ExecutionContext, args: string[]): Promise<string> {
+	const cli = startCli(args, env, t);
+	t.is(await cli.waitForExit(60_000), 0);
+	return cli.lines.join('\n');
+}
