@@ -46,6 +46,8 @@ export async function requestCounts(ctx: StepContext): Promise<RequestCounts> {
 	return {driver, device};
 }
 
+const kicksSaid = (n: number) => (n === 1 ? ' once' : n > 1 ? ` ${n} times` : '');
+
 function describe(before: RequestCounts, after: RequestCounts): string[] {
 	const lines: string[] = [];
 	const [b, a] = [before.driver, after.driver];
@@ -99,7 +101,7 @@ export async function greetingFailure(
 			);
 		if (idxDelta(bd.lastAvailIdx, ad.lastAvailIdx) === 0)
 			return fail(
-				`the device was kicked (${(ad.kicks ?? 0) - (bd.kicks ?? 0)} times) but never popped the request: its last avail index stayed at ${ad.lastAvailIdx}.`,
+				`the device was kicked${kicksSaid((ad.kicks ?? 0) - (bd.kicks ?? 0))} but never popped the request: its last avail index stayed at ${ad.lastAvailIdx}.`,
 				'not-popped',
 			);
 		return fail('the device popped the request but never pushed an answer to the used ring.', 'not-pushed');

@@ -126,7 +126,7 @@ test.serial('the references copied over both exercises pass run virtio-hello --e
 	);
 	const qemu = qemuMs(all);
 	t.regex(qemu.detail, /from .*virtio-device/);
-	t.log(`QEMU step (incremental build of the learner's device): ${qemu.ms} ms`);
+	t.log(`QEMU step: ${qemu.ms} ms (${qemu.detail})`);
 	const driverStep = all.find(event => event.type === 'verified' && event.step === 'driver') as {detail: string};
 	t.regex(driverStep.detail, /virtio_hello\.ko from .*virtio-driver/);
 });
