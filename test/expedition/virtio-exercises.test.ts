@@ -131,6 +131,20 @@ test.serial('the references copied over both exercises pass run virtio-hello --e
 	t.regex(driverStep.detail, /virtio_hello\.ko from .*virtio-driver/);
 });
 
+test.serial("a compile error in the learner's device shows as its own file:line at the qemu step", async t => {
+	await startCliLines(t, ['exercise', 'path', 'virtio-device']);
+	const lines = withOpen(device, []).split('\n');
+	const at = lines.findIndex(line => line.startsWith('static void virtio_hello_interrupt('));
+	lines.splice(at + 2, 0, '    this is not C;');
+	fs.writeFileSync(copyOf(device), lines.join('\n'));
+	const {code, all} = await run(t, ['run', 'virtio-hello', '--json', '--exercise']);
+	t.is(code, 1);
+	const failed = all.find(event => event.type === 'failed') as Extract<RunEvent, {type: 'failed'}>;
+	t.is(failed.step, 'qemu');
+	t.true(failed.failure.what.startsWith(`${copyOf(device)}:${at + 3}: `), failed.failure.what);
+	t.log(failed.failure.what);
+});
+
 test.serial('exercise list shows both, with their open TODOs; reset puts a skeleton back', async t => {
 	const list = await startCliLines(t, ['exercise', 'list']);
 	t.regex(list, /^virtio-driver\s+virtio-hello\s+the virtio-hello driver's request path/m);
