@@ -17,6 +17,9 @@
 #                   `--all-devices --debug-info` is the build before the device
 #                   list existed (npm run bench -- --only-qemu-build compares)
 #   -j N            ninja parallelism (default: number of CPUs)
+#   --device-dir D  take the device's files from D instead of
+#                   devices/virtio-hello (a learner's exercise copy, with the
+#                   same file names); the ABI header stays the repository's
 #
 # Steps, each skipped when already done (re-running is cheap):
 #   - check the tree's VERSION (7.2.x is supported)
@@ -33,6 +36,7 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEV_DIR="$SCRIPT_DIR/virtio-hello"
+ABI_HEADER="$SCRIPT_DIR/virtio-hello/include/virtio_hello.h"
 SUPPORTED_SERIES="7.2"
 
 no_build=0
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
     --all-devices) all_devices=1 ;;
     --debug-info) debug_info=1 ;;
     -j) shift; jobs="$1" ;;
+    --device-dir) shift; DEV_DIR=$(cd "$1" && pwd) ;;
     -j*) jobs="${1#-j}" ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "qemu-build: unknown option $1" >&2; exit 2 ;;
@@ -54,7 +59,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ ${#args[@]} -ne 2 ]; then
-    echo "usage: $0 [--no-build] [--all-devices] [--debug-info] [-j N] WORK_DIR SOURCE_DIR" >&2
+    echo "usage: $0 [--no-build] [--all-devices] [--debug-info] [--device-dir DIR] [-j N] WORK_DIR SOURCE_DIR" >&2
     exit 2
 fi
 
@@ -97,7 +102,7 @@ add_line() {
 
 [ -f "$DEV_DIR/virtio-hello.c" ] || die "$DEV_DIR/virtio-hello.c missing"
 command -v patch >/dev/null || die "patch missing: apt-get install patch"
-copy_if_changed "$DEV_DIR/include/virtio_hello.h" "$SRC_DIR/include/standard-headers/linux/virtio_hello.h"
+copy_if_changed "$ABI_HEADER" "$SRC_DIR/include/standard-headers/linux/virtio_hello.h"
 copy_if_changed "$DEV_DIR/virtio-hello.h" "$SRC_DIR/include/hw/virtio/virtio-hello.h"
 copy_if_changed "$DEV_DIR/virtio-hello.c" "$SRC_DIR/hw/virtio/virtio-hello.c"
 copy_if_changed "$DEV_DIR/virtio-hello-pci.c" "$SRC_DIR/hw/virtio/virtio-hello-pci.c"

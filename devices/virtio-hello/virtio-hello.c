@@ -129,6 +129,56 @@ static uint8_t virtio_hello_echo(VirtIOHello *s, VirtQueueElement *elem,
 }
 
 /*
+ * Read the request header from the chain into @req and check it against the
+ * chain and the device's limits, trusting nothing the guest wrote.  Returns
+ * VIRTIO_HELLO_S_OK with *room the writable bytes left for a payload, or
+ * the status to answer with.
+ */
+static uint8_t virtio_hello_read_req(VirtIOHello *s, VirtQueueElement *elem,
+                                     size_t out_size, size_t in_size,
+                                     struct virtio_hello_req *req,
+                                     size_t *room)
+{
+    /* exercise virtio-device TODO 2 */
+    uint32_t len;
+
+    if (out_size < sizeof(*req)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: %zu readable bytes, "
+                      "request header needs %zu\n",
+                      elem->index, out_size, sizeof(*req));
+        return VIRTIO_HELLO_S_BADREQ;
+    }
+    iov_to_buf(elem->out_sg, elem->out_num, 0, req, sizeof(*req));
+    len = le32_to_cpu(req->len);
+
+    if (len > s->max_buf_size) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: payload %u > max-buf-size %u\n",
+                      elem->index, len, s->max_buf_size);
+        return VIRTIO_HELLO_S_TOOBIG;
+    }
+    if (out_size - sizeof(*req) != len) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: header says %u payload bytes, "
+                      "chain has %zu\n",
+                      elem->index, len, out_size - sizeof(*req));
+        return VIRTIO_HELLO_S_BADREQ;
+    }
+    if (in_size < sizeof(struct virtio_hello_resp) + 1) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: %zu writable bytes, response "
+                      "header and status need %zu\n",
+                      elem->index, in_size,
+                      sizeof(struct virtio_hello_resp) + 1);
+        return VIRTIO_HELLO_S_NOSPACE;
+    }
+    *room = in_size - sizeof(struct virtio_hello_resp) - 1;
+    /* end exercise virtio-device TODO 2 */
+    return VIRTIO_HELLO_S_OK;
+}
+
+/*
  * Handle one chain and fill its used element at offset @idx from the used
  * index; the caller publishes it with virtqueue_flush().  Returns false when
  * the device had to be marked broken (the element is then detached, not
@@ -169,43 +219,13 @@ static bool virtio_hello_handle_one(VirtIOHello *s, VirtQueueElement *elem,
         return false;
     }
 
-    if (out_size < sizeof(req)) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "virtio-hello: chain %u: %zu readable bytes, "
-                      "request header needs %zu\n",
-                      elem->index, out_size, sizeof(req));
-        status = VIRTIO_HELLO_S_BADREQ;
-        goto done;
-    }
-    iov_to_buf(elem->out_sg, elem->out_num, 0, &req, sizeof(req));
+    status = virtio_hello_read_req(s, elem, out_size, in_size, &req, &room);
     op = le32_to_cpu(req.op);
     len = le32_to_cpu(req.len);
     resp.id = req.id;
-
-    if (len > s->max_buf_size) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "virtio-hello: chain %u: payload %u > max-buf-size %u\n",
-                      elem->index, len, s->max_buf_size);
-        status = VIRTIO_HELLO_S_TOOBIG;
+    if (status != VIRTIO_HELLO_S_OK) {
         goto done;
     }
-    if (out_size - sizeof(req) != len) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "virtio-hello: chain %u: header says %u payload bytes, "
-                      "chain has %zu\n",
-                      elem->index, len, out_size - sizeof(req));
-        status = VIRTIO_HELLO_S_BADREQ;
-        goto done;
-    }
-    if (in_size < sizeof(resp) + 1) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "virtio-hello: chain %u: %zu writable bytes, response "
-                      "header and status need %zu\n",
-                      elem->index, in_size, sizeof(resp) + 1);
-        status = VIRTIO_HELLO_S_NOSPACE;
-        goto done;
-    }
-    room = in_size - sizeof(resp) - 1;
 
     switch (op) {
     case VIRTIO_HELLO_OP_GREET:
@@ -301,31 +321,26 @@ static bool virtio_hello_ready(VirtIOHello *s)
 }
 
 /*
- * Drain the queue, at most s->burst chains per call; the rest is left to
- * the bottom half, with guest notifications still off, so a guest that
+ * Pop the chains the guest made available, answer each, and push the
+ * answers to the used ring: at most s->burst of them, the rest left to the
+ * bottom half (*more), with guest notifications still off, so a guest that
  * keeps refilling the ring cannot keep QEMU's main loop here (virtio-net's
- * tx_burst does the same).  Called with the BQL held.
+ * tx_burst does the same).  Returns how many were answered.
+ *
+ * Guest notifications are suppressed while draining, then re-enabled and
+ * the ring looked at again: requests queued meanwhile are handled without
+ * another kick.  Answers are filled one by one but the used index is
+ * published once per VIRTIO_HELLO_FLUSH_BATCH (one index write and barrier
+ * per batch, as virtio-net's receive path does).
  */
-static void virtio_hello_process(VirtIOHello *s)
+static unsigned int virtio_hello_drain(VirtIOHello *s, bool *more)
 {
+    unsigned int answered = 0;
+    /* exercise virtio-device TODO 1 */
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     VirtQueueElement *elem;
-    unsigned int filled = 0, answered = 0;
-    bool more = false;
+    unsigned int filled = 0;
 
-    if (!virtio_hello_ready(s)) {
-        return;
-    }
-
-    /*
-     * Suppress guest notifications while draining, then re-enable and look
-     * again: requests queued meanwhile are handled without another kick.
-     * Answers are filled one by one but the used index is published once
-     * per VIRTIO_HELLO_FLUSH_BATCH (one index write and barrier per batch,
-     * as virtio-net's receive path does).  virtqueue_fill()/flush() read
-     * the ring caches, which are RCU-protected.
-     */
-    RCU_READ_LOCK_GUARD();
     for (;;) {
         virtio_queue_set_notification(s->vq, 0);
         while (answered < s->burst &&
@@ -348,8 +363,8 @@ static void virtio_hello_process(VirtIOHello *s)
             break;
         }
         if (answered >= s->burst) {
-            more = !virtio_queue_empty(s->vq);
-            if (more) {
+            *more = !virtio_queue_empty(s->vq);
+            if (*more) {
                 break;
             }
         }
@@ -358,12 +373,36 @@ static void virtio_hello_process(VirtIOHello *s)
             break;
         }
     }
-    trace_virtio_hello_drain(s, s->vq, answered, more);
+    /* end exercise virtio-device TODO 1 */
+    return answered;
+}
 
-    /* One interrupt per pass, also for what was answered before a break */
+/* One interrupt per pass, also for what was answered before a break */
+static void virtio_hello_interrupt(VirtIOHello *s, unsigned int answered)
+{
+    /* exercise virtio-device TODO 3 */
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+
     if (answered && (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
         virtio_notify(vdev, s->vq);
     }
+    /* end exercise virtio-device TODO 3 */
+}
+
+/* Drain the queue and interrupt the guest once.  Called with the BQL held. */
+static void virtio_hello_process(VirtIOHello *s)
+{
+    unsigned int answered;
+    bool more = false;
+
+    if (!virtio_hello_ready(s)) {
+        return;
+    }
+    /* virtqueue_fill()/flush() read the ring caches: RCU-protected */
+    RCU_READ_LOCK_GUARD();
+    answered = virtio_hello_drain(s, &more);
+    trace_virtio_hello_drain(s, s->vq, answered, more);
+    virtio_hello_interrupt(s, answered);
     if (more) {
         qemu_bh_schedule(s->bh);
     }

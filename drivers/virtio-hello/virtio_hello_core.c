@@ -135,28 +135,42 @@ void vh_ring_broken(struct virtio_hello *vh)
 	wake_up_all(&vh->space_wq);
 }
 
-void vh_vq_done(struct virtqueue *vq)
+/*
+ * Called with vh->lock held, from the callback: take back every request the
+ * device has answered, then turn callbacks on again.  Answers that land
+ * while they are off are caught by the next turn of the loop.
+ */
+static void vh_reap(struct virtio_hello *vh, struct virtqueue *vq,
+		    struct list_head *orphans)
 {
-	struct virtio_hello *vh = vq->vdev->priv;
-	LIST_HEAD(orphans);
+	/* exercise virtio-driver TODO 3 */
 	struct vh_req *req;
-	unsigned long flags;
 	unsigned int len;
 
-	spin_lock_irqsave(&vh->lock, flags);
-	vh->stats.interrupts++;
 	do {
 		/* one timestamp for everything this interrupt reaps */
 		ktime_t now = ktime_get();
 
 		virtqueue_disable_cb(vq);
 		while ((req = virtqueue_get_buf(vq, &len)))
-			vh_complete_at(vh, req, len, 0, now, &orphans);
+			vh_complete_at(vh, req, len, 0, now, orphans);
 		if (unlikely(virtqueue_is_broken(vq))) {
 			vh_ring_broken_locked(vh);
 			break;
 		}
 	} while (!virtqueue_enable_cb(vq));
+	/* end exercise virtio-driver TODO 3 */
+}
+
+void vh_vq_done(struct virtqueue *vq)
+{
+	struct virtio_hello *vh = vq->vdev->priv;
+	LIST_HEAD(orphans);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vh->lock, flags);
+	vh->stats.interrupts++;
+	vh_reap(vh, vq, &orphans);
 	spin_unlock_irqrestore(&vh->lock, flags);
 	vh_free_orphans(&orphans);
 	wake_up_all(&vh->space_wq);
@@ -194,6 +208,12 @@ static int vh_state_errno(enum vh_state state)
 static int vh_add(struct virtio_hello *vh, struct scatterlist *sgs[],
 		  unsigned int out, unsigned int in, void *data)
 {
+	/* virtqueue_add_sgs() BUG()s on a chain of no buffers: refuse it here */
+	if (unlikely(!out && !in)) {
+		dev_warn_ratelimited(&vh->vdev->dev,
+				     "a request with no buffers: not queued\n");
+		return -EINVAL;
+	}
 	if (unlikely(READ_ONCE(vh->fault.fail_indirect)))
 		return vh_fault_add_sgs(vh, sgs, out, in, data);
 	return virtqueue_add_sgs(vh->vq, sgs, out, in, data, GFP_ATOMIC);
@@ -257,6 +277,7 @@ int vh_queue(struct virtio_hello *vh, struct vh_req *req,
 		} else if (err == -EIO) {	/* the ring is broken */
 			vh_ring_broken_locked(vh);
 		}
+		/* exercise virtio-driver TODO 2 */
 		/* On a full ring, kick anyway: deferred batches must drain. */
 		if ((!err && kick) || err == -ENOSPC) {
 			if (virtqueue_kick_prepare(vh->vq)) {
@@ -264,6 +285,7 @@ int vh_queue(struct virtio_hello *vh, struct vh_req *req,
 				notify = true;
 			}
 		}
+		/* end exercise virtio-driver TODO 2 */
 		idle = !vh->inflight;
 		seq = vh->complete_seq;
 		spin_unlock_irq(&vh->lock);
@@ -320,6 +342,7 @@ static int vh_std_sgs(struct virtio_hello *vh, struct vh_req *req,
 
 	if (VH_FIXED_SEGS + req->out.npages + req->in.npages > vh->seg_limit)
 		return -E2BIG;
+	/* exercise virtio-driver TODO 1 */
 	sgs[out++] = &req->hdr_sg;
 	if (req->out.npages)
 		sgs[out++] = req->out.sg;
@@ -331,6 +354,7 @@ static int vh_std_sgs(struct virtio_hello *vh, struct vh_req *req,
 	} else {
 		sgs[out + in++] = &req->tail_sg;
 	}
+	/* end exercise virtio-driver TODO 1 */
 	*outp = out;
 	*inp = in;
 	return 0;

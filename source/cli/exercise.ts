@@ -14,6 +14,7 @@ export function exerciseCommand(
 	out: NodeJS.WritableStream,
 ): number {
 	if (action === 'list') {
+		const idWidth = Math.max(...exercises.map(exercise => exercise.id.length));
 		for (const exercise of exercises) {
 			const dir = exerciseDir(root, exercise.id);
 			// Listing makes nothing: the copy is made when the learner first opens or runs it.
@@ -25,7 +26,7 @@ export function exerciseCommand(
 						? `open: ${open.join(', ')}`
 						: 'no TODO comment left';
 			out.write(
-				`${exercise.id.padEnd(8)} ${exercise.milestone.padEnd(14)} ${exercise.title}\n${' '.repeat(9)}${dir}  ${state}\n`,
+				`${exercise.id.padEnd(idWidth)} ${exercise.milestone.padEnd(14)} ${exercise.title}\n${' '.repeat(idWidth + 1)}${dir}  ${state}\n`,
 			);
 		}
 		return 0;

@@ -4,10 +4,11 @@ import {buildGuestProgram} from '../lab/build/guest-program.js';
 import {buildKernelModule, writeModulesDep} from '../lab/build/kernel-module.js';
 import {ensureQemu} from '../lab/build/qemu-build.js';
 import {LabError} from '../lab/lab-error.js';
-import {devicesDir, driversDir} from '../lab/paths.js';
+import {devicesDir, driversDir, projectRoot} from '../lab/paths.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
 import type {DeviceView} from '../runner/events.js';
 import {bootStepWith, kernelStep, rootfsStep} from './boot.js';
+import {greetingFailure, greetingTimeoutS, requestCounts} from './greeting-diagnosis.js';
 import {check, guest} from './shell.js';
 import type {Milestone, Step, StepContext} from './types.js';
 
@@ -35,10 +36,14 @@ export const qemuStep: Step = {
 		'source and builds qemu-system-x86_64 alone (the first build is a few minutes; after an edit of',
 		'devices/ only the changed files are compiled).',
 		'Open: devices/virtio-hello/virtio-hello.c, then docs/virtio-hello.md for the contract.',
+		'In the TUI you build your own copy of the queue handler, with TODOs to fill in',
+		'(`kernelcraft exercise path virtio-device`), in a QEMU work tree of its own.',
 	].join('\n'),
 	async run(ctx) {
+		const learners = ctx.session.options.exerciseDirs?.['virtio-device'];
 		const qemu = await ensureQemu({
 			given: ctx.session.options.qemuSrc,
+			deviceDir: learners,
 			cacheDir: ctx.session.cacheDir,
 			signal: ctx.signal,
 			onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
@@ -46,7 +51,8 @@ export const qemuStep: Step = {
 				ctx.emit({type: 'progress', step: ctx.step, fraction, label, estimated}),
 		});
 		ctx.session.customQemu = qemu.binary;
-		return `QEMU ${qemu.version} with virtio-hello ${qemu.rebuilt ? 'built' : 'unchanged, from the cache'}: ${qemu.binary}`;
+		const from = learners ? ` from ${learners}` : '';
+		return `QEMU ${qemu.version} with virtio-hello${from} ${qemu.rebuilt ? 'built' : 'unchanged, from the cache'}: ${qemu.binary}`;
 	},
 };
 
@@ -75,12 +81,18 @@ export const driverStep: Step = {
 		'the queue, a misc device (/dev/virtio-hello0) for user space, and one completion per',
 		'request. Both halves include the same header, devices/virtio-hello/include/virtio_hello.h:',
 		'one ABI, no copy to drift. hello-client is a static program for the guest.',
+		'In the TUI you build your own copy of the request path, with TODOs to fill in',
+		'(`kernelcraft exercise path virtio-driver`): press e to open it at the first TODO.',
 	].join('\n'),
 	async run(ctx) {
 		const kernel = ctx.session.kernel!;
+		const learners = ctx.session.options.exerciseDirs?.['virtio-driver'];
 		const build = await ctx.session.foreground(() =>
 			buildKernelModule({
-				srcDir: helloDriverDir,
+				srcDir: learners ?? helloDriverDir,
+				// The learner's copy builds where the reference does: its Kbuild's relative include
+				// of devices/virtio-hello/include (copied beside it, an extra input) still resolves.
+				buildAs: learners ? path.relative(projectRoot, helloDriverDir) : undefined,
 				kernel,
 				cacheDir: ctx.session.cacheDir,
 				extraInputs: [helloAbiHeader],
@@ -91,7 +103,8 @@ export const driverStep: Step = {
 		ctx.session.modules.virtio_hello = build.modules.virtio_hello!;
 		const client = await buildHelloClient(ctx.session.cacheDir, ctx.signal);
 		ctx.session.guestPrograms['hello-client'] = client.path;
-		return `virtio_hello.ko ${build.rebuilt ? 'built' : 'unchanged'}; hello-client ${client.rebuilt ? 'built' : 'unchanged'}`;
+		const from = learners ? ` from ${learners}` : '';
+		return `virtio_hello.ko${from} ${build.rebuilt ? 'built' : 'unchanged'}; hello-client ${client.rebuilt ? 'built' : 'unchanged'}`;
 	},
 };
 
@@ -168,7 +181,12 @@ export const virtioHelloMilestone: Milestone = {
 				'from <greeting property>" and a status byte, pushes it to the used ring and interrupts.',
 			].join('\n'),
 			async run(ctx) {
-				const reply = await check(ctx, 'hello-client greet Ada');
+				const before = await requestCounts(ctx);
+				// A bounded wait: a request that never comes back must not hold the check shell.
+				const command = 'hello-client greet Ada';
+				const result = await guest(ctx, `timeout -s KILL ${greetingTimeoutS} ${command}`, 60_000);
+				if (result.status !== 0) throw await greetingFailure(ctx, command, before, result);
+				const reply = result.output.trim();
 				const expected = `Hello, Ada! from ${deviceGreeting}`;
 				if (reply !== expected) throw new LabError({what: `The device answered "${reply}", not "${expected}".`});
 				return `the device answered "${reply}"`;

@@ -4,6 +4,11 @@ export interface Failure {
 	lastSeen?: string[];
 	hint?: string;
 	logPath?: string;
+	/**
+	 * What the check saw, named ("not-kicked"), when a step can fail in more than one way: an
+	 * exercise's data maps it to the TODO that causes it.
+	 */
+	symptom?: string;
 }
 
 /**

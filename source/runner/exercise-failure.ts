@@ -1,5 +1,5 @@
 import path from 'node:path';
-import {exercisesOf} from '../expedition/exercises.js';
+import {exercisesOf, type ExerciseTodo} from '../expedition/exercises.js';
 import {openTodos} from '../lab/exercise/workspace.js';
 import type {Failure} from '../lab/lab-error.js';
 
@@ -14,10 +14,16 @@ export function withTodoPointer(
 	failure: Failure,
 	exerciseDirs: Record<string, string> | undefined,
 ): Failure {
-	for (const exercise of exercisesOf(milestone)) {
-		const dir = exerciseDirs?.[exercise.id];
-		if (!dir) continue;
-		const todos = exercise.todos.filter(todo => todo.verifiedBy.includes(step));
+	const candidates = exercisesOf(milestone).filter(exercise => exerciseDirs?.[exercise.id]);
+	// The TODO the symptom names, when the step told its ways of failing apart; else every TODO
+	// the step verifies.
+	const named = (todo: ExerciseTodo) => todo.verifiedBy.includes(`${step}:${failure.symptom}`);
+	const bySymptom = failure.symptom !== undefined && candidates.some(exercise => exercise.todos.some(named));
+	const verifies = (todo: ExerciseTodo) =>
+		bySymptom ? named(todo) : todo.verifiedBy.some(by => by === step || by.startsWith(`${step}:`));
+	for (const exercise of candidates) {
+		const dir = exerciseDirs![exercise.id]!;
+		const todos = exercise.todos.filter(verifies);
 		if (todos.length === 0) continue;
 		const open = openTodos(exercise, dir);
 		// The TODO still open comes first; one whose comment is gone may have been done wrong.

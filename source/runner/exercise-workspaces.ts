@@ -1,7 +1,7 @@
 import path from 'node:path';
 import {exercisesOf} from '../expedition/exercises.js';
 import {watchFolder, type FolderWatch} from '../lab/exercise/watch-folder.js';
-import {ensureWorkspace, openTodos} from '../lab/exercise/workspace.js';
+import {ensureWorkspace, exerciseDir, openTodos} from '../lab/exercise/workspace.js';
 import type {MilestoneSummary} from './events.js';
 
 /**
@@ -34,14 +34,21 @@ export class ExerciseWorkspaces {
 	 * the last run if its comment still stands, else the first TODO comment left, else the top.
 	 */
 	editTarget(milestone: string): {file: string; line?: number} | undefined {
-		const exercise = exercisesOf(milestone)[0];
-		if (!exercise) return undefined;
-		const dir = ensureWorkspace(exercise, this.root);
-		const open = openTodos(exercise, dir);
+		const all = exercisesOf(milestone);
+		if (all.length === 0) return undefined;
 		const failed = this.failedAt.get(milestone);
-		const checked = exercise.todos.filter(todo => failed !== undefined && todo.verifiedBy.includes(failed));
-		const place = open.find(place => checked.some(todo => todo.n === place.n)) ?? open[0];
-		return place ? {file: place.file, line: place.line} : {file: path.join(dir, exercise.files[0]!)};
+		const checkedBy = (by: string) => failed !== undefined && (by === failed || by.startsWith(`${failed}:`));
+		// Exercises in their data's order (the one a milestone builds first comes first).
+		const open = all.map(exercise => ({
+			exercise,
+			open: openTodos(exercise, ensureWorkspace(exercise, this.root)),
+			checked: exercise.todos.filter(todo => todo.verifiedBy.some(checkedBy)),
+		}));
+		const place =
+			open.flatMap(({open, checked}) => open.filter(place => checked.some(todo => todo.n === place.n)))[0] ??
+			open.flatMap(({open}) => open)[0];
+		if (place) return {file: place.file, line: place.line};
+		return {file: path.join(exerciseDir(this.root, all[0]!.id), all[0]!.files[0]!)};
 	}
 
 	/** Starts watching a milestone's exercise folders (once); onSave gets the files that changed. */

@@ -105,7 +105,8 @@ export class Workbench implements WorkbenchApi {
 		if (milestone.builds?.includes('qemu') && this.background?.current !== 'done')
 			await this.background?.stop('moved to the milestone, which builds it now');
 		if (this.exercises) {
-			this.session.options.exerciseDirs = {...this.session.options.exerciseDirs, ...this.exercises.dirsFor(id)};
+			// Only this milestone's: a later milestone that shares its steps builds the references.
+			this.session.options.exerciseDirs = this.exercises.dirsFor(id);
 			if (this.options.watchExercises) this.exercises.watch(id, () => void this.reruns.saved(id));
 		}
 		const controller = new AbortController();

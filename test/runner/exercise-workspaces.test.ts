@@ -40,3 +40,19 @@ test('a watched exercise reports saves until close()', async t => {
 	await new Promise(resolve => setTimeout(resolve, 400));
 	t.is(saves.length, 1, 'nothing after close()');
 });
+
+test('virtio-hello watches both of its exercises: a save in either re-runs the milestone', async t => {
+	const workspaces = new ExerciseWorkspaces(tempDir(t));
+	const saves: string[][] = [];
+	workspaces.watch('virtio-hello', files => saves.push(files));
+	t.is(workspaces.watching, 2, 'the driver and the device');
+	const dirs = workspaces.dirsFor('virtio-hello');
+	const device = `${dirs['virtio-device']}/virtio-hello.c`;
+	const driver = `${dirs['virtio-driver']}/virtio_hello_core.c`;
+	fs.appendFileSync(device, '/* saved */\n');
+	await new Promise(resolve => setTimeout(resolve, 400));
+	fs.appendFileSync(driver, '/* saved */\n');
+	await new Promise(resolve => setTimeout(resolve, 400));
+	t.deepEqual(saves, [[device], [driver]]);
+	workspaces.close();
+});

@@ -28,6 +28,11 @@ export interface ModuleBuildOptions {
 	/** Other inputs that change the build (e.g. a shared ABI header); those inside the repository
 	 * are copied beside the module's copy at their own relative place. */
 	extraInputs?: string[];
+	/**
+	 * Where the copy is built, relative to the repository root, for a folder outside it made from
+	 * a reference there (a learner's exercise): the reference's relative includes then resolve.
+	 */
+	buildAs?: string;
 	signal?: AbortSignal;
 	onLine?: (line: string) => void;
 }
@@ -54,6 +59,7 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 	}
 	const sources = directoryContents(srcDir, isBuildOutput);
 	const inputs: Record<string, string> = {kernel: options.kernel.key, make: (options.makeArgs ?? []).join(' ')};
+	if (options.buildAs) inputs.buildAs = options.buildAs;
 	for (const [file, text] of Object.entries(sources)) inputs[`src:${file}`] = text;
 	for (const file of options.extraInputs ?? []) inputs[`extra:${file}`] = fs.readFileSync(file, 'utf8');
 	const key = hashInputs(inputs);
@@ -62,7 +68,7 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 	// Inside the repository the copy keeps its place relative to the root, so a Kbuild's relative
 	// include (drivers/virtio-hello -> devices/virtio-hello/include) finds the copied extra inputs.
 	const insideRepo = !path.relative(projectRoot, srcDir).startsWith('..');
-	const relative = insideRepo ? path.relative(projectRoot, srcDir) : path.basename(srcDir);
+	const relative = options.buildAs ?? (insideRepo ? path.relative(projectRoot, srcDir) : path.basename(srcDir));
 	const entry = await ensureCacheEntry(
 		entryDir,
 		{what: `building the module in ${path.basename(srcDir)}`, onLine: options.onLine, signal: options.signal},

@@ -10,6 +10,7 @@ import {ensureCacheEntry, removeTree} from './cache-entry.js';
 import {describeOwner, withLock} from './cache-lock.js';
 import {ensureQemuSource, fetchedQemuSource} from './qemu-source.js';
 import {compilerErrorLines} from './kernel.js';
+import {formatCompilerError, parseCompilerErrors} from './compiler-errors.js';
 import {
 	compilerCacheEnv,
 	compilerCacheLogName,
@@ -41,6 +42,13 @@ export interface QemuBuildOptions {
 	 * is never reconfigured back and forth.
 	 */
 	debugInfo?: boolean;
+	/**
+	 * The device's files from this folder instead of devices/virtio-hello (a learner's exercise
+	 * copy, same file names; the ABI header stays the repository's). Built in a work tree of its
+	 * own, so the reference's QEMU stays cached and each change to the copy is an incremental
+	 * build: the changed file compiled, QEMU relinked.
+	 */
+	deviceDir?: string;
 }
 
 const script = () => path.join(devicesDir, 'qemu-build.sh');
@@ -82,15 +90,23 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 	const sourceKey = hashInputs({source: source.id, version: source.version});
 	// devices/virtio-hello/test/ holds guest-side tools for the tests (vh-raw.c), not QEMU code.
 	// The device list is an input: a line added to or removed from it rebuilds QEMU.
+	const deviceDir = options.deviceDir ? path.resolve(options.deviceDir) : undefined;
 	const inputs = hashInputs({
 		sourceKey,
 		script: fs.readFileSync(script(), 'utf8'),
 		deviceList: fs.readFileSync(qemuDeviceList(), 'utf8'),
 		...directoryContents(path.join(devicesDir, 'virtio-hello'), name => name === 'test'),
 		...(options.debugInfo ? {debugInfo: 'qemu-build.sh --debug-info'} : {}),
+		...(deviceDir ? deviceInputs(deviceDir) : {}),
 	});
-	const entryDir = path.join(qemuCache, 'bin', inputs);
-	const workDir = path.join(qemuCache, `work-${sourceKey}${options.debugInfo ? '-g' : ''}`);
+	// A learner's builds replace each other (one copy, many saves): a folder of their own, pruned.
+	const entryDir = path.join(qemuCache, deviceDir ? 'exercise-bin' : 'bin', inputs);
+	const workDir = path.join(
+		qemuCache,
+		`work-${sourceKey}${options.debugInfo ? '-g' : ''}${deviceDir ? '-exercise' : ''}`,
+	);
+	// Compiler messages name the learner's files, not the work tree's copies of them.
+	const toSource = deviceDir ? learnerPaths(deviceDir) : (line: string) => line;
 	const logPath = path.join(workDir, 'build.log');
 	const entry = await ensureCacheEntry(
 		entryDir,
@@ -105,27 +121,42 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 				// work tree (a new QEMU source) or an object edited back compiles from the cache.
 				const statsLog = path.join(workDir, compilerCacheLogName);
 				fs.rmSync(statsLog, {force: true});
-				const scriptArgs = [...(options.debugInfo ? ['--debug-info'] : []), workDir, treeDir];
-				await runLogged('bash', [script(), ...scriptArgs], {
+				const scriptArgs = [
+					...(options.debugInfo ? ['--debug-info'] : []),
+					...(deviceDir ? ['--device-dir', deviceDir] : []),
+					workDir,
+					treeDir,
+				];
+				const build = runLogged('bash', [script(), ...scriptArgs], {
 					logPath,
 					env: compilerCacheEnv({cacheDir: options.cacheDir, statsLog}),
 					what: 'the QEMU build',
 					signal: options.signal,
 					background: options.background,
 					control: options.control,
-					onLine: line => {
+					onLine: raw => {
+						const line = toSource(raw);
 						options.onLine?.(line);
 						const step = /^\[(\d+)\/(\d+)\]\s*(.*)$/.exec(line);
 						if (step) options.onProgress?.(Number(step[1]) / Number(step[2]), step[3]!.slice(0, 80), false);
 					},
 					pickErrorLines: lines => {
-						const errors = compilerErrorLines(lines);
+						const errors = compilerErrorLines(lines.map(toSource));
 						return errors.length > 0
 							? errors
 							: lines.filter(line => /error|not supported|missing/i.test(line)).slice(-10);
 					},
 					hint: "The build log has every line; `kernelcraft setup` installs what QEMU's build needs.",
 				});
+				try {
+					await build;
+				} catch (error) {
+					// The first compile error heads the failure as file:line: message, as the module
+					// build's does: the line to fix, where even a narrow step log shows it.
+					const first = error instanceof LabError ? firstCompilerError(error.failure.lastSeen ?? []) : undefined;
+					if (!first) throw error;
+					throw new LabError({...(error as LabError).failure, what: first});
+				}
 				const cached = readCompilerCacheStats(statsLog);
 				if (cached && cached.hits + cached.misses > 0) options.onLine?.(describeCompilerCache(cached));
 				const built = path.join(workDir, 'build', 'qemu-system-x86_64');
@@ -135,6 +166,7 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 				fs.copyFileSync(built, path.join(scratch, 'qemu-system-x86_64'));
 			});
 			options.onProgress?.(1, `built QEMU ${source.version} with virtio-hello`, false);
+			if (deviceDir) removeOtherEntries(path.dirname(entryDir), path.basename(entryDir));
 			return {version: source.version};
 		},
 	);
@@ -165,4 +197,54 @@ function prepareWorkTree(workDir: string, pristine: string): string {
 		throw new LabError({what: `Could not copy QEMU's source into ${tree}.`, lastSeen: [copy.stderr.trim()]});
 	writeFileAtomic(stamp, pristine);
 	return tree;
+}
+
+/** The files of a device folder qemu-build.sh reads (devices/virtio-hello's, by name). */
+const deviceFiles = [
+	'Kconfig',
+	'meson.build',
+	'qemu-7.2-virtio-core.patch',
+	'trace-events',
+	'virtio-hello-pci.c',
+	'virtio-hello.c',
+	'virtio-hello.h',
+];
+
+/** A learner's device folder as build inputs: its path (the work tree is theirs) and those files. */
+function deviceInputs(deviceDir: string): Record<string, string> {
+	const inputs: Record<string, string> = {deviceDir};
+	for (const name of deviceFiles) {
+		const file = path.join(deviceDir, name);
+		inputs[`device:${name}`] = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+	}
+	return inputs;
+}
+
+/** A build line with the work tree's copies of the device's files named as the learner's own. */
+function learnerPaths(deviceDir: string): (line: string) => string {
+	return line =>
+		line
+			.replace(/(?:[^\s:'"]*\/)?src\/hw\/virtio\/(virtio-hello(?:-pci)?\.c)\b/g, (_all, name: string) =>
+				path.join(deviceDir, name),
+			)
+			.replace(/(?:[^\s:'"]*\/)?src\/include\/hw\/virtio\/virtio-hello\.h\b/g, path.join(deviceDir, 'virtio-hello.h'));
+}
+
+function firstCompilerError(lines: string[]): string | undefined {
+	const [first, ...more] = parseCompilerErrors(lines);
+	if (!first) return undefined;
+	return `${formatCompilerError(first)[0]}${more.length > 0 ? ` (and ${more.length} more below)` : ''}`;
+}
+
+/**
+ * Every entry of `folder` but `keep`, with its lock files: a learner's earlier builds (10 MB or
+ * more each, one per save).
+ */
+function removeOtherEntries(folder: string, keep: string): void {
+	for (const name of fs.readdirSync(folder)) {
+		const key = /^([0-9a-f]{16})(?:\.lock(?:\.owner)?)?$/.exec(name)?.[1];
+		if (key === undefined || key === keep) continue;
+		if (name === key) removeTree(path.join(folder, name));
+		else fs.rmSync(path.join(folder, name), {force: true});
+	}
 }

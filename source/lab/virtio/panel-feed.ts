@@ -128,6 +128,17 @@ export class PanelFeed {
 		return this.sampler ? this.sampler.sampleFresh() : [];
 	}
 
+	/**
+	 * A device's own property over the panel's QMP connection (QEMU serves one client per
+	 * socket): a device's counters, for a check. Undefined when QMP is not connected or the
+	 * property does not exist.
+	 */
+	async qomGet<T>(path: string, property: string): Promise<T | undefined> {
+		await this.ready.catch(() => undefined);
+		if (!this.qmp || this.stopped) return undefined;
+		return this.qmp.execute<T>('qom-get', {path, property}).catch(() => undefined);
+	}
+
 	/** Samples taken so far, and the sampler's current pace (it halves while the queues are idle). */
 	get sampling(): {samples: number; intervalMs: number | undefined} {
 		return {samples: this.sampler?.samples ?? 0, intervalMs: this.sampler?.currentIntervalMs};

@@ -1,0 +1,120 @@
+import {LabError} from '../lab/lab-error.js';
+import {idxDelta} from '../lab/virtio/wrap.js';
+import {guest} from './shell.js';
+import type {StepContext} from './types.js';
+import {helloDevices} from './virtio-hello.js';
+
+/** Seconds a greeting may take before it counts as lost (a round trip takes milliseconds). */
+export const greetingTimeoutS = 5;
+
+/** busybox timeout -s KILL: the client was killed, so the request never came back. */
+const killedStatus = 137;
+
+/** The device the milestone starts (-device virtio-hello-pci,id=hello0). */
+const deviceId = 'hello0';
+
+/** Where one request stands, from both ends: the driver's sysfs counters and QEMU's (QMP). */
+export interface RequestCounts {
+	/** The driver's stats/: requests queued, completed, interrupts taken. */
+	driver?: {requests: number; completed: number; interrupts: number};
+	/**
+	 * The device's view: the kicks it counted, the next avail entry it will pop (its last avail
+	 * index) and its used index.
+	 */
+	device?: {kicks?: number; lastAvailIdx: number; usedIdx: number};
+}
+
+/** The counts now; either end may be missing (no driver bound, the panel off). */
+export async function requestCounts(ctx: StepContext): Promise<RequestCounts> {
+	const {output, status} = await guest(
+		ctx,
+		'cd /sys/bus/virtio/drivers/virtio_hello/virtio*/stats && grep . requests completed interrupts',
+	);
+	const values = Object.fromEntries(
+		output
+			.split('\n')
+			.map(line => line.split(':'))
+			.map(([name, value]) => [name, Number(value)]),
+	) as Record<string, number>;
+	const driver =
+		status === 0
+			? {requests: values.requests!, completed: values.completed!, interrupts: values.interrupts!}
+			: undefined;
+	const queue = (await helloDevices(ctx))[0]?.queues[0];
+	const kicks = await ctx.session.panel?.qomGet<number>(deviceId, 'kicks');
+	const device = queue ? {kicks, lastAvailIdx: queue.lastAvailIdx, usedIdx: queue.usedIdx} : undefined;
+	return {driver, device};
+}
+
+const kicksSaid = (n: number) => (n === 1 ? ' once' : n > 1 ? ` ${n} times` : '');
+
+function describe(before: RequestCounts, after: RequestCounts): string[] {
+	const lines: string[] = [];
+	const [b, a] = [before.driver, after.driver];
+	if (b && a)
+		lines.push(
+			`driver (sysfs stats): requests ${b.requests} → ${a.requests}, interrupts ${b.interrupts} → ${a.interrupts}, completed ${b.completed} → ${a.completed}`,
+		);
+	const [bd, ad] = [before.device, after.device];
+	if (bd && ad)
+		lines.push(
+			`device (QMP): kicks ${bd.kicks ?? '?'} → ${ad.kicks ?? '?'}, last avail index ${bd.lastAvailIdx} → ${ad.lastAvailIdx}, used index ${bd.usedIdx} → ${ad.usedIdx}`,
+		);
+	return lines;
+}
+
+/**
+ * Why a greeting failed, from where the request stopped on its way: never queued (the driver's
+ * requests count did not move), queued but no kick reached the device (its kick count did not
+ * move), kicked but never popped (its last avail index did not move), refused (a non-OK status),
+ * answered but no interrupt came (the used index moved, the driver's interrupt count did not),
+ * or interrupted but never completed. Each has a symptom name the exercise data maps to a TODO.
+ */
+export async function greetingFailure(
+	ctx: StepContext,
+	command: string,
+	before: RequestCounts,
+	result: {output: string; status: number},
+): Promise<LabError> {
+	const after = await requestCounts(ctx);
+	const dmesg = (await guest(ctx, 'dmesg | tail -n 6')).output.split('\n');
+	const timedOut = result.status === killedStatus;
+	const how = timedOut
+		? `\`${command}\` got no answer within ${greetingTimeoutS} s`
+		: `\`${command}\` failed (status ${result.status}: ${result.output.trim() || 'no output'})`;
+	const lastSeen = [...describe(before, after), '--- dmesg:', ...dmesg];
+	const fail = (why: string, symptom?: string) => new LabError({what: `${how}: ${why}`, lastSeen, symptom});
+	const [b, a] = [before.driver, after.driver];
+	if (!b || !a) return fail('the driver has no statistics in sysfs (is virtio_hello bound?).');
+	if (a.requests === b.requests)
+		return fail(`the driver queued no request (its requests count stayed at ${a.requests}).`, 'not-queued');
+	const refused = /device status (\d+) \((\w+)\)/.exec(result.output);
+	if (refused) return fail(`the device answered with status ${refused[2]}, not OK.`, 'refused');
+	if (!timedOut) return fail('see the lines below.');
+	const [bd, ad] = [before.device, after.device];
+	const answered = bd && ad ? idxDelta(bd.usedIdx, ad.usedIdx) : a.interrupts - b.interrupts;
+	if (answered === 0 && bd && ad) {
+		if (bd.kicks !== undefined && ad.kicks === bd.kicks)
+			return fail(
+				`the request is in the ring (the driver counted it) but no kick reached the device (its kick count stayed at ${ad.kicks}).`,
+				'not-kicked',
+			);
+		if (idxDelta(bd.lastAvailIdx, ad.lastAvailIdx) === 0)
+			return fail(
+				`the device was kicked${kicksSaid((ad.kicks ?? 0) - (bd.kicks ?? 0))} but never popped the request: its last avail index stayed at ${ad.lastAvailIdx}.`,
+				'not-popped',
+			);
+		return fail('the device popped the request but never pushed an answer to the used ring.', 'not-pushed');
+	}
+	if (answered > 0 && a.interrupts === b.interrupts)
+		return fail(
+			`the device answered (used index +${answered}) but the guest got no interrupt (the driver's interrupt count stayed at ${a.interrupts}).`,
+			'not-interrupted',
+		);
+	if (answered > 0 && a.completed === b.completed)
+		return fail(
+			`the device answered (used index +${answered}) and interrupted, but the driver never completed the request.`,
+			'not-completed',
+		);
+	return fail('see the lines below.');
+}

@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import {findExercise} from '../../source/expedition/exercises.js';
+import {findRegions, todoComment} from '../../source/lab/exercise/markers.js';
+import {projectRoot} from '../../source/lab/paths.js';
+import type {RunEvent} from '../../source/runner/events.js';
+import {startCli} from '../helpers/cli.js';
+
+/*
+ * The virtio-hello exercises against a real VM, a real driver build and a real (incremental) QEMU
+ * build of the learner's device. Each case opens some TODOs of the references and checks that the
+ * run fails at the greeting, naming the TODO whose absence the system's state shows (the driver's
+ * sysfs counters, the device's over QMP), at its file:line in the learner's copy.
+ */
+
+const driver = {exercise: findExercise('virtio-driver')!, file: 'virtio_hello_core.c'};
+const device = {exercise: findExercise('virtio-device')!, file: 'virtio-hello.c'};
+type Part = typeof driver;
+
+const events = (lines: string[]) =>
+	lines.filter(line => line.startsWith('{')).map(line => JSON.parse(line) as RunEvent);
+
+/** The reference with the given TODOs open (their regions replaced by the skeleton's comment). */
+function withOpen(part: Part, open: number[]): string {
+	const reference = fs.readFileSync(path.join(projectRoot, part.exercise.reference, part.file), 'utf8');
+	const lines = reference.split('\n');
+	for (const region of findRegions(reference, part.exercise.id).reverse()) {
+		if (!open.includes(region.todo)) continue;
+		const text = part.exercise.todos.find(todo => todo.n === region.todo)!.text;
+		lines.splice(region.begin - 1, region.end - region.begin + 1, ...todoComment(region.todo, text, region.indent));
+	}
+	return lines.join('\n');
+}
+
+/** One workspace for the whole file: each case writes its own versions of the two copies. */
+const root = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'kernelcraft-virtio-exercises-'));
+test.after.always(() => fs.rmSync(root, {recursive: true, force: true}));
+const env = {KERNELCRAFT_WORKSPACE: path.join(root, 'ws'), KERNELCRAFT_STATE: path.join(root, 'progress.json')};
+const copyOf = (part: Part) => path.join(root, 'ws', part.exercise.id, part.file);
+
+async function run(t: ExecutionContext, args: string[]) {
+	const cli = startCli(args, env, t);
+	const code = await cli.waitForExit(900_000);
+	return {code, all: events(cli.lines), stderr: cli.stderr.join('')};
+}
+
+/** Writes both copies, runs the milestone on them, and expects the greeting to fail at `todo`. */
+async function failsAt(
+	t: ExecutionContext,
+	copies: {driver: number[]; device: number[]},
+	expected: {part: Part; todo: number; says: RegExp},
+) {
+	fs.writeFileSync(copyOf(driver), withOpen(driver, copies.driver));
+	fs.writeFileSync(copyOf(device), withOpen(device, copies.device));
+	const {code, all, stderr} = await run(t, ['run', 'virtio-hello', '--json', '--exercise']);
+	t.is(code, 1, stderr);
+	const failed = all.find(event => event.type === 'failed') as Extract<RunEvent, {type: 'failed'}>;
+	t.is(failed?.step, 'greet', JSON.stringify(failed));
+	const file = copyOf(expected.part);
+	const line =
+		fs
+			.readFileSync(file, 'utf8')
+			.split('\n')
+			.findIndex(text => text.includes(`TODO ${expected.todo}:`)) + 1;
+	t.true(failed.failure.what.startsWith(`${file}:${line}: TODO ${expected.todo}: `), failed.failure.what);
+	t.regex(failed.failure.what, expected.says);
+	t.log(failed.failure.what);
+	return all;
+}
+
+const qemuMs = (all: RunEvent[]) =>
+	(all.find(event => event.type === 'verified' && event.step === 'qemu') as {ms: number; detail: string} | undefined)!;
+
+test.serial('the skeletons as they are: the greeting fails at the driver, TODO 1 (no request queued)', async t => {
+	t.is((await run(t, ['exercise', 'path', 'virtio-driver'])).code, 0);
+	t.is((await run(t, ['exercise', 'path', 'virtio-device'])).code, 0);
+	// The skeletons themselves, as `exercise path` made them.
+	const {code, all, stderr} = await run(t, ['run', 'virtio-hello', '--json', '--exercise']);
+	t.is(code, 1, stderr);
+	const failed = all.find(event => event.type === 'failed') as Extract<RunEvent, {type: 'failed'}>;
+	t.is(failed.step, 'greet', JSON.stringify(failed));
+	const line =
+		fs
+			.readFileSync(copyOf(driver), 'utf8')
+			.split('\n')
+			.findIndex(text => text.includes('TODO 1:')) + 1;
+	t.true(failed.failure.what.startsWith(`${copyOf(driver)}:${line}: TODO 1: \`hello-client greet Ada\` failed`));
+	t.regex(failed.failure.what, /the driver queued no request \(its requests count stayed at 0\)\.$/);
+	t.log(failed.failure.what);
+	t.regex(qemuMs(all).detail, /from .*virtio-device/, "the learner's device was built");
+});
+
+test.serial('the driver without its kick: TODO 2, told by the device that saw no kick', async t => {
+	await failsAt(t, {driver: [2], device: [1, 2, 3]}, {part: driver, todo: 2, says: /no kick reached the device/});
+});
+
+test.serial('the driver done, the device skeleton: the device never pops, its TODO 1', async t => {
+	await failsAt(t, {driver: [], device: [1, 2, 3]}, {part: device, todo: 1, says: /never popped the request/});
+});
+
+test.serial('the device without its header check: TODO 2, the device refuses the request', async t => {
+	const all = await failsAt(t, {driver: [], device: [2]}, {part: device, todo: 2, says: /answered with status UNSUPP/});
+	t.log(`incremental QEMU build of the learner's device: ${qemuMs(all).ms} ms`);
+});
+
+test.serial('the device without its interrupt: TODO 3, the used index moved, no interrupt came', async t => {
+	await failsAt(t, {driver: [], device: [3]}, {part: device, todo: 3, says: /the guest got no interrupt/});
+});
+
+test.serial("the driver's callback left out: TODO 3, answered and interrupted but never completed", async t => {
+	await failsAt(t, {driver: [3], device: []}, {part: driver, todo: 3, says: /never completed the request/});
+});
+
+test.serial('the references copied over both exercises pass run virtio-hello --exercise', async t => {
+	fs.copyFileSync(path.join(projectRoot, 'drivers/virtio-hello', driver.file), copyOf(driver));
+	fs.copyFileSync(path.join(projectRoot, 'devices/virtio-hello', device.file), copyOf(device));
+	const {code, all, stderr} = await run(t, ['run', 'virtio-hello', '--json', '--exercise']);
+	t.is(
+		code,
+		0,
+		all
+			.filter(event => event.type === 'failed')
+			.map(event => JSON.stringify(event))
+			.join('\n') + stderr,
+	);
+	const qemu = qemuMs(all);
+	t.regex(qemu.detail, /from .*virtio-device/);
+	t.log(`QEMU step: ${qemu.ms} ms (${qemu.detail})`);
+	const driverStep = all.find(event => event.type === 'verified' && event.step === 'driver') as {detail: string};
+	t.regex(driverStep.detail, /virtio_hello\.ko from .*virtio-driver/);
+});
+
+test.serial("a compile error in the learner's device shows as its own file:line at the qemu step", async t => {
+	await startCliLines(t, ['exercise', 'path', 'virtio-device']);
+	const lines = withOpen(device, []).split('\n');
+	const at = lines.findIndex(line => line.startsWith('static void virtio_hello_interrupt('));
+	lines.splice(at + 2, 0, '    this is not C;');
+	fs.writeFileSync(copyOf(device), lines.join('\n'));
+	const {code, all} = await run(t, ['run', 'virtio-hello', '--json', '--exercise']);
+	t.is(code, 1);
+	const failed = all.find(event => event.type === 'failed') as Extract<RunEvent, {type: 'failed'}>;
+	t.is(failed.step, 'qemu');
+	t.true(failed.failure.what.startsWith(`${copyOf(device)}:${at + 3}: `), failed.failure.what);
+	t.log(failed.failure.what);
+});
+
+test.serial('exercise list shows both, with their open TODOs; reset puts a skeleton back', async t => {
+	const list = await startCliLines(t, ['exercise', 'list']);
+	t.regex(list, /^virtio-driver\s+virtio-hello\s+the virtio-hello driver's request path/m);
+	t.regex(list, /^virtio-device\s+virtio-hello\s+the virtio-hello device's queue handler/m);
+	await startCliLines(t, ['exercise', 'path', 'virtio-device']);
+	fs.writeFileSync(copyOf(device), withOpen(device, [3]));
+	t.regex(await startCliLines(t, ['exercise', 'list']), /virtio-device {2}open: TODO 3$/m);
+	t.is((await run(t, ['exercise', 'reset', 'virtio-device'])).code, 0);
+	t.regex(await startCliLines(t, ['exercise', 'list']), /virtio-device {2}open: TODO 1, TODO 2, TODO 3$/m);
+	t.true(fs.readdirSync(path.dirname(copyOf(device))).some(name => name.startsWith('virtio-hello.c.bak-')));
+});
+
+async function startCliLines(t: ExecutionContext, args: string[]): Promise<string> {
+	const cli = startCli(args, env, t);
+	t.is(await cli.waitForExit(60_000), 0);
+	return cli.lines.join('\n');
+}
