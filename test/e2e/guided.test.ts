@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import type {ProgressFile} from '../../source/runner/progress-store.js';
-import {driversDir} from '../../source/lab/paths.js';
+import {findExercise} from '../../source/expedition/exercises.js';
+import {projectRoot} from '../../source/lab/paths.js';
 import {TuiPty} from '../bench/tui-pty.js';
 import {tempDir} from '../helpers/temp.js';
 
@@ -17,16 +18,20 @@ interface Learner {
 }
 
 /**
- * The TUI with a progress file and exercise workspace of its own. `solvedHello`: the learner's
- * hello.c is the reference solution (the exercise is tested in exercise-watch.test.ts).
+ * The TUI with a progress file and exercise workspace of its own. `solved`: exercises whose
+ * learner copy is the reference solution (the exercises are tested on their own elsewhere).
  */
-async function startLearner(t: ExecutionContext, solvedHello = false): Promise<Learner> {
+async function startLearner(t: ExecutionContext, solved: string[] = []): Promise<Learner> {
 	const dir = tempDir(t);
 	const progressFile = path.join(dir, 'progress.json');
 	const workspace = path.join(dir, 'exercises');
-	if (solvedHello) {
-		fs.mkdirSync(path.join(workspace, 'hello'), {recursive: true});
-		fs.copyFileSync(path.join(driversDir, 'hello', 'hello.c'), path.join(workspace, 'hello', 'hello.c'));
+	// An exercise the learner has solved: the reference's files with TODOs in the learner's folder
+	// (the workspace fills in the rest from the skeleton and never overwrites these).
+	for (const id of solved) {
+		const exercise = findExercise(id)!;
+		fs.mkdirSync(path.join(workspace, id), {recursive: true});
+		for (const file of exercise.files)
+			fs.copyFileSync(path.join(projectRoot, exercise.reference, file), path.join(workspace, id, file));
 	}
 	const app = new TuiPty({
 		cols: 120,
@@ -162,7 +167,7 @@ test.serial('guided virtio-blk: one prediction wrong, one right, and the learner
 });
 
 test.serial('d hands a guided run to kernelcraft: the waiting task is done for the learner', async t => {
-	const {app, progress} = await startLearner(t, true);
+	const {app, progress} = await startLearner(t, ['hello']);
 	app.write('j');
 	await app.waitForScreen(() => app.milestoneLine(/hello-module/i)?.charAt(0) === '›', 5000, 'hello-module selected');
 	app.write('\r');
@@ -179,7 +184,7 @@ test.serial('d hands a guided run to kernelcraft: the waiting task is done for t
 test.serial(
 	'guided virtio-hello: the learner loads the driver and greets the device; the echo is one request per MiB',
 	async t => {
-		const {app, progress} = await startLearner(t);
+		const {app, progress} = await startLearner(t, ['virtio-driver', 'virtio-device']);
 		const hello = /virtio-hello/i;
 		app.write('jjj');
 		await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
