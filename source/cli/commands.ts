@@ -16,6 +16,8 @@ export const commands: CommandSpec[] = [
 			'--version': 'print the version',
 			'--demo':
 				'kernelcraft does every step and skips the predictions (by default you do the steps that are tasks, and `d` hands a run over)',
+			'--debug':
+				'milestones boot the debug kernel (DWARF, gdb scripts; built the first time) with nokaslr and the gdbstub, and g opens gdb on the VM',
 		},
 		options: kernelOptions,
 		positionals: [],

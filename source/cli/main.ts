@@ -166,6 +166,7 @@ async function withWorkbench(
 		watchExercises: keepVm,
 		// The VM kept for the learner is the TUI's, whose panel is on screen: counters live.
 		panelShown: keepVm,
+		debug: parsed.flags.has('--debug'),
 	});
 	if (parsed.flags.has('--exercise') && parsed.options.has('--module-src'))
 		throw new UsageError('--exercise builds the exercise copy; --module-src builds another folder: give one.', 'run');
