@@ -190,7 +190,11 @@ export class Session {
 		const live = this.options.panelShown === true;
 		if (this.options.debug && !extra.gdbSocket) {
 			fs.mkdirSync(runDir, {recursive: true, mode: 0o700});
-			extra = {...extra, gdbSocket: await chooseGdbSocket(runDir), append: [gdbKernelAppend, extra.append ?? ''].join(' ').trim()};
+			extra = {
+				...extra,
+				gdbSocket: await chooseGdbSocket(runDir),
+				append: [gdbKernelAppend, extra.append ?? ''].join(' ').trim(),
+			};
 		}
 		this.gdbSocket = extra.gdbSocket;
 		const panelArgs = panelOn ? qemuTraceArgs(traceLog, deviceTraceEvents, {counting: live}) : [];

@@ -329,7 +329,12 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 		case 'gdb':
 			return {
 				...state,
-				gdb: {state: event.state, lines: event.lines, stopped: event.stopped, ...(event.note ? {note: event.note} : {})},
+				gdb: {
+					state: event.state,
+					lines: event.lines,
+					stopped: event.stopped,
+					...(event.note ? {note: event.note} : {}),
+				},
 				// gdb gone: nothing left to type into.
 				focus: event.state === 'gone' && state.focus.startsWith('gdb') ? 'list' : state.focus,
 			};

@@ -139,8 +139,7 @@ export class GdbSession {
 			else if (char === '\x03') {
 				this.typed = '';
 				this.sent();
-			}
-			else if (char >= ' ') this.typed += char;
+			} else if (char >= ' ') this.typed += char;
 		}
 		this.process.write(data);
 	}
@@ -157,7 +156,10 @@ export class GdbSession {
 		this.noteCommand(line);
 		this.process.write(`${line}\r`);
 		await this.waitFor(() => this.atPrompt(), timeoutMs, line);
-		return this.text.slice(from).replace(prompt, '').replace(/^[^\n]*\n/, '');
+		return this.text
+			.slice(from)
+			.replace(prompt, '')
+			.replace(/^[^\n]*\n/, '');
 	}
 
 	continue(): void {

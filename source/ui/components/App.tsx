@@ -209,8 +209,7 @@ export function App({
 
 	function handleAppKey(data: string, current: UiState): void {
 		const key = appKeyFor(data);
-		if (current.focus === 'gdb' && !current.helpShown && data !== '\x03' && key !== 'help')
-			return handleGdbKey(data);
+		if (current.focus === 'gdb' && !current.helpShown && data !== '\x03' && key !== 'help') return handleGdbKey(data);
 		if (key === 'quit') return quit();
 		if (!layout) return;
 		if (current.helpShown) {

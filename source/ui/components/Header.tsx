@@ -48,9 +48,7 @@ export function Header({width, accel, vm, background, notice, pausedBy}: HeaderP
 					kernelcraft
 				</Text>
 				{/* First, so a narrow terminal never cuts it off. */}
-				{pausedBy && vm.running ? (
-					<Text bold color="magenta">{`  ·  guest paused by ${pausedBy}`}</Text>
-				) : null}
+				{pausedBy && vm.running ? <Text bold color="magenta">{`  ·  guest paused by ${pausedBy}`}</Text> : null}
 				{`  ·  ${accelText}  ·  ${vmText(vm)}`}
 				{job ? <Text color={background?.state === 'failed' ? 'red' : undefined}>{`  ·  ${job}`}</Text> : null}
 				{notice ? <Text color="yellow">{`  ·  ${notice}`}</Text> : null}

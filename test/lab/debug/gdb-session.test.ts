@@ -136,25 +136,28 @@ test.serial(
 	},
 );
 
-test.serial('after continuing, the driver callback sees the used element, and the request completes with the right answer', async t => {
-	const w = await walk();
-	// The kernel gdb holds nothing while QEMU is stopped: it is stopped with QEMU. Stop it, set the
-	// callback's breakpoint, then let QEMU answer.
-	const callback = w.kernelGdb.break(walkBreakpoints.driverCallback);
-	await w.qemuGdb!.command('delete');
-	w.qemuGdb!.continue();
-	t.true((await callback).set);
-	t.true(await waitUntil(() => w.kernelGdb.stopped, 120_000), w.kernelGdb.transcript.slice(-2000));
-	t.regex(w.kernelGdb.transcript, /Breakpoint \d+, vh_vq_done \(/);
-	const said = await printAll(w.kernelGdb, driverCallbackCommands);
-	t.regex(said, /used element: head \d+, [1-9]\d* bytes written/, said);
-	t.regex(said, /status = 0|len = \d+/, said);
-	await w.kernelGdb.command('delete');
-	w.kernelGdb.continue();
-	const reply = await w.greeting!;
-	t.is(reply.status, 0, reply.output);
-	t.is(reply.output.trim(), `Hello, Ada! from ${deviceGreeting}`);
-});
+test.serial(
+	'after continuing, the driver callback sees the used element, and the request completes with the right answer',
+	async t => {
+		const w = await walk();
+		// The kernel gdb holds nothing while QEMU is stopped: it is stopped with QEMU. Stop it, set the
+		// callback's breakpoint, then let QEMU answer.
+		const callback = w.kernelGdb.break(walkBreakpoints.driverCallback);
+		await w.qemuGdb!.command('delete');
+		w.qemuGdb!.continue();
+		t.true((await callback).set);
+		t.true(await waitUntil(() => w.kernelGdb.stopped, 120_000), w.kernelGdb.transcript.slice(-2000));
+		t.regex(w.kernelGdb.transcript, /Breakpoint \d+, vh_vq_done \(/);
+		const said = await printAll(w.kernelGdb, driverCallbackCommands);
+		t.regex(said, /used element: head \d+, [1-9]\d* bytes written/, said);
+		t.regex(said, /status = 0|len = \d+/, said);
+		await w.kernelGdb.command('delete');
+		w.kernelGdb.continue();
+		const reply = await w.greeting!;
+		t.is(reply.status, 0, reply.output);
+		t.is(reply.output.trim(), `Hello, Ada! from ${deviceGreeting}`);
+	},
+);
 
 test.serial('after quitting, no gdb and no QEMU remain', async t => {
 	const w = await walk();

@@ -33,7 +33,11 @@ test('pausedMs adds up every pause, the one going on included', t => {
 });
 
 test('expect on a paused guest does not time out, and says the wait without the pause', async t => {
-	const stream = new GuestTextStream(() => {}, path.join(tempDir(t), 't.log'), () => {});
+	const stream = new GuestTextStream(
+		() => {},
+		path.join(tempDir(t), 't.log'),
+		() => {},
+	);
 	stream.pause = new GuestPause();
 	const waiting = stream.expect(/ready/, {what: 'ready', timeoutMs: 200, quiet: true});
 	stream.pause.set(true);
