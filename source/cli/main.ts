@@ -93,7 +93,8 @@ async function command(argv: string[]): Promise<number> {
 					return await gdbCommand(
 						{
 							milestone: parsed.positionals[0],
-							qemu: parsed.flags.has('--qemu'),
+							qemu: parsed.flags.has('--qemu') || parsed.flags.has('--walk'),
+							walk: parsed.flags.has('--walk'),
 							cacheDir: cacheRoot(),
 							kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,
 							qemuSrc: parsed.options.get('--qemu-src') ?? process.env.QEMU_SRC,

@@ -71,3 +71,66 @@ export async function printAll(gdb: GdbSession, commands: readonly string[]): Pr
 	for (const command of commands) said += await gdb.command(command);
 	return said;
 }
+
+export interface FollowOptions {
+	/** gdb on the guest kernel, attached and running (GdbSession.ready). */
+	kernelGdb: GdbSession;
+	/** gdb on QEMU, attached and running. */
+	qemuGdb: GdbSession;
+	/** Sends the one request (e.g. `hello-client greet Ada` in the guest's check shell). */
+	send: () => Promise<{output: string; status: number}>;
+	/** Each stop as it happens: which side, where, and what it printed. */
+	say: (stop: {side: 'driver' | 'device'; where: string; printed: string}) => void;
+	/** How long a stop may take to come (TCG on a busy machine is slow). */
+	timeoutMs?: number;
+}
+
+/**
+ * The whole lesson, for `kernelcraft gdb virtio-hello --walk`: the three stops in order, both
+ * targets left running and without breakpoints at the end. Resolves with the request's answer.
+ */
+export async function followOneRequest(options: FollowOptions): Promise<{output: string; status: number}> {
+	const {kernelGdb, qemuGdb, say} = options;
+	const timeoutMs = options.timeoutMs ?? 120_000;
+	const stopped = (gdb: GdbSession) => waitFor(() => gdb.stopped, timeoutMs);
+	const queued = await kernelGdb.break(walkBreakpoints.driverQueue);
+	if (!queued.set) throw new Error(queued.message);
+	const handled = await qemuGdb.break(walkBreakpoints.deviceHandler);
+	if (!handled.set) throw new Error(handled.message);
+	const answer = options.send();
+	// 1. The driver queues the request.
+	await stopped(kernelGdb);
+	say({
+		side: 'driver',
+		where: walkBreakpoints.driverQueue,
+		printed: (await kernelGdb.backtrace()) + (await printAll(kernelGdb, driverQueueCommands)),
+	});
+	await kernelGdb.command('delete');
+	kernelGdb.continue();
+	// 2. The device pops it (QEMU stops; the guest with it).
+	await stopped(qemuGdb);
+	say({side: 'device', where: walkBreakpoints.deviceHandler, printed: await printAll(qemuGdb, deviceHandlerCommands)});
+	await qemuGdb.command('delete');
+	// The guest's gdb is stopped along with QEMU: its interrupt lands once QEMU runs again.
+	const callback = kernelGdb.break(walkBreakpoints.driverCallback);
+	qemuGdb.continue();
+	if (!(await callback).set) throw new Error(`no breakpoint on ${walkBreakpoints.driverCallback}`);
+	// 3. The driver's callback reaps the used element.
+	await stopped(kernelGdb);
+	say({
+		side: 'driver',
+		where: walkBreakpoints.driverCallback,
+		printed: await printAll(kernelGdb, driverCallbackCommands),
+	});
+	await kernelGdb.command('delete');
+	kernelGdb.continue();
+	return answer;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`no stop within ${timeoutMs / 1000} s`);
+		await new Promise(resolve => setTimeout(resolve, 100));
+	}
+}
