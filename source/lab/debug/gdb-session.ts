@@ -72,6 +72,9 @@ export class GdbSession {
 	 * it answers it (the one still on screen is the previous command's).
 	 */
 	private sentAt = 0;
+	/** Where and when kernelcraft last sent a resume command (interrupt waits for gdb to take it). */
+	private resumedAt = 0;
+	private resumedTime = 0;
 	private readonly waiters = new Set<() => boolean>();
 	readonly exited: Promise<number>;
 	/** Resolves once gdb is attached (and, with resumeOnAttach, has resumed the target). */
@@ -185,7 +188,18 @@ export class GdbSession {
 	/** Stops the target (Ctrl-C in gdb) and resolves once gdb prompts. */
 	async interrupt(timeoutMs = 30_000): Promise<void> {
 		if (this.targetStopped || !this.running) return;
+		// A Ctrl-C that reaches gdb before it has taken the resume command is a "Quit" at the
+		// prompt, and the target resumes after it: wait until gdb has read the line (its echo
+		// ended) and had a moment to resume.
+		await this.waitFor(
+			() => this.text.indexOf('\n', this.resumedAt) !== -1 && Date.now() - this.resumedTime >= 300,
+			timeoutMs,
+			'the resume command',
+		);
+		if (this.targetStopped) return;
 		this.sent();
+		// A second Ctrl-C would ask gdb to give up on the target (and, without confirm, it would):
+		// one only, however long the target takes (a guest frozen by a stopped QEMU answers late).
 		this.process.write('\x03');
 		await this.waitForPrompt(timeoutMs);
 	}
@@ -262,6 +276,8 @@ export class GdbSession {
 	private resume(command: string): void {
 		if (!this.targetStopped) return;
 		this.sent();
+		this.resumedAt = this.text.length;
+		this.resumedTime = Date.now();
 		this.noteCommand(command);
 		this.process.write(`${command}\r`);
 	}
@@ -320,19 +336,30 @@ export class GdbSession {
 			const check = () => {
 				if (condition()) {
 					clearTimeout(timer);
+					clearInterval(poll);
 					resolve();
 					return true;
 				}
 				if (!this.running) {
 					clearTimeout(timer);
+					clearInterval(poll);
 					reject(new Error(`gdb exited while waiting for ${what}`));
 					return true;
 				}
 				return false;
 			};
+			// Output wakes the check; the poll is for conditions on time.
+			const poll = setInterval(() => {
+				if (check()) this.waiters.delete(check);
+			}, 100);
 			const timer = setTimeout(() => {
 				this.waiters.delete(check);
-				reject(new Error(`gdb did not come back from ${what} within ${timeoutMs / 1000} s`));
+				clearInterval(poll);
+				reject(
+					new Error(
+						`gdb did not come back from ${what} within ${timeoutMs / 1000} s; it last said:\n${this.text.slice(-600)}`,
+					),
+				);
 			}, timeoutMs);
 			if (!check()) this.waiters.add(check);
 		});
