@@ -19,7 +19,9 @@ import type {GdbSession} from '../lab/debug/gdb-session.js';
 /** Where each side stops; module symbols resolve once the driver is loaded (lx-symbols). */
 export const walkBreakpoints = {
 	driverQueue: 'vh_queue',
-	deviceHandler: 'virtio_hello_handle_one',
+	// At its entry address (*): QEMU is built -O2, and past the prologue gdb's chosen line has the
+	// arguments optimized out; at the entry they are still in their registers.
+	deviceHandler: '*virtio_hello_handle_one',
 	driverCallback: 'vh_vq_done',
 } as const;
 
@@ -106,15 +108,16 @@ export async function followOneRequest(options: FollowOptions): Promise<{output:
 		printed: (await kernelGdb.backtrace()) + (await printAll(kernelGdb, driverQueueCommands)),
 	});
 	await kernelGdb.command('delete');
+	// The callback's breakpoint now, while the guest is stopped anyway: once QEMU has answered,
+	// the guest takes the interrupt before gdb could stop it again.
+	const callback = await kernelGdb.break(walkBreakpoints.driverCallback);
+	if (!callback.set) throw new Error(callback.message);
 	kernelGdb.continue();
 	// 2. The device pops it (QEMU stops; the guest with it).
 	await stopped(qemuGdb);
 	say({side: 'device', where: walkBreakpoints.deviceHandler, printed: await printAll(qemuGdb, deviceHandlerCommands)});
 	await qemuGdb.command('delete');
-	// The guest's gdb is stopped along with QEMU: its interrupt lands once QEMU runs again.
-	const callback = kernelGdb.break(walkBreakpoints.driverCallback);
 	qemuGdb.continue();
-	if (!(await callback).set) throw new Error(`no breakpoint on ${walkBreakpoints.driverCallback}`);
 	// 3. The driver's callback reaps the used element.
 	await stopped(kernelGdb);
 	say({

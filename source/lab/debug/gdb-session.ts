@@ -211,7 +211,7 @@ export class GdbSession {
 	 * function exists anywhere. A running target is stopped for it, then resumed.
 	 */
 	async break(name: string): Promise<{set: boolean; pending: boolean; message: string}> {
-		if (!/^[\w.:]+$/.test(name)) {
+		if (!/^\*?[\w.:]+$/.test(name)) {
 			const message = `"${name}" is not a function name.`;
 			this.emit({type: 'note', text: message});
 			return {set: false, pending: false, message};
@@ -223,7 +223,7 @@ export class GdbSession {
 		let result: {set: boolean; pending: boolean; message: string};
 		if (/^Breakpoint \d+ at /m.test(said)) result = {set: true, pending: false, message: said.trim()};
 		else {
-			const module = moduleDefining(name, this.options.modulePaths ?? []);
+			const module = moduleDefining(name.replace(/^\*/, ''), this.options.modulePaths ?? []);
 			if (module) {
 				await this.command('set breakpoint pending on');
 				await this.command(`break ${name}`);
