@@ -7,9 +7,10 @@ import type {GdbSession} from '../lab/debug/gdb-session.js';
  * 1. The driver queues it: vh_queue() is the driver's function that calls virtqueue_add_sgs()
  *    (through vh_add(), inlined). Its scatterlist: the guest-physical address of each buffer,
  *    which is what virtqueue_add_sgs() writes into the descriptors.
- * 2. The device pops it: virtio_hello_handle_one() gets the element virtqueue_pop() made from those
- *    descriptors; out_addr[]/in_addr[] are the same guest-physical addresses, out_sg[]/in_sg[]
- *    the host's mappings of them.
+ * 2. The device answers it: virtio_hello_handle_one() (inlined in virtio_hello_process()) fills
+ *    the used element with virtqueue_fill(); the element virtqueue_pop() made from those
+ *    descriptors holds the same guest-physical addresses (out_addr[]/in_addr[]), and out_sg[]/
+ *    in_sg[] the host's mappings of them.
  * 3. The driver is told: vh_vq_done() is the virtqueue callback; the used element names the
  *    request (its head descriptor) and how many bytes the device wrote.
  *
@@ -19,9 +20,10 @@ import type {GdbSession} from '../lab/debug/gdb-session.js';
 /** Where each side stops; module symbols resolve once the driver is loaded (lx-symbols). */
 export const walkBreakpoints = {
 	driverQueue: 'vh_queue',
-	// At its entry address (*): QEMU is built -O2, and past the prologue gdb's chosen line has the
-	// arguments optimized out; at the entry they are still in their registers.
-	deviceHandler: '*virtio_hello_handle_one',
+	// QEMU is built -O2: the device's virtio_hello_handle_one() is inlined and its arguments are
+	// optimized out there. virtqueue_fill() is the virtio core's, called by that handler for the
+	// element it answers: at its entry the element, its length and the queue are all in hand.
+	deviceHandler: 'virtqueue_fill',
 	driverCallback: 'vh_vq_done',
 } as const;
 
@@ -34,12 +36,13 @@ export const driverQueueCommands = [
 	'printf "driver: avail idx %u, last used idx %u\\n", ((struct vring_virtqueue *)vh->vq)->split.avail_idx_shadow, ((struct vring_virtqueue *)vh->vq)->last_used_idx',
 ];
 
-/** Printed in QEMU at virtio_hello_handle_one(): the popped element and the device's indices. */
+/** Printed in QEMU at virtqueue_fill(): who called it, the element it answers, the device's indices. */
 export const deviceHandlerCommands = [
+	'bt 2',
 	'printf "element: head %u, %u out + %u in\\n", elem->index, elem->out_num, elem->in_num',
 	'printf "descriptor 0: addr 0x%lx len %lu\\n", elem->out_addr[0], elem->out_sg[0].iov_len',
 	'p elem->out_sg[0]',
-	'printf "device: last avail idx %u, used idx %u\\n", s->vq->last_avail_idx, s->vq->used_idx',
+	'printf "device: last avail idx %u, used idx %u; used len %u\\n", vq->last_avail_idx, vq->used_idx, len',
 ];
 
 /** Printed in the driver at vh_vq_done(): the used element and the request's response. */
