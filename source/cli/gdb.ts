@@ -241,6 +241,7 @@ async function walk(options: {
 	const kernel = new GdbSession({argv: options.kernelGdb, modulePaths: options.modulePaths});
 	let qemu: GdbSession | undefined;
 	try {
+		out.write(`The VM is running: QEMU pid ${vm.pid}\n`);
 		out.write('Attaching gdb to the guest kernel (reading vmlinux takes a while)…\n');
 		await kernel.ready;
 		out.write('Attaching gdb to QEMU…\n');
