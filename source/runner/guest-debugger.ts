@@ -20,6 +20,8 @@ export class GuestDebugger {
 	private gdb: GdbSession | undefined;
 	private screenTimer: NodeJS.Timeout | undefined;
 	private note: string | undefined;
+	/** From start() until gdb has attached (or failed to). */
+	private attaching = false;
 
 	constructor(
 		private readonly session: Session,
@@ -41,7 +43,8 @@ export class GuestDebugger {
 			});
 		const modulePaths = [...new Set(Object.values(this.session.modules).map(file => path.dirname(file)))];
 		const argv = kernelGdbCommand({kernel: kernel as GdbKernel, socket: gdbSocket, modulePaths});
-		this.note = `gdb ${gdbSocket}: attaching (loading vmlinux's debug info takes a while)`;
+		this.note = `attaching to ${gdbSocket} (reading vmlinux's debug info takes a while)`;
+		this.attaching = true;
 		const gdb = new GdbSession({
 			argv,
 			modulePaths,
@@ -60,10 +63,12 @@ export class GuestDebugger {
 		this.gdb = gdb;
 		void gdb.ready.then(
 			() => {
+				this.attaching = false;
 				this.note = undefined;
 				this.screenSoon();
 			},
 			(error: Error) => {
+				this.attaching = false;
 				this.note = error.message.split('\n')[0];
 				void gdb.dispose();
 				this.screenSoon();
@@ -146,7 +151,7 @@ export class GuestDebugger {
 		const gdb = this.gdb;
 		this.emit({
 			type: 'gdb',
-			state: state ?? (!gdb?.running ? 'gone' : this.note?.startsWith('gdb ') ? 'starting' : 'attached'),
+			state: state ?? (!gdb?.running ? 'gone' : this.attaching ? 'starting' : 'attached'),
 			lines: (gdb?.transcript ?? '').split('\n').slice(-keptLines),
 			stopped: gdb?.stopped ?? false,
 			...(this.note ? {note: this.note} : {}),
