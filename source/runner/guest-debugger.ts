@@ -152,9 +152,23 @@ export class GuestDebugger {
 		this.emit({
 			type: 'gdb',
 			state: state ?? (!gdb?.running ? 'gone' : this.attaching ? 'starting' : 'attached'),
-			lines: (gdb?.transcript ?? '').split('\n').slice(-keptLines),
+			lines: (gdb?.transcript ?? '').split('\n').slice(-keptLines).map(paneLine),
 			stopped: gdb?.stopped ?? false,
 			...(this.note ? {note: this.note} : {}),
 		});
 	}
+}
+
+/**
+ * A line of gdb's as the pane can draw it: tabs expanded (gdb lists sources with "52\t}", and a
+ * tab is one character that takes up to eight cells: the row would wrap and push the screen
+ * down), other control characters dropped.
+ */
+export function paneLine(line: string): string {
+	let out = '';
+	for (const char of line) {
+		if (char === '\t') out += ' '.repeat(8 - (out.length % 8));
+		else if (char >= ' ' && char !== '\x7f') out += char;
+	}
+	return out;
 }
