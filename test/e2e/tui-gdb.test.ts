@@ -32,7 +32,7 @@ test.serial(
 		await app.waitForScreen(/guest paused by gdb/, 30_000, 'the header: guest paused by gdb');
 		t.regex(app.screen(), /gdb \(guest stopped\)/);
 		app.write('t');
-		await app.waitForScreen(/#0 /, 30_000, 'the backtrace in the pane');
+		await app.waitForScreen(/#\d+\s+0x[0-9a-f]+ in /, 30_000, 'the backtrace in the pane');
 		app.write('c');
 		await app.waitForScreen(() => !/guest paused by gdb/.test(app.screen()), 30_000, 'the guest resumed');
 		const gdbs = processesMatching('set pagination off');
