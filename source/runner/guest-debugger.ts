@@ -51,7 +51,13 @@ export class GuestDebugger {
 			cols: size.cols,
 			rows: size.rows,
 			onEvent: event => {
-				if (event.type === 'target') this.paused(event.stopped);
+				if (event.type === 'target') {
+					// The pane's title and the header change together.
+					this.paused(event.stopped);
+					clearTimeout(this.screenTimer);
+					this.screenTimer = undefined;
+					return this.screenNow();
+				}
 				if (event.type === 'note') this.note = event.text;
 				if (event.type === 'exited') {
 					this.paused(false);

@@ -30,7 +30,7 @@ test.serial(
 		await app.waitForScreen(/gdb \(guest runs\)/, 180_000, 'gdb attached, the guest running');
 		app.write('x');
 		await app.waitForScreen(/guest paused by gdb/, 30_000, 'the header: guest paused by gdb');
-		t.regex(app.screen(), /gdb \(guest stopped\)/);
+		await app.waitForScreen(/gdb \(guest stopped\)/, 5000, 'the pane: guest stopped');
 		app.write('t');
 		await app.waitForScreen(/#\d+\s+0x[0-9a-f]+ in /, 30_000, 'the backtrace in the pane');
 		app.write('c');
