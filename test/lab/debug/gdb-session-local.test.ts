@@ -1,11 +1,25 @@
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {GdbSession} from '../../../source/lab/debug/gdb-session.js';
+import {cacheRoot} from '../../../source/lab/paths.js';
 import {isAlive, waitUntil} from '../../helpers/processes.js';
 
 // The session's bookkeeping against a real gdb on a real (small) process: `gdb -p` on a sleep.
 // The VM tests (gdb-session.test.ts) do the same against the guest kernel and QEMU.
+
+/** A virtio_hello.ko from the build cache, if one was built. */
+function findKo(): string | undefined {
+	const modules = path.join(cacheRoot(), 'modules');
+	try {
+		for (const key of fs.readdirSync(modules)) {
+			const file = path.join(modules, key, 'drivers', 'virtio-hello', 'virtio_hello.ko');
+			if (fs.existsSync(file)) return file;
+		}
+	} catch {}
+	return undefined;
+}
 
 function sleeper(t: ExecutionContext): number {
 	const child = spawn('sleep', ['600'], {stdio: 'ignore'});
@@ -42,6 +56,25 @@ test.serial('break on a function that exists nowhere says so, sets nothing, and 
 	t.regex(result.message, /No function "no_such_function_anywhere"/);
 	t.true(await waitUntil(() => !gdb.stopped, 5000), 'resumed after the question');
 	t.regex(await gdb.break('not a name').then(r => r.message), /not a function name/);
+});
+
+test.serial("break on a module's function before it is loaded: pending, and it says which module and when", async t => {
+	// A folder with a real virtio_hello.ko (built for the tests' kernel); gdb on a process that
+	// has no such function stands in for a kernel without the module yet.
+	const ko = findKo();
+	if (!ko) return t.pass('no virtio_hello.ko built yet on this machine');
+	const pid = sleeper(t);
+	const gdb = new GdbSession({argv: ['gdb', '-q', '-p', String(pid)], modulePaths: [path.dirname(ko)]});
+	t.teardown(() => gdb.dispose());
+	await gdb.ready;
+	const result = await gdb.break('vh_queue');
+	t.true(result.set);
+	t.true(result.pending);
+	t.regex(
+		result.message,
+		/vh_queue is in virtio_hello\.ko, which is not loaded yet: .*resolves when the module is loaded/,
+	);
+	t.regex(await gdb.command('info breakpoints').catch(() => ''), /<PENDING>\s+vh_queue/);
 });
 
 test.serial('raw input (Tab into gdb): a typed continue is a resume, the prompt after Ctrl-C a stop', async t => {
