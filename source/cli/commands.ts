@@ -16,6 +16,8 @@ export const commands: CommandSpec[] = [
 			'--version': 'print the version',
 			'--demo':
 				'kernelcraft does every step and skips the predictions (by default you do the steps that are tasks, and `d` hands a run over)',
+			'--debug':
+				'milestones boot the debug kernel (DWARF, gdb scripts; built the first time) with nokaslr and the gdbstub, and g opens gdb on the VM',
 		},
 		options: kernelOptions,
 		positionals: [],
@@ -56,6 +58,8 @@ export const commands: CommandSpec[] = [
 		flags: {
 			'--qemu':
 				'attach gdb to the QEMU process instead (milestones 4-5; builds QEMU with -g, its own cache entry); the guest gdb line is printed for a second terminal',
+			'--walk':
+				'virtio-hello: follow one `hello-client greet Ada` with two gdbs (the driver queues it, QEMU pops it, the driver reaps it), print each stop, then stop the VM',
 		},
 		options: kernelOptions,
 		positionals: [{name: 'milestone', required: false}],

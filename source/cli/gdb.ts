@@ -17,6 +17,9 @@ import {
 	shellLine,
 } from '../lab/debug/gdb.js';
 import {ownChild} from '../lab/host/child-reaper.js';
+import {GdbSession} from '../lab/debug/gdb-session.js';
+import type {QemuVm} from '../lab/vm/qemu-vm.js';
+import {followOneRequest} from '../expedition/request-walk.js';
 import {gdbRequirements, packageStates, requirementsFor} from '../lab/host/requirements.js';
 import {findMilestone} from '../expedition/milestones.js';
 import {LabError} from '../lab/lab-error.js';
@@ -34,6 +37,8 @@ export interface GdbCommandOptions {
 	milestone?: string;
 	/** --qemu: the gdb in this terminal attaches to the QEMU process (built with -g). */
 	qemu: boolean;
+	/** --walk: follow one request with both gdbs (virtio-hello), printing each stop, then stop. */
+	walk?: boolean;
 	cacheDir: string;
 	kernelSrc?: string;
 	qemuSrc?: string;
@@ -50,6 +55,8 @@ export interface GdbCommandOptions {
  */
 export async function gdbCommand(options: GdbCommandOptions, out: NodeJS.WriteStream): Promise<number> {
 	const milestone = options.milestone ?? (options.qemu ? 'virtio-hello' : 'boot');
+	if (options.walk && milestone !== 'virtio-hello')
+		throw new UsageError('--walk follows a virtio-hello request: `kernelcraft gdb virtio-hello --walk`.', 'gdb');
 	if (!gdbMilestones.includes(milestone))
 		throw new UsageError(
 			`kernelcraft gdb runs the VM of ${gdbMilestones.join(' or ')}, not of "${milestone}" (tune runs on virtio-hello's VM).`,
@@ -187,6 +194,7 @@ export async function gdbCommand(options: GdbCommandOptions, out: NodeJS.WriteSt
 
 		const kernelGdb = kernelGdbCommand({kernel, socket, modulePaths});
 		const qemuGdb = qemuGdbCommand({qemu: vm.commandLine[0]!, pid: vm.pid});
+		if (options.walk) return await walk({kernelGdb, qemuGdb, modulePaths, vm, out});
 		out.write(
 			[
 				'',
@@ -218,6 +226,40 @@ export async function gdbCommand(options: GdbCommandOptions, out: NodeJS.WriteSt
 		await session.dispose();
 		if (tempSocketDir) fs.rmSync(tempSocketDir, {recursive: true, force: true});
 		if (runDir) removeSockets(runDir);
+	}
+}
+
+/** --walk: both gdbs in ptys, the three stops printed as they come, both detached at the end. */
+async function walk(options: {
+	kernelGdb: string[];
+	qemuGdb: string[];
+	modulePaths: string[];
+	vm: QemuVm;
+	out: NodeJS.WriteStream;
+}): Promise<number> {
+	const {out, vm} = options;
+	const kernel = new GdbSession({argv: options.kernelGdb, modulePaths: options.modulePaths});
+	let qemu: GdbSession | undefined;
+	try {
+		out.write(`The VM is running: QEMU pid ${vm.pid}\n`);
+		out.write('Attaching gdb to the guest kernel (reading vmlinux takes a while)…\n');
+		await kernel.ready;
+		out.write('Attaching gdb to QEMU…\n');
+		qemu = new GdbSession({argv: options.qemuGdb});
+		await qemu.ready;
+		let stop = 0;
+		const answer = await followOneRequest({
+			kernelGdb: kernel,
+			qemuGdb: qemu,
+			send: () => vm.checks.run('hello-client greet Ada', {timeoutMs: 600_000}),
+			say: ({side, where, printed}) =>
+				out.write(`\n── stop ${++stop}: the ${side} in ${where} ──\n${printed.trim()}\n`),
+		});
+		out.write(`\nhello-client greet Ada answered: ${answer.output.trim()}\n`);
+		return answer.status === 0 ? 0 : 1;
+	} finally {
+		await qemu?.dispose();
+		await kernel.dispose();
 	}
 }
 

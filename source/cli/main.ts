@@ -93,7 +93,8 @@ async function command(argv: string[]): Promise<number> {
 					return await gdbCommand(
 						{
 							milestone: parsed.positionals[0],
-							qemu: parsed.flags.has('--qemu'),
+							qemu: parsed.flags.has('--qemu') || parsed.flags.has('--walk'),
+							walk: parsed.flags.has('--walk'),
 							cacheDir: cacheRoot(),
 							kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,
 							qemuSrc: parsed.options.get('--qemu-src') ?? process.env.QEMU_SRC,
@@ -166,6 +167,7 @@ async function withWorkbench(
 		watchExercises: keepVm,
 		// The VM kept for the learner is the TUI's, whose panel is on screen: counters live.
 		panelShown: keepVm,
+		debug: parsed.flags.has('--debug'),
 	});
 	if (parsed.flags.has('--exercise') && parsed.options.has('--module-src'))
 		throw new UsageError('--exercise builds the exercise copy; --module-src builds another folder: give one.', 'run');

@@ -179,6 +179,8 @@ export const virtioHelloMilestone: Milestone = {
 				'descriptors and room for the answer in device-writable ones, kicks, and sleeps on a',
 				'completion. QEMU pops the chain, checks every length and direction, writes "Hello, Ada!',
 				'from <greeting property>" and a status byte, pushes it to the used ring and interrupts.',
+				'To watch it happen: start kernelcraft --debug, press g, Tab, `break vh_queue`, greet, then',
+				'c, s, n, t in the gdb pane; `kernelcraft gdb virtio-hello --walk` follows it into QEMU too.',
 			].join('\n'),
 			async run(ctx) {
 				const before = await requestCounts(ctx);

@@ -47,7 +47,11 @@ export type RunEvent =
 	/** The run switched between the learner doing the steps and kernelcraft doing them. */
 	| {type: 'mode'; mode: RunMode}
 	/** A build the TUI runs ahead of time (QEMU for milestones 4 and 5), and how far it is. */
-	| {type: 'background'; job: 'qemu'; state: BackgroundState; fraction: number; label: string; note?: string};
+	| {type: 'background'; job: 'qemu'; state: BackgroundState; fraction: number; label: string; note?: string}
+	/** The gdb pane: gdb's last lines (plain text), and whether it holds its target stopped. */
+	| {type: 'gdb'; state: 'starting' | 'attached' | 'gone'; lines: string[]; stopped: boolean; note?: string}
+	/** A debugger holds the guest stopped (or lets it go): the header says so, the panel freezes. */
+	| {type: 'guest-paused'; paused: boolean; by: string};
 
 export type BackgroundState = 'idle' | 'running' | 'paused' | 'done' | 'failed' | 'stopped';
 

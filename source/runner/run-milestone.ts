@@ -52,6 +52,12 @@ async function waitForTask(step: Step, ctx: StepContext, guide: Guide): Promise<
 	let said: string | undefined;
 	ctx.emit({type: 'task', step: step.id, ask: task.ask});
 	for (;;) {
+		// A guest held stopped by gdb cannot be checked (a check would wait on it, or on a stopped
+		// QEMU): look again once it runs. The learner is debugging, not failing the task.
+		if (ctx.session.vm?.pause.paused) {
+			if (await guide.pause(taskCheckEveryMs, ctx.signal)) return undefined;
+			continue;
+		}
 		const state = await task.check({...ctx, quietChecks: true});
 		if (state.done) return state.detail;
 		if (state.missing !== said) {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {KernelBuild} from '../lab/build/kernel.js';
 import {ensureKernel, listFragments} from '../lab/build/kernel.js';
+import {chooseGdbSocket, ensureGdbKernel, gdbKernelAppend} from '../lab/debug/gdb.js';
 import {resolveKernelSource} from '../lab/build/kernel-source.js';
 import {ensureRootfs, type GuestFile, type Rootfs} from '../lab/build/rootfs.js';
 import {chooseAccel} from '../lab/host/accel.js';
@@ -46,6 +47,11 @@ export interface SessionOptions {
 	tuneSeconds?: number;
 	/** The console pane's size, so the guest's terminal matches what the learner sees. */
 	consoleSize?: {cols: number; rows: number};
+	/**
+	 * --debug: milestones build the gdb kernel flavour (DWARF, gdb scripts) and boot it with
+	 * nokaslr and QEMU's gdbstub on a unix socket in the run's folder, so gdb can attach (`g`).
+	 */
+	debug?: boolean;
 }
 
 /**
@@ -74,6 +80,8 @@ export class Session {
 	private readonly panelAbort = new AbortController();
 	private lookInside = false;
 	private runDirectory: string | undefined;
+	/** The gdbstub's socket of the running VM (--debug). */
+	gdbSocket: string | undefined;
 
 	constructor(
 		readonly options: SessionOptions,
@@ -143,6 +151,15 @@ export class Session {
 				signal,
 				onLine: line => this.emit({type: 'log', step, line}),
 			});
+			const onLine = (line: string) => this.emit({type: 'log', step, line});
+			if (this.options.debug)
+				return ensureGdbKernel({
+					source,
+					cacheDir: this.cacheDir,
+					signal,
+					onLine,
+					onProgress: (fraction, label, estimated) => this.emit({type: 'progress', step, fraction, label, estimated}),
+				});
 			return ensureKernel({
 				source,
 				fragments: listFragments(this.options.kernelConfigDir ?? path.join(configsDir, 'kernel')),
@@ -171,6 +188,15 @@ export class Session {
 		const panelOn = this.options.panel !== false;
 		const traceLog = path.join(runDir, 'virtio-trace.log');
 		const live = this.options.panelShown === true;
+		if (this.options.debug && !extra.gdbSocket) {
+			fs.mkdirSync(runDir, {recursive: true, mode: 0o700});
+			extra = {
+				...extra,
+				gdbSocket: await chooseGdbSocket(runDir),
+				append: [gdbKernelAppend, extra.append ?? ''].join(' ').trim(),
+			};
+		}
+		this.gdbSocket = extra.gdbSocket;
 		const panelArgs = panelOn ? qemuTraceArgs(traceLog, deviceTraceEvents, {counting: live}) : [];
 		const vm = QemuVm.start(
 			{
@@ -217,6 +243,7 @@ export class Session {
 		const panel = this.panel;
 		this.vm = undefined;
 		this.panel = undefined;
+		this.gdbSocket = undefined;
 		await panel?.stop();
 		await vm?.stop();
 	}

@@ -2,6 +2,8 @@ import type {MilestoneSummary, RunEvent} from './events.js';
 import type {HintShown} from './hints.js';
 import type {StepProgress} from './progress-store.js';
 
+export type GdbAction = 'start' | 'continue' | 'step' | 'next' | 'finish' | 'backtrace' | 'interrupt' | 'quit';
+
 /**
  * What the TUI may ask of the host side. The UI holds one of these and never spawns anything
  * itself; tests of UI components pass a fake of this interface.
@@ -21,6 +23,13 @@ export interface WorkbenchApi {
 	hint(milestone: string): Promise<HintShown | undefined>;
 	/** Keys typed by the learner into the guest's serial console. */
 	sendToConsole(data: string): void;
+	/**
+	 * The gdb pane: `start` attaches gdb to the running VM (booted with --debug), the others act
+	 * on it; `quit` detaches (the guest runs on). Rejects with why gdb cannot start.
+	 */
+	gdb(action: GdbAction): Promise<void>;
+	/** Keys typed into gdb itself (Tab in the gdb pane). */
+	sendToGdb(data: string): void;
 	/** The console pane's size changed: the headless terminal and the pty follow it. */
 	resizeConsole(cols: number, rows: number): void;
 	/** "Look inside the ring" on or off: the panel then also fetches descriptor chains. */

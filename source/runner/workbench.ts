@@ -12,7 +12,8 @@ import {nextHint, stepForHint, type HintShown} from './hints.js';
 import {ProgressStore, type StepProgress} from './progress-store.js';
 import {runMilestone} from './run-milestone.js';
 import {Session, type SessionOptions} from './session.js';
-import type {WorkbenchApi} from './workbench-api.js';
+import {GuestDebugger} from './guest-debugger.js';
+import type {GdbAction, WorkbenchApi} from './workbench-api.js';
 import {ExerciseWorkspaces} from './exercise-workspaces.js';
 import {RerunOnSave} from './rerun-on-save.js';
 
@@ -38,6 +39,8 @@ export class Workbench implements WorkbenchApi {
 	private readonly listeners = new Set<(event: RunEvent) => void>();
 	private readonly progress: ProgressStore;
 	private readonly session: Session;
+	/** gdb on the running VM, for the gdb pane (--debug). */
+	private readonly debugger: GuestDebugger;
 	private running: {controller: AbortController; done: Promise<unknown>; milestone: string} | undefined;
 	private background: BackgroundBuild | undefined;
 	private disposed = false;
@@ -58,6 +61,7 @@ export class Workbench implements WorkbenchApi {
 		this.progress = new ProgressStore(options.stateFile);
 		this.guide = options.guided ? new Guide('guided') : undefined;
 		this.session = new Session(options, event => this.broadcast(event));
+		this.debugger = new GuestDebugger(this.session, event => this.broadcast(event));
 		if (options.exerciseWorkspace) this.exercises = new ExerciseWorkspaces(options.exerciseWorkspace);
 	}
 
@@ -162,6 +166,32 @@ export class Workbench implements WorkbenchApi {
 		return shown;
 	}
 
+	async gdb(action: GdbAction): Promise<void> {
+		const gdb = this.debugger;
+		switch (action) {
+			case 'start':
+				return gdb.start(this.session.options.consoleSize);
+			case 'continue':
+				return gdb.continue();
+			case 'step':
+				return gdb.step();
+			case 'next':
+				return gdb.next();
+			case 'finish':
+				return gdb.finish();
+			case 'backtrace':
+				return gdb.backtrace();
+			case 'interrupt':
+				return gdb.interrupt();
+			case 'quit':
+				return gdb.quit();
+		}
+	}
+
+	sendToGdb(data: string): void {
+		this.debugger.write(data);
+	}
+
 	sendToConsole(data: string): void {
 		this.session.vm?.console.type(data);
 	}
@@ -226,6 +256,8 @@ export class Workbench implements WorkbenchApi {
 		if (this.disposed) return;
 		this.disposed = true;
 		this.exercises?.close();
+		// gdb first: it detaches, so the guest can power off cleanly.
+		await this.debugger.dispose();
 		await Promise.all([this.cancel(), this.background?.stop('stopped: kernelcraft quit')]);
 		await this.recording;
 	}
@@ -247,6 +279,8 @@ export class Workbench implements WorkbenchApi {
 	}
 
 	private broadcast(event: RunEvent): void {
+		// A gdb on a VM that is gone has nothing to debug.
+		if (event.type === 'vm-stopped' && this.debugger.active) void this.debugger.dispose();
 		this.record(event);
 		for (const listener of this.listeners) listener(event);
 	}

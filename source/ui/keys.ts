@@ -19,7 +19,11 @@ export type AppKey =
 	| 'stop-background'
 	| 'switch-pane'
 	| 'hint'
-	| 'demo';
+	| 'demo'
+	| 'gdb';
+
+/** What a key means while the gdb pane has focus. */
+export type GdbKey = 'continue' | 'step' | 'next' | 'finish' | 'backtrace' | 'interrupt' | 'type' | 'detach' | 'leave';
 
 /** One line of help and the raw sequences it covers, each with the command it means. */
 export interface KeyBinding {
@@ -64,6 +68,7 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
 	{label: 'h', help: 'next hint for the current step', keys: [['h', 'hint']]},
 	{label: 'd', help: 'demo: kernelcraft does the remaining steps', keys: [['d', 'demo']]},
 	{label: 'c', help: 'cancel the running milestone, stop its VM', keys: [['c', 'cancel']]},
+	{label: 'g', help: 'gdb pane on the VM (needs kernelcraft --debug)', keys: [['g', 'gdb']]},
 	{label: 'i', help: 'inside the ring: what the indices mean now', keys: [['i', 'inside']]},
 	{label: 'e', help: "edit the milestone's source; saved, it reruns", keys: [['e', 'edit']]},
 	{label: 's', help: 'set up the host for it (apt-get, asks first)', keys: [['s', 'setup']]},
@@ -87,7 +92,43 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
 	},
 ];
 
+/** The gdb pane's keys while it has focus (Esc or g gives focus back to the list). */
+export const GDB_KEY_BINDINGS: ReadonlyArray<{
+	label: string;
+	help: string;
+	keys: ReadonlyArray<readonly [sequence: string, command: GdbKey]>;
+}> = [
+	{
+		label: 'c s n f t',
+		help: 'gdb pane: continue, step, next, finish, backtrace',
+		keys: [
+			['c', 'continue'],
+			['s', 'step'],
+			['n', 'next'],
+			['f', 'finish'],
+			['t', 'backtrace'],
+		],
+	},
+	{
+		label: 'x Tab q',
+		help: 'gdb pane: stop the guest, type into gdb, detach',
+		keys: [
+			['x', 'interrupt'],
+			['\t', 'type'],
+			['q', 'detach'],
+			['\x1b', 'leave'],
+			['g', 'leave'],
+		],
+	},
+];
+
 const APP_KEYS: Record<string, AppKey> = Object.fromEntries(KEY_BINDINGS.flatMap(binding => binding.keys));
+const GDB_KEYS: Record<string, GdbKey> = Object.fromEntries(GDB_KEY_BINDINGS.flatMap(binding => binding.keys));
+
+/** The command a key means while the gdb pane has focus, if any. */
+export function gdbKeyFor(data: string): GdbKey | undefined {
+	return Object.hasOwn(GDB_KEYS, data) ? GDB_KEYS[data] : undefined;
+}
 
 /**
  * The first key of a chunk of input, and the rest. Ink hands over what one read() returned, and

@@ -16,7 +16,16 @@ import type {MainPane} from './layout.js';
 
 export type MilestoneStatus = 'idle' | 'running' | 'verified' | 'failed';
 export type StepStatus = 'pending' | 'running' | 'verified' | 'failed';
-export type Focus = 'list' | 'console';
+/** gdb: the gdb pane takes its keys (c s n f t x q); gdb-input: keys go to gdb itself (Tab). */
+export type Focus = 'list' | 'console' | 'gdb' | 'gdb-input';
+
+/** The gdb pane, as the host's last `gdb` event left it. */
+export interface GdbView {
+	state: 'starting' | 'attached' | 'gone';
+	lines: string[];
+	stopped: boolean;
+	note?: string;
+}
 
 export interface StepState {
 	name: string;
@@ -122,6 +131,9 @@ export interface UiState {
 	prediction?: PredictionView;
 	predictionResult?: PredictionResultView;
 	hint?: HintView;
+	gdb?: GdbView;
+	/** A debugger holds the guest stopped: the header says so. */
+	guestPausedBy?: string;
 	// UI-only
 	focus: Focus;
 	helpShown: boolean;
@@ -303,6 +315,8 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				guest: undefined,
 				// Nothing left to type into.
 				focus: 'list',
+				guestPausedBy: undefined,
+				gdb: state.gdb ? {...state.gdb, state: 'gone', stopped: false} : undefined,
 			};
 		case 'background':
 			return {
@@ -312,6 +326,20 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 		case 'console-line':
 			// The pane draws console-screen; finished lines are for logs and --json.
 			return state;
+		case 'gdb':
+			return {
+				...state,
+				gdb: {
+					state: event.state,
+					lines: event.lines,
+					stopped: event.stopped,
+					...(event.note ? {note: event.note} : {}),
+				},
+				// gdb gone: nothing left to type into.
+				focus: event.state === 'gone' && state.focus.startsWith('gdb') ? 'list' : state.focus,
+			};
+		case 'guest-paused':
+			return {...state, guestPausedBy: event.paused ? event.by : undefined};
 		case 'console-screen':
 			return {...state, console: {rows: event.rows, cursor: event.cursor}};
 		case 'virtio':

@@ -1,7 +1,7 @@
 import type {MilestoneSummary, RunEvent} from '../../source/runner/events.js';
 import type {HintShown} from '../../source/runner/hints.js';
 import type {StepProgress} from '../../source/runner/progress-store.js';
-import type {WorkbenchApi} from '../../source/runner/workbench-api.js';
+import type {GdbAction, WorkbenchApi} from '../../source/runner/workbench-api.js';
 import type {MilestoneInfo} from '../../source/ui/milestone-info.js';
 
 /** A WorkbenchApi that records what the UI asked for and lets a test push events. UI tests only. */
@@ -59,6 +59,17 @@ export class FakeWorkbench implements WorkbenchApi {
 	async hint(milestone: string): Promise<HintShown | undefined> {
 		this.hints.push(milestone);
 		return undefined;
+	}
+
+	readonly gdbActions: GdbAction[] = [];
+	readonly gdbTyped: string[] = [];
+
+	async gdb(action: GdbAction): Promise<void> {
+		this.gdbActions.push(action);
+	}
+
+	sendToGdb(data: string): void {
+		this.gdbTyped.push(data);
 	}
 
 	sendToConsole(data: string): void {

@@ -36,6 +36,7 @@ export interface PanelFeedOptions {
 export class PanelFeed {
 	private qmp: QmpClient | undefined;
 	private sampler: VirtioSampler | undefined;
+	private held = false;
 	private side: net.Socket | undefined;
 	private guest: GuestView | undefined;
 	private stopped = false;
@@ -232,6 +233,21 @@ export class PanelFeed {
 		);
 	}
 
+	/**
+	 * While a debugger holds the guest (or QEMU itself) stopped, the panel keeps its last sample
+	 * instead of sampling: a stopped QEMU answers no QMP query, and a stopped guest moves no
+	 * queue. One sample is taken as it stops when QEMU still answers (the guest alone stopped),
+	 * so the panel shows the queue indices at that stop.
+	 */
+	hold(held: boolean): void {
+		if (held === this.held) return;
+		this.held = held;
+		if (!this.sampler || this.stopped) return;
+		if (held) {
+			void this.sampler.stop().then(() => this.sampler?.sample().catch(() => undefined));
+		} else this.sampler.start();
+	}
+
 	async stop(): Promise<void> {
 		this.stopped = true;
 		await this.ready.catch(() => undefined);
@@ -265,7 +281,7 @@ export class PanelFeed {
 			if (!this.lookInside) return emit({type: 'virtio', devices, guest: this.guest, at});
 			void this.withRings(devices).then(withRings => emit({type: 'virtio', devices: withRings, guest: this.guest, at}));
 		});
-		this.sampler.start();
+		if (!this.held) this.sampler.start();
 		this.connectSide();
 		// A window or a live viewer that came before QMP answered.
 		void this.apply();

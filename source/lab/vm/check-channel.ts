@@ -2,6 +2,7 @@ import net from 'node:net';
 import type {Emit} from '../lab-events.js';
 import {LabError} from '../lab-error.js';
 import {CheckStream, type RunOptions} from './check-stream.js';
+import type {GuestPause} from './guest-pause.js';
 
 /**
  * The host end of the guest's check shell (configs/rootfs/check-shell on ttyS2), over the unix
@@ -18,6 +19,7 @@ export class CheckChannel {
 		private readonly socketPath: string,
 		private readonly transcriptPath: string,
 		private readonly emit: Emit,
+		private readonly pause?: GuestPause,
 	) {}
 
 	/** Runs a command in the guest's check shell. The first call waits until that shell answers. */
@@ -73,6 +75,7 @@ export class CheckChannel {
 				socket.once('connect', () => {
 					this.socket = socket;
 					const stream = new CheckStream(this.emit, this.transcriptPath, data => socket.write(data));
+					stream.pause = this.pause;
 					this.stream = stream;
 					socket.setEncoding('utf8');
 					socket.on('data', (data: string) => stream.feed(data));

@@ -3,6 +3,7 @@ import stripAnsi from 'strip-ansi';
 import type {Emit} from '../lab-events.js';
 import {LabError} from '../lab-error.js';
 import {abortError} from '../host/run-logged.js';
+import {guestTimeout, type GuestPause} from './guest-pause.js';
 
 export interface ExpectOptions {
 	/** Said while waiting: "the shell prompt". */
@@ -54,6 +55,8 @@ export class GuestTextStream {
 	private escapeTail = '';
 	private readonly waiters = new Set<Waiter>();
 	private closedBecause: string | undefined;
+	/** The VM's pause: time the guest is held stopped (gdb) does not count against a wait. */
+	pause: GuestPause | undefined;
 
 	constructor(
 		private readonly emit: Emit,
@@ -123,14 +126,15 @@ export class GuestTextStream {
 	expect(pattern: RegExp, options: ExpectOptions): Promise<RegExpExecArray> {
 		const since = options.since ?? this.offset;
 		const started = Date.now();
+		const pausedBefore = this.pause?.pausedMs(started) ?? 0;
 		const step = options.step ?? '';
 		return new Promise((resolve, reject) => {
 			let ticker: NodeJS.Timeout | undefined;
-			let timer: NodeJS.Timeout | undefined;
+			let cancelTimer: (() => void) | undefined;
 			const done = () => {
 				this.waiters.delete(waiter);
 				clearInterval(ticker);
-				clearTimeout(timer);
+				cancelTimer?.();
 				options.signal?.removeEventListener('abort', onAbort);
 			};
 			const onAbort = () => {
@@ -173,14 +177,15 @@ export class GuestTextStream {
 					type: 'waiting',
 					step,
 					what: options.what,
-					elapsedMs: Date.now() - started,
+					// The time the guest could run: a pause (gdb) does not count.
+					elapsedMs: Date.now() - started - ((this.pause?.pausedMs() ?? 0) - pausedBefore),
 					timeoutMs: options.timeoutMs,
 				});
 			if (!options.quiet) {
 				tell();
 				ticker = setInterval(tell, 1000);
 			}
-			timer = setTimeout(() => {
+			cancelTimer = guestTimeout(this.pause, options.timeoutMs, () => {
 				done();
 				reject(
 					new LabError({
@@ -190,7 +195,7 @@ export class GuestTextStream {
 						logPath: this.transcriptPath,
 					}),
 				);
-			}, options.timeoutMs);
+			});
 		});
 	}
 }

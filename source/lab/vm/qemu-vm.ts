@@ -8,6 +8,7 @@ import {gdbstubArgs} from '../debug/gdb.js';
 import {LabError} from '../lab-error.js';
 import {bootPhases, type BootPhases} from './boot-phases.js';
 import {CheckChannel} from './check-channel.js';
+import {GuestPause} from './guest-pause.js';
 import {SerialConsole} from './serial-console.js';
 
 export interface VmSpec {
@@ -125,6 +126,8 @@ export class QemuVm {
 	readonly startedAt: number;
 	readonly exited: Promise<VmExit>;
 	readonly commandLine: string[];
+	/** Set while a debugger holds the guest stopped: waits on the guest do not count that time. */
+	readonly pause = new GuestPause();
 	private readonly process: pty.IPty;
 	private exitInfo: VmExit | undefined;
 	private stopping = false;
@@ -169,8 +172,14 @@ export class QemuVm {
 			rows,
 			this.startedAt,
 		);
+		this.console.pause = this.pause;
 		this.process.onData(data => this.console.feed(data));
-		this.checks = new CheckChannel(path.join(spec.runDir, 'checks.sock'), path.join(spec.runDir, 'checks.log'), emit);
+		this.checks = new CheckChannel(
+			path.join(spec.runDir, 'checks.sock'),
+			path.join(spec.runDir, 'checks.log'),
+			emit,
+			this.pause,
+		);
 		this.sideSocket = path.join(spec.runDir, 'side.sock');
 		this.exited = new Promise(resolve => {
 			this.process.onExit(({exitCode, signal}) => {

@@ -5,7 +5,7 @@ import type {MilestoneInfo} from '../milestone-info.js';
 import {computeLayout, MIN_COLUMNS, MIN_ROWS, nextPane} from '../layout.js';
 import {initialUiState, isRunning, selectedMilestone, type UiState} from '../state.js';
 import {useUiStore} from '../use-ui-store.js';
-import {appKeyFor, consoleKeys, firstKey, predictionInput} from '../keys.js';
+import {appKeyFor, consoleKeys, firstKey, gdbKeyFor, predictionInput} from '../keys.js';
 import {useRawKeys} from '../use-raw-keys.js';
 import {useWorkbenchEvents} from '../use-workbench-events.js';
 import {useTerminalSize} from '../use-terminal-size.js';
@@ -166,14 +166,57 @@ export function App({
 				// What followed Ctrl-] in a paste is dropped: it was typed for the guest.
 				return;
 			}
+			if (current.focus === 'gdb-input' && layout && !current.helpShown) {
+				const {send, leave} = consoleKeys(rest);
+				if (send) workbench.sendToGdb(send);
+				if (leave) dispatch({type: 'ui/focus', focus: 'gdb'});
+				return;
+			}
 			const [key, after] = firstKey(rest);
 			rest = after;
 			handleAppKey(key, current);
 		}
 	});
 
+	/** The gdb pane's own keys; the app's keys do not apply while it has focus, but Ctrl-C and ?. */
+	function handleGdbKey(data: string): void {
+		const key = gdbKeyFor(data);
+		const act = (action: Parameters<WorkbenchApi['gdb']>[0]) =>
+			void workbench.gdb(action).catch(failed(`gdb ${action}`));
+		switch (key) {
+			case 'continue':
+			case 'step':
+			case 'next':
+			case 'finish':
+			case 'backtrace':
+			case 'interrupt':
+				return act(key);
+			case 'type':
+				return dispatch({type: 'ui/focus', focus: 'gdb-input'});
+			case 'detach':
+				act('quit');
+				return dispatch({type: 'ui/focus', focus: 'list'});
+			case 'leave':
+				return dispatch({type: 'ui/focus', focus: 'list'});
+			default:
+				return;
+		}
+	}
+
+	/** g: gdb on the running VM; the pane gets focus (again, when gdb is already attached). */
+	function openGdb(current: UiState): void {
+		if (!current.vm.running) return notice('no VM running: run a milestone first (started with --debug)');
+		if (!current.gdb || current.gdb.state === 'gone')
+			workbench.gdb('start').catch((error: unknown) => {
+				notice(error instanceof Error ? error.message : String(error));
+				dispatch({type: 'ui/focus', focus: 'list'});
+			});
+		dispatch({type: 'ui/focus', focus: 'gdb'});
+	}
+
 	function handleAppKey(data: string, current: UiState): void {
 		const key = appKeyFor(data);
+		if (current.focus === 'gdb' && !current.helpShown && data !== '\x03' && key !== 'help') return handleGdbKey(data);
 		if (key === 'quit') return quit();
 		if (!layout) return;
 		if (current.helpShown) {
@@ -219,6 +262,8 @@ export function App({
 				return dispatch({type: 'ui/toggle-help'});
 			case 'hint':
 				return showHint(current);
+			case 'gdb':
+				return openGdb(current);
 			case 'demo':
 				if (isRunning(current)) return workbench.demo();
 				return notice('nothing is running: Enter starts the selected milestone');
@@ -262,6 +307,7 @@ export function App({
 				vm={state.vm}
 				background={state.background}
 				notice={state.notice}
+				pausedBy={state.guestPausedBy}
 			/>
 			{state.helpShown ? (
 				<Help width={layout.width} height={layout.bodyHeight} />

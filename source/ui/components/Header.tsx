@@ -8,6 +8,8 @@ export interface HeaderProps {
 	vm: VmState;
 	background?: BackgroundView;
 	notice?: string;
+	/** Who holds the guest stopped (gdb), if anyone. */
+	pausedBy?: string;
 }
 
 /** The QEMU build that runs ahead of time, in a few words, with the key that acts on it. */
@@ -36,7 +38,7 @@ function vmText(vm: VmState): string {
 }
 
 /** One line: the app, how the guest is accelerated and why (TCG is slow: say so), the VM. */
-export function Header({width, accel, vm, background, notice}: HeaderProps) {
+export function Header({width, accel, vm, background, notice, pausedBy}: HeaderProps) {
 	const accelText = accel ? `${accel.accel.toUpperCase()} — ${accel.reason}` : 'accel not chosen yet';
 	const job = backgroundText(background);
 	return (
@@ -45,6 +47,8 @@ export function Header({width, accel, vm, background, notice}: HeaderProps) {
 				<Text bold color="cyan">
 					kernelcraft
 				</Text>
+				{/* First, so a narrow terminal never cuts it off. */}
+				{pausedBy && vm.running ? <Text bold color="magenta">{`  ·  guest paused by ${pausedBy}`}</Text> : null}
 				{`  ·  ${accelText}  ·  ${vmText(vm)}`}
 				{job ? <Text color={background?.state === 'failed' ? 'red' : undefined}>{`  ·  ${job}`}</Text> : null}
 				{notice ? <Text color="yellow">{`  ·  ${notice}`}</Text> : null}

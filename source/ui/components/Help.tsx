@@ -1,5 +1,5 @@
 import {Box, Text} from 'ink';
-import {KEY_BINDINGS} from '../keys.js';
+import {GDB_KEY_BINDINGS, KEY_BINDINGS} from '../keys.js';
 
 export interface HelpProps {
 	width: number;
@@ -19,7 +19,7 @@ export function Help({width, height}: HelpProps) {
 			paddingX={1}
 		>
 			<Text bold>keys</Text>
-			{KEY_BINDINGS.map(({label, help}) => (
+			{[...KEY_BINDINGS, ...GDB_KEY_BINDINGS].map(({label, help}) => (
 				<Box key={label}>
 					<Box width={12} flexShrink={0}>
 						<Text color="cyan">{label}</Text>

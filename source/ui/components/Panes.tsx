@@ -7,6 +7,7 @@ import {ConsolePane} from './ConsolePane.js';
 import {VirtqueuePanel} from './VirtqueuePanel.js';
 import {StepLog} from './StepLog.js';
 import {Lesson} from './Lesson.js';
+import {GdbPane} from './GdbPane.js';
 
 export interface PanesProps {
 	layout: Layout;
@@ -22,12 +23,13 @@ export interface PanesProps {
  */
 export function Panes({layout, state, milestones, lesson, consoleFocused}: PanesProps) {
 	const active = milestones.find(m => m.id === state.activeMilestone);
+	const gdbFocus = state.focus === 'gdb' ? 'gdb' : state.focus === 'gdb-input' ? 'input' : undefined;
 	const checklist = (
 		<Checklist
 			milestones={milestones}
 			statuses={state.milestones}
 			selected={state.selected}
-			focused={!consoleFocused}
+			focused={!consoleFocused && !gdbFocus}
 			width={layout.checklistWidth}
 			height={layout.middleHeight}
 		/>
@@ -43,13 +45,17 @@ export function Panes({layout, state, milestones, lesson, consoleFocused}: Panes
 			rows={layout.consoleRows}
 		/>
 	);
-	const panel = (
+	// The gdb pane is open from `g` until gdb is gone and the learner has left it.
+	const gdbOpen = state.gdb !== undefined && (state.gdb.state !== 'gone' || gdbFocus !== undefined);
+	const gdbPane = (width: number, height: number) =>
+		state.gdb ? <GdbPane gdb={state.gdb} focus={gdbFocus} width={width} height={height} /> : null;
+	const panel = (width = layout.panelWidth) => (
 		<VirtqueuePanel
 			devices={state.devices}
 			guest={state.guest}
 			vmRunning={state.vm.running}
 			lookInside={state.lookInside}
-			width={layout.panelWidth}
+			width={width}
 			height={layout.middleHeight}
 		/>
 	);
@@ -69,13 +75,14 @@ export function Panes({layout, state, milestones, lesson, consoleFocused}: Panes
 	);
 
 	if (layout.compact) {
-		const pane = consoleFocused ? 'console' : state.mainPane;
+		const pane = consoleFocused ? 'console' : gdbFocus ? 'gdb' : state.mainPane;
 		const lessonHeight = layout.bodyHeight - layout.compactStepLogHeight;
 		return (
 			<Box height={layout.bodyHeight} overflow="hidden">
 				{checklist}
 				{pane === 'console' && console}
-				{pane === 'panel' && panel}
+				{pane === 'panel' && panel()}
+				{pane === 'gdb' && gdbPane(layout.mainWidth, layout.bodyHeight)}
 				{pane === 'lesson' && (
 					<Box flexDirection="column" width={layout.mainWidth} height={layout.bodyHeight}>
 						{stepLog(layout.compactStepLogHeight)}
@@ -86,15 +93,17 @@ export function Panes({layout, state, milestones, lesson, consoleFocused}: Panes
 		);
 	}
 
+	// With gdb open, gdb sits beside the console and the panel (queue indices at each stop) takes
+	// the step log's place.
 	return (
 		<>
 			<Box height={layout.middleHeight} overflow="hidden">
 				{checklist}
 				{console}
-				{panel}
+				{gdbOpen ? gdbPane(layout.panelWidth, layout.middleHeight) : panel()}
 			</Box>
 			<Box height={layout.bottomHeight} overflow="hidden">
-				{stepLog(layout.bottomHeight)}
+				{gdbOpen ? panel(layout.stepLogWidth) : stepLog(layout.bottomHeight)}
 				{lessonPane(layout.bottomHeight)}
 			</Box>
 		</>

@@ -1,0 +1,111 @@
+import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import {GdbSession} from '../../../source/lab/debug/gdb-session.js';
+import {cacheRoot} from '../../../source/lab/paths.js';
+import {isAlive, waitUntil} from '../../helpers/processes.js';
+
+// The session's bookkeeping against a real gdb on a real (small) process: `gdb -p` on a sleep.
+// The VM tests (gdb-session.test.ts) do the same against the guest kernel and QEMU.
+
+/** A virtio_hello.ko from the build cache, if one was built. */
+function findKo(): string | undefined {
+	const modules = path.join(cacheRoot(), 'modules');
+	try {
+		for (const key of fs.readdirSync(modules)) {
+			const file = path.join(modules, key, 'drivers', 'virtio-hello', 'virtio_hello.ko');
+			if (fs.existsSync(file)) return file;
+		}
+	} catch {}
+	return undefined;
+}
+
+function sleeper(t: ExecutionContext): number {
+	const child = spawn('sleep', ['600'], {stdio: 'ignore'});
+	t.teardown(() => child.kill('SIGKILL'));
+	return child.pid!;
+}
+
+test.serial('attached, it resumes the target; x stops it, c resumes it; it knows which', async t => {
+	const pid = sleeper(t);
+	const events: string[] = [];
+	const gdb = new GdbSession({
+		argv: ['gdb', '-q', '-p', String(pid)],
+		onEvent: event => event.type === 'target' && events.push(event.stopped ? 'stopped' : 'running'),
+	});
+	t.teardown(() => gdb.dispose());
+	await gdb.ready;
+	t.false(gdb.stopped, 'resumed once attached');
+	// Right after the resume: the Ctrl-C must not land before gdb has taken `continue`.
+	await gdb.interrupt();
+	t.true(gdb.stopped);
+	t.regex(await gdb.backtrace(), /#0\s/);
+	gdb.continue();
+	t.true(await waitUntil(() => !gdb.stopped, 5000));
+	t.deepEqual(events, ['stopped', 'running', 'stopped', 'running']);
+});
+
+test.serial('break on a function that exists nowhere says so, sets nothing, and the target runs on', async t => {
+	const pid = sleeper(t);
+	const gdb = new GdbSession({argv: ['gdb', '-q', '-p', String(pid)]});
+	t.teardown(() => gdb.dispose());
+	await gdb.ready;
+	const result = await gdb.break('no_such_function_anywhere');
+	t.false(result.set);
+	t.regex(result.message, /No function "no_such_function_anywhere"/);
+	t.true(await waitUntil(() => !gdb.stopped, 5000), 'resumed after the question');
+	t.regex(await gdb.break('not a name').then(r => r.message), /not a function name/);
+});
+
+test.serial("break on a module's function before it is loaded: pending, and it says which module and when", async t => {
+	// A folder with a real virtio_hello.ko (built for the tests' kernel); gdb on a process that
+	// has no such function stands in for a kernel without the module yet.
+	const ko = findKo();
+	if (!ko) return t.pass('no virtio_hello.ko built yet on this machine');
+	const pid = sleeper(t);
+	const gdb = new GdbSession({argv: ['gdb', '-q', '-p', String(pid)], modulePaths: [path.dirname(ko)]});
+	t.teardown(() => gdb.dispose());
+	await gdb.ready;
+	const result = await gdb.break('vh_queue');
+	t.true(result.set);
+	t.true(result.pending);
+	t.regex(
+		result.message,
+		/vh_queue is in virtio_hello\.ko, which is not loaded yet: .*resolves when the module is loaded/,
+	);
+	// The process runs on after the question: stop it to ask gdb what it holds.
+	await gdb.interrupt();
+	t.regex(await gdb.command('info breakpoints'), /<PENDING>\s+vh_queue/);
+});
+
+test.serial('raw input (Tab into gdb): a typed continue is a resume, the prompt after Ctrl-C a stop', async t => {
+	const pid = sleeper(t);
+	const gdb = new GdbSession({argv: ['gdb', '-q', '-p', String(pid)], resumeOnAttach: false});
+	t.teardown(() => gdb.dispose());
+	await gdb.ready;
+	t.true(gdb.stopped);
+	gdb.write('cont');
+	gdb.write('inue\r');
+	t.true(await waitUntil(() => gdb.transcript.includes('Continuing.'), 5000));
+	t.false(gdb.stopped);
+	await new Promise(resolve => setTimeout(resolve, 400));
+	gdb.write('\x03');
+	t.true(await waitUntil(() => gdb.stopped, 5000));
+});
+
+test.serial('quit detaches (the target lives on) and disposing leaves no gdb', async t => {
+	const pid = sleeper(t);
+	const gdb = new GdbSession({argv: ['gdb', '-q', '-p', String(pid)]});
+	await gdb.ready;
+	await gdb.quit();
+	t.false(gdb.running);
+	t.false(isAlive(gdb.pid), 'gdb is gone');
+	t.true(isAlive(pid), 'the target runs on');
+	t.notRegex(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), /State:\s+t/, 'not left stopped by the tracer');
+	const second = new GdbSession({argv: ['gdb', '-q', '-p', String(pid)]});
+	await second.ready;
+	await second.dispose();
+	t.false(isAlive(second.pid));
+	t.true(isAlive(pid));
+});
