@@ -10,34 +10,33 @@ export const driversDir = path.join(projectRoot, 'drivers');
 export const devicesDir = path.join(projectRoot, 'devices');
 
 /**
+ * An XDG base folder: the variable when it holds an absolute path (the spec says a relative one
+ * is to be ignored), else its default under the home folder.
+ */
+function xdgBase(env: NodeJS.ProcessEnv, variable: string, fallback: string): string {
+	const value = env[variable];
+	return value && path.isAbsolute(value) ? value : path.join(os.homedir(), fallback);
+}
+
+/**
  * Where builds, sources and run logs go: $KERNELCRAFT_CACHE, else $XDG_CACHE_HOME/kernelcraft,
  * else ~/.cache/kernelcraft. Everything in it can be deleted; it is rebuilt on demand.
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 	if (env.KERNELCRAFT_CACHE) return path.resolve(env.KERNELCRAFT_CACHE);
-	const xdg =
-		env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
-	return path.join(xdg, 'kernelcraft');
+	return path.join(xdgBase(env, 'XDG_CACHE_HOME', '.cache'), 'kernelcraft');
 }
 
 /** Learner progress lives apart from the cache so clearing the cache keeps the ticks. */
 export function stateFile(env: NodeJS.ProcessEnv = process.env): string {
 	if (env.KERNELCRAFT_STATE) return path.resolve(env.KERNELCRAFT_STATE);
-	const xdg =
-		env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME)
-			? env.XDG_STATE_HOME
-			: path.join(os.homedir(), '.local', 'state');
-	return path.join(xdg, 'kernelcraft', 'progress.json');
+	return path.join(xdgBase(env, 'XDG_STATE_HOME', '.local/state'), 'kernelcraft', 'progress.json');
 }
 
 /** Settings a learner or teacher chose once (e.g. the classroom's shared compiler cache). */
 export function settingsFile(env: NodeJS.ProcessEnv = process.env): string {
 	if (env.KERNELCRAFT_SETTINGS) return path.resolve(env.KERNELCRAFT_SETTINGS);
-	const xdg =
-		env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
-			? env.XDG_CONFIG_HOME
-			: path.join(os.homedir(), '.config');
-	return path.join(xdg, 'kernelcraft', 'settings.json');
+	return path.join(xdgBase(env, 'XDG_CONFIG_HOME', '.config'), 'kernelcraft', 'settings.json');
 }
 
 /**
@@ -47,9 +46,5 @@ export function settingsFile(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function workspaceRoot(env: NodeJS.ProcessEnv = process.env): string {
 	if (env.KERNELCRAFT_WORKSPACE) return path.resolve(env.KERNELCRAFT_WORKSPACE);
-	const xdg =
-		env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)
-			? env.XDG_DATA_HOME
-			: path.join(os.homedir(), '.local', 'share');
-	return path.join(xdg, 'kernelcraft', 'exercises');
+	return path.join(xdgBase(env, 'XDG_DATA_HOME', '.local/share'), 'kernelcraft', 'exercises');
 }
