@@ -30,6 +30,8 @@ export const commands: CommandSpec[] = [
 		flags: {
 			'--json': 'one JSON object per event per line; the last line is the summary',
 			'--exercise': "build the learner's exercise copy (as the TUI does) instead of the reference",
+			'--debug':
+				'boot the debug kernel with the gdbstub; virtio-hello then follows one request with two gdbs (driver, QEMU device, driver)',
 		},
 		options: {
 			...kernelOptions,

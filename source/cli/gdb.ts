@@ -247,16 +247,14 @@ async function walk(options: {
 		out.write('Attaching gdb to QEMU…\n');
 		qemu = new GdbSession({argv: options.qemuGdb});
 		await qemu.ready;
-		let stop = 0;
-		const answer = await followOneRequest({
+		const {answer} = await followOneRequest({
 			kernelGdb: kernel,
 			qemuGdb: qemu,
 			send: () => vm.checks.run('hello-client greet Ada', {timeoutMs: 600_000}),
-			say: ({side, where, printed}) =>
-				out.write(`\n── stop ${++stop}: the ${side} in ${where} ──\n${printed.trim()}\n`),
+			say: ({n, side, where, printed}) => out.write(`\n── stop ${n}: the ${side} in ${where} ──\n${printed.trim()}\n`),
 		});
-		out.write(`\nhello-client greet Ada answered: ${answer.output.trim()}\n`);
-		return answer.status === 0 ? 0 : 1;
+		out.write(`\nhello-client greet Ada answered: ${answer!.output.trim()}\n`);
+		return answer!.status === 0 ? 0 : 1;
 	} finally {
 		await qemu?.dispose();
 		await kernel.dispose();

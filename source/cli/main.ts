@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {milestones} from '../expedition/milestones.js';
+import {expeditionFor, milestones} from '../expedition/milestones.js';
 import {benchRequirements, testRequirements} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
 import {cacheRoot, projectRoot, stateFile, workspaceRoot} from '../lab/paths.js';
@@ -145,7 +145,7 @@ async function withWorkbench(
 	body: (workbench: Workbench) => Promise<number>,
 ): Promise<number> {
 	const workbench = new Workbench({
-		milestones,
+		milestones: expeditionFor({debug: parsed.flags.has('--debug')}),
 		cacheDir: cacheRoot(),
 		stateFile: stateFile(),
 		kernelSrc: parsed.options.get('--kernel-src') ?? process.env.KERNEL_SRC,

@@ -16,7 +16,7 @@ export async function runCommand(
 	if (!milestone)
 		throw new UsageError(`There is no milestone "${id}". Milestones: ${milestones.map(m => m.id).join(', ')}.`, 'run');
 	const printer = json ? undefined : new HumanRunPrinter(out);
-	workbench.subscribe((event: RunEvent) => {
+	const unsubscribe = workbench.subscribe((event: RunEvent) => {
 		if (json) {
 			// The screen snapshots are for the TUI; the summary is printed last, on its own.
 			if (event.type !== 'console-screen' && event.type !== 'milestone-finished')
@@ -27,6 +27,9 @@ export async function runCommand(
 	});
 	try {
 		const summary = await workbench.run(id);
+		// What comes after (a gdb detaching, the VM powering off) is not the run's: the summary is
+		// the last line.
+		unsubscribe();
 		if (json) out.write(JSON.stringify(summary) + '\n');
 		else printer!.finish(summary);
 		return summary.ok ? 0 : 1;

@@ -1,6 +1,5 @@
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import {milestones} from '../expedition/milestones.js';
 import type {Workbench} from '../runner/workbench.js';
 import {setupCommand} from './setup.js';
 
@@ -16,7 +15,7 @@ export async function startTui(workbench: Workbench): Promise<number> {
 	// production build for the same screen. Set before React is first imported.
 	process.env.NODE_ENV ??= 'production';
 	const {renderApp} = await import('../ui/render-app.js');
-	const info = milestones.map(({id, title, summary, steps}) => ({
+	const info = workbench.milestones.map(({id, title, summary, steps}) => ({
 		id,
 		title,
 		summary,

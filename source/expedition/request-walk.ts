@@ -77,60 +77,128 @@ export async function printAll(gdb: GdbSession, commands: readonly string[]): Pr
 	return said;
 }
 
+/** One stop of the walk, as the side that stopped printed it. */
+export interface WalkStop {
+	/** 1: the driver queues it; 2: the device answers it; 3: the driver's callback reaps it. */
+	n: 1 | 2 | 3;
+	side: 'driver' | 'device';
+	where: string;
+	printed: string;
+	/** The queue's indices as that side sees them ("avail idx 3, last used idx 2"). */
+	indices?: string;
+	/** Descriptor 0's guest-physical address (stops 1 and 2): the same number on both sides. */
+	descriptor?: string;
+	/** Stop 2: the buffers in QEMU's element (device-readable + device-writable). */
+	buffers?: number;
+}
+
 export interface FollowOptions {
-	/** gdb on the guest kernel, attached and running (GdbSession.ready). */
+	/** gdb on the guest kernel, attached (GdbSession.ready). */
 	kernelGdb: GdbSession;
 	/** gdb on QEMU, attached and running. */
 	qemuGdb: GdbSession;
-	/** Sends the one request (e.g. `hello-client greet Ada` in the guest's check shell). */
-	send: () => Promise<{output: string; status: number}>;
-	/** Each stop as it happens: which side, where, and what it printed. */
-	say: (stop: {side: 'driver' | 'device'; where: string; printed: string}) => void;
+	/**
+	 * Sends the one request (e.g. `hello-client greet Ada` in the guest's check shell). Without
+	 * it the kernel gdb already holds the driver in vh_queue with a request of the learner's.
+	 */
+	send?: () => Promise<{output: string; status: number}>;
+	/** Each stop as it happens. */
+	say: (stop: WalkStop) => void;
+	/**
+	 * Lets the driver go on from a stop (1 or 3): by default at once; guided, once the learner
+	 * continues in the gdb pane.
+	 */
+	resume?: (gdb: GdbSession, stop: WalkStop) => Promise<void>;
+	/** QEMU is held stopped by its gdb (true) or runs again: the guest is frozen meanwhile. */
+	qemuHeld?: (held: boolean) => void;
 	/** How long a stop may take to come (TCG on a busy machine is slow). */
 	timeoutMs?: number;
 }
 
 /**
- * The whole lesson, for `kernelcraft gdb virtio-hello --walk`: the three stops in order, both
- * targets left running and without breakpoints at the end. Resolves with the request's answer.
+ * The whole lesson: the three stops in order, both targets left running and without the walk's
+ * breakpoints at the end. Resolves with the stops and, when it sent the request, its answer.
  */
-export async function followOneRequest(options: FollowOptions): Promise<{output: string; status: number}> {
-	const {kernelGdb, qemuGdb, say} = options;
+export async function followOneRequest(
+	options: FollowOptions,
+): Promise<{stops: WalkStop[]; answer?: {output: string; status: number}}> {
+	const {kernelGdb, qemuGdb} = options;
 	const timeoutMs = options.timeoutMs ?? 120_000;
 	const stopped = (gdb: GdbSession) => waitFor(() => gdb.stopped, timeoutMs);
-	const queued = await kernelGdb.break(walkBreakpoints.driverQueue);
-	if (!queued.set) throw new Error(queued.message);
+	const resume =
+		options.resume ??
+		(async (gdb: GdbSession) => {
+			gdb.continue();
+		});
+	const stops: WalkStop[] = [];
+	const say = (stop: WalkStop) => {
+		stops.push(stop);
+		options.say(stop);
+	};
+	let answer: Promise<{output: string; status: number}> | undefined;
+	if (options.send) {
+		const queued = await kernelGdb.break(walkBreakpoints.driverQueue);
+		if (!queued.set) throw new Error(queued.message);
+	} else if (kernelGdb.breakpointFunction !== walkBreakpoints.driverQueue)
+		throw new Error(`gdb does not hold the driver in ${walkBreakpoints.driverQueue}.`);
 	const handled = await qemuGdb.break(walkBreakpoints.deviceHandler);
 	if (!handled.set) throw new Error(handled.message);
-	const answer = options.send();
-	// 1. The driver queues the request.
-	await stopped(kernelGdb);
-	say({
-		side: 'driver',
-		where: walkBreakpoints.driverQueue,
-		printed: (await kernelGdb.backtrace()) + (await printAll(kernelGdb, driverQueueCommands)),
-	});
-	await kernelGdb.command('delete');
+	if (options.send) {
+		answer = options.send();
+		// 1. The driver queues the request.
+		await stopped(kernelGdb);
+	}
+	// Five frames reach the ioctl that brought the request in; the rest is the syscall entry.
+	const queuedOutput = (await kernelGdb.command('backtrace 5')) + (await printAll(kernelGdb, driverQueueCommands));
+	const first: WalkStop = {n: 1, side: 'driver', where: walkBreakpoints.driverQueue, printed: queuedOutput};
+	addReadings(first);
+	say(first);
+	await kernelGdb.command(`clear ${walkBreakpoints.driverQueue}`);
 	// The callback's breakpoint now, while the guest is stopped anyway: once QEMU has answered,
 	// the guest takes the interrupt before gdb could stop it again.
 	const callback = await kernelGdb.break(walkBreakpoints.driverCallback);
 	if (!callback.set) throw new Error(callback.message);
-	kernelGdb.continue();
+	await resume(kernelGdb, first);
 	// 2. The device pops it (QEMU stops; the guest with it).
 	await stopped(qemuGdb);
-	say({side: 'device', where: walkBreakpoints.deviceHandler, printed: await printAll(qemuGdb, deviceHandlerCommands)});
-	await qemuGdb.command('delete');
-	qemuGdb.continue();
+	options.qemuHeld?.(true);
+	try {
+		const second: WalkStop = {
+			n: 2,
+			side: 'device',
+			where: walkBreakpoints.deviceHandler,
+			printed: await printAll(qemuGdb, deviceHandlerCommands),
+		};
+		addReadings(second);
+		say(second);
+		await qemuGdb.command('delete');
+	} finally {
+		qemuGdb.continue();
+		options.qemuHeld?.(false);
+	}
 	// 3. The driver's callback reaps the used element.
 	await stopped(kernelGdb);
-	say({
+	const third: WalkStop = {
+		n: 3,
 		side: 'driver',
 		where: walkBreakpoints.driverCallback,
 		printed: await printAll(kernelGdb, driverCallbackCommands),
-	});
-	await kernelGdb.command('delete');
-	kernelGdb.continue();
-	return answer;
+	};
+	addReadings(third);
+	say(third);
+	await kernelGdb.command(`clear ${walkBreakpoints.driverCallback}`);
+	await resume(kernelGdb, third);
+	return {stops, ...(answer ? {answer: await answer} : {})};
+}
+
+/** What a stop's printout says about the queue, put where the panel and the checks read it. */
+function addReadings(stop: WalkStop): void {
+	const indices = indicesIn(stop.printed);
+	if (indices) stop.indices = indices.text;
+	const descriptor = descriptorAddress(stop.printed);
+	if (descriptor) stop.descriptor = descriptor;
+	const element = /^element: head \d+, (\d+) out \+ (\d+) in$/m.exec(stop.printed);
+	if (element) stop.buffers = Number(element[1]) + Number(element[2]);
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -15,6 +15,8 @@ export interface StepContext {
 	 * the step log should say the run waits for the learner, not for `cat`.
 	 */
 	quietChecks?: boolean;
+	/** The learner does this step (guided mode, not handed over with `d`): waits may be theirs. */
+	guided?: () => boolean;
 }
 
 /** What a task's check found in the system: done (with a one-line proof), or what is missing. */
@@ -33,6 +35,16 @@ export interface Task {
 	 * repeatedly while the learner works, so it must be cheap and change nothing.
 	 */
 	check(ctx: StepContext): Promise<TaskState>;
+	/**
+	 * The check reads only the host's side (a gdb's state, not the guest's), so it runs while gdb
+	 * holds the guest paused too; other checks wait for the guest to run again.
+	 */
+	hostOnly?: boolean;
+	/**
+	 * What the step goes on to do once the learner has done their part (the request they caught
+	 * in gdb is followed into QEMU); resolves with the step's proof.
+	 */
+	then?(ctx: StepContext, done: string): Promise<string>;
 }
 
 /** A number the learner predicts before the step runs; the step's figures then hold the answer. */

@@ -45,6 +45,8 @@ export const qemuStep: Step = {
 			given: ctx.session.options.qemuSrc,
 			deviceDir: learners,
 			cacheDir: ctx.session.cacheDir,
+			// --debug: QEMU keeps its debug info, so gdb can stop in the device (the walk step).
+			debugInfo: ctx.session.options.debug,
 			signal: ctx.signal,
 			onLine: line => ctx.emit({type: 'log', step: ctx.step, line}),
 			onProgress: (fraction, label, estimated) =>
@@ -179,8 +181,8 @@ export const virtioHelloMilestone: Milestone = {
 				'descriptors and room for the answer in device-writable ones, kicks, and sleeps on a',
 				'completion. QEMU pops the chain, checks every length and direction, writes "Hello, Ada!',
 				'from <greeting property>" and a status byte, pushes it to the used ring and interrupts.',
-				'To watch it happen: start kernelcraft --debug, press g, Tab, `break vh_queue`, greet, then',
-				'c, s, n, t in the gdb pane; `kernelcraft gdb virtio-hello --walk` follows it into QEMU too.',
+				'To watch it happen: start kernelcraft --debug; the next step then follows one request with',
+				'two gdbs, through the driver, into QEMU and back.',
 			].join('\n'),
 			async run(ctx) {
 				const before = await requestCounts(ctx);

@@ -11,11 +11,12 @@ export type BackgroundWork = (job: {
 }) => Promise<string>;
 
 /** kernelcraft's own QEMU (for the milestones that list it in `builds`); resolves with what the header says when it is done. */
-export function qemuBuildWork(options: {cacheDir: string; qemuSrc?: string}): BackgroundWork {
+export function qemuBuildWork(options: {cacheDir: string; qemuSrc?: string; debugInfo?: boolean}): BackgroundWork {
 	return async ({signal, control, onProgress}) => {
 		const qemu = await ensureQemu({
 			given: options.qemuSrc,
 			cacheDir: options.cacheDir,
+			debugInfo: options.debugInfo,
 			signal,
 			background: true,
 			control,

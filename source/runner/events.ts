@@ -50,6 +50,19 @@ export type RunEvent =
 	| {type: 'background'; job: 'qemu'; state: BackgroundState; fraction: number; label: string; note?: string}
 	/** The gdb pane: gdb's last lines (plain text), and whether it holds its target stopped. */
 	| {type: 'gdb'; state: 'starting' | 'attached' | 'gone'; lines: string[]; stopped: boolean; note?: string}
+	/**
+	 * A stop of the request walk (--debug, virtio-hello): which side stopped where, and the
+	 * queue's indices as that side saw them, for the panel.
+	 */
+	| {
+			type: 'walk-stop';
+			step: string;
+			n: number;
+			side: 'driver' | 'device';
+			where: string;
+			indices?: string;
+			descriptor?: string;
+	  }
 	/** A debugger holds the guest stopped (or lets it go): the header says so, the panel freezes. */
 	| {type: 'guest-paused'; paused: boolean; by: string};
 

@@ -83,6 +83,27 @@ export class GuestDebugger {
 		this.screenSoon();
 	}
 
+	/**
+	 * The pane's gdb, attached: started if it is not running yet (a step that follows a request
+	 * uses the learner's own gdb, so every stop shows in the pane).
+	 */
+	async attached(): Promise<GdbSession> {
+		if (!this.active) this.start();
+		const gdb = this.gdb!;
+		await gdb.ready;
+		return gdb;
+	}
+
+	/** The function whose breakpoint holds the guest now, if one does. */
+	get breakpointFunction(): string | undefined {
+		return this.gdb?.breakpointFunction;
+	}
+
+	/** The guest frozen by something else than this gdb (QEMU's own gdb holding QEMU stopped). */
+	hold(paused: boolean, by: string): void {
+		this.paused(paused, by);
+	}
+
 	continue(): void {
 		this.gdb?.continue();
 	}
@@ -138,12 +159,12 @@ export class GuestDebugger {
 		this.gdb = undefined;
 	}
 
-	private paused(paused: boolean): void {
+	private paused(paused: boolean, by = 'gdb'): void {
 		const vm = this.session.vm;
 		if (!vm || vm.pause.paused === paused) return;
 		vm.pause.set(paused);
 		this.session.panel?.hold(paused);
-		this.emit({type: 'guest-paused', paused, by: 'gdb'});
+		this.emit({type: 'guest-paused', paused, by});
 	}
 
 	private screenSoon(): void {

@@ -26,6 +26,7 @@ async function runStep(step: Step, ctx: StepContext, guide?: Guide): Promise<{de
 	if (step.task && guided()) {
 		detail = await waitForTask(step, ctx, guide!);
 		byLearner = detail !== undefined;
+		if (detail !== undefined && step.task.then) detail = await step.task.then(ctx, detail);
 	}
 	detail ??= await step.run(ctx);
 	if (step.predict && guess !== undefined) {
@@ -54,7 +55,7 @@ async function waitForTask(step: Step, ctx: StepContext, guide: Guide): Promise<
 	for (;;) {
 		// A guest held stopped by gdb cannot be checked (a check would wait on it, or on a stopped
 		// QEMU): look again once it runs. The learner is debugging, not failing the task.
-		if (ctx.session.vm?.pause.paused) {
+		if (ctx.session.vm?.pause.paused && !task.hostOnly) {
 			if (await guide.pause(taskCheckEveryMs, ctx.signal)) return undefined;
 			continue;
 		}
@@ -116,7 +117,8 @@ export async function runMilestone(
 		const started = Date.now();
 		try {
 			if (signal.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});
-			const {detail, byLearner} = await runStep(step, {emit, signal, session, step: step.id, figures}, guide);
+			const guided = () => guide?.current === 'guided';
+			const {detail, byLearner} = await runStep(step, {emit, signal, session, step: step.id, figures, guided}, guide);
 			const ms = Date.now() - started;
 			steps.push({name: step.id, title: step.title, ok: true, ms, detail});
 			emit({type: 'verified', step: step.id, detail, ms, ...(byLearner ? {byLearner} : {})});

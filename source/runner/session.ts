@@ -12,6 +12,7 @@ import {QemuVm, type VmSpec} from '../lab/vm/qemu-vm.js';
 import {PanelFeed} from '../lab/virtio/panel-feed.js';
 import {deviceTraceEvents, qemuTraceArgs} from '../lab/virtio/trace-counter.js';
 import type {AccelChoice, Emit} from './events.js';
+import type {GuestDebugger} from './guest-debugger.js';
 
 export interface SessionOptions {
 	cacheDir: string;
@@ -82,6 +83,8 @@ export class Session {
 	private runDirectory: string | undefined;
 	/** The gdbstub's socket of the running VM (--debug). */
 	gdbSocket: string | undefined;
+	/** The TUI's gdb pane (--debug): a step that uses gdb uses the learner's, so it shows there. */
+	guestDebugger: GuestDebugger | undefined;
 
 	constructor(
 		readonly options: SessionOptions,

@@ -62,6 +62,8 @@ export class Workbench implements WorkbenchApi {
 		this.guide = options.guided ? new Guide('guided') : undefined;
 		this.session = new Session(options, event => this.broadcast(event));
 		this.debugger = new GuestDebugger(this.session, event => this.broadcast(event));
+		// The pane is the TUI's (keepVm); a headless run's gdb step uses a gdb of its own.
+		if (options.keepVm) this.session.guestDebugger = this.debugger;
 		if (options.exerciseWorkspace) this.exercises = new ExerciseWorkspaces(options.exerciseWorkspace);
 	}
 
@@ -85,7 +87,8 @@ export class Workbench implements WorkbenchApi {
 		// Its host packages missing, the build would fail: setup comes first.
 		if (!needsQemu || this.hostNeeds(needsQemu.id).length > 0) return;
 		this.background ??= new BackgroundBuild(
-			qemuBuildWork({cacheDir: this.options.cacheDir, qemuSrc: this.options.qemuSrc}),
+			// --debug: the milestones boot the QEMU with -g, so that is the one to build ahead.
+			qemuBuildWork({cacheDir: this.options.cacheDir, qemuSrc: this.options.qemuSrc, debugInfo: this.options.debug}),
 			event => this.broadcast(event),
 		);
 		this.session.foreground = work => this.background!.whilePaused(work);
@@ -260,6 +263,11 @@ export class Workbench implements WorkbenchApi {
 		await this.debugger.dispose();
 		await Promise.all([this.cancel(), this.background?.stop('stopped: kernelcraft quit')]);
 		await this.recording;
+	}
+
+	/** The milestones this workbench runs (with --debug, virtio-hello's has its gdb step). */
+	get milestones(): readonly Milestone[] {
+		return this.options.milestones;
 	}
 
 	private milestone(id: string): Milestone | undefined {

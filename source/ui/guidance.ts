@@ -7,7 +7,10 @@ export function guidanceText(state: UiState, steps: ReadonlyArray<{id: string; t
 	const title = (id: string) => steps.find(step => step.id === id)?.title ?? id;
 	const parts: string[] = [];
 	const {prediction, task, hint, predictionResult} = state;
-	if (prediction) parts.push(`Predict: ${prediction.question}`, `Your answer: ${prediction.input}▌ ${prediction.unit}`);
+	if (prediction?.answered)
+		parts.push(`You predicted ${prediction.input} ${prediction.unit}: checked once the step has run.`);
+	else if (prediction)
+		parts.push(`Predict: ${prediction.question}`, `Your answer: ${prediction.input}▌ ${prediction.unit}`);
 	if (predictionResult) parts.push(predictionLine(predictionResult, title(predictionResult.step)));
 	if (task) {
 		parts.push(`Your turn: ${task.ask}`);

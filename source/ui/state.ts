@@ -87,6 +87,8 @@ export interface PredictionView {
 	unit: string;
 	/** What the learner has typed so far. */
 	input: string;
+	/** Answered: the step has gone on (to its task); the guess is checked once the step has run. */
+	answered?: boolean;
 }
 
 export interface PredictionResultView {
@@ -103,6 +105,14 @@ export interface HintView {
 	of: number;
 	text: string;
 	solution: boolean;
+}
+
+export interface WalkStopView {
+	n: number;
+	side: 'driver' | 'device';
+	where: string;
+	indices?: string;
+	descriptor?: string;
 }
 
 export interface UiState {
@@ -134,6 +144,8 @@ export interface UiState {
 	gdb?: GdbView;
 	/** A debugger holds the guest stopped: the header says so. */
 	guestPausedBy?: string;
+	/** The request walk's stops so far (--debug, virtio-hello): the panel shows their indices. */
+	walkStops?: WalkStopView[];
 	// UI-only
 	focus: Focus;
 	helpShown: boolean;
@@ -225,6 +237,7 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				prediction: undefined,
 				predictionResult: undefined,
 				hint: undefined,
+				walkStops: undefined,
 				log: appendLog(state.log, `── ${event.title} ──`),
 			};
 		case 'accel':
@@ -240,8 +253,14 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				hint: state.hint?.step === event.step ? state.hint : undefined,
 			};
 		case 'task':
-			// The run now waits for the learner, not for the machine.
-			return {...state, task: {step: event.step, ask: event.ask, missing: event.missing}, waiting: undefined};
+			// The run now waits for the learner, not for the machine; a prediction of the same step
+			// was answered (a step predicts before its task), and is checked once the step has run.
+			return {
+				...state,
+				task: {step: event.step, ask: event.ask, missing: event.missing},
+				waiting: undefined,
+				...(state.prediction?.step === event.step ? {prediction: {...state.prediction, answered: true}} : {}),
+			};
 		case 'prediction-asked':
 			return {
 				...state,
@@ -338,6 +357,11 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				// gdb gone: nothing left to type into.
 				focus: event.state === 'gone' && state.focus.startsWith('gdb') ? 'list' : state.focus,
 			};
+		case 'walk-stop': {
+			const {n, side, where, indices, descriptor} = event;
+			const stop: WalkStopView = {n, side, where, ...(indices ? {indices} : {}), ...(descriptor ? {descriptor} : {})};
+			return {...state, walkStops: [...(state.walkStops ?? []).filter(s => s.n < n), stop]};
+		}
 		case 'guest-paused':
 			return {...state, guestPausedBy: event.paused ? event.by : undefined};
 		case 'console-screen':

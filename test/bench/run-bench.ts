@@ -19,6 +19,7 @@ import {heavyLockPath, takeHeavyLock} from './heavy-lock.js';
 import {bootPhaseVariants, fastBootFragment, measureBootPhases, phaseRows} from './boot-phases.js';
 import {measureCompilerCache} from './compiler-cache-bench.js';
 import {measureFirstPaint} from './first-paint.js';
+import {gdbKernelBuildRow, gdbToBreakpointRows} from './gdb-bench.js';
 import {measurePanelCost} from './panel-cost.js';
 import {measureQemuBuilds, qemuBuildRows} from './qemu-build-bench.js';
 import {machine, markdownTable, seconds, spread, stats, writeBetweenMarkers, type Row} from './report.js';
@@ -40,13 +41,16 @@ const onlyQemuBuild = args.includes('--only-qemu-build');
 const onlyPanel = args.includes('--only-panel');
 /** Only the compiler cache: four kernel builds (printed; README.md is left alone). */
 const onlyCompilerCache = args.includes('--only-compiler-cache');
-const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune] [--only-boot-phases] [--only-qemu-build] [--only-panel] [--only-compiler-cache]
+const onlyGdb = args.includes('--only-gdb');
+const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-tune] [--only-boot-phases] [--only-qemu-build] [--only-panel] [--only-compiler-cache] [--only-gdb]
   (no option)         every section but --only-qemu-build's, written to README.md between the bench markers
   --skip-cold         no cold kernel build, and no compiler-cache builds
   --runs N            repetitions of each timed figure (default 5)
   --no-readme         print only, leave README.md alone
   --only-tune         only \`kernelcraft bench\` (milestone 5), for the README's tune section
   --only-boot-phases  only the boot phases (printed, README.md left alone)
+  --only-gdb          only gdb: the gdb kernel's first build beside the normal one's (both cold, in an
+                      empty cache) and gdb started → first breakpoint hit (--runs gdbs). Printed only.
   --only-panel        only the virtqueue panel's cost, --runs rounds of VMs (printed, README.md left alone)
   --only-compiler-cache  only the compiler cache: a cold kernel build without ccache, one with an empty
                       ccache (filling it and a Redis server the bench starts), the rebuild after a config
@@ -122,6 +126,13 @@ async function main(): Promise<number> {
 			await section('virtqueue panel cost', panelCost);
 			return finish(host, accel, undefined);
 		}
+		if (onlyGdb) {
+			await section('cold kernel builds: normal, then gdb', () => coldBuild(path.join(scratch, 'cold-cache')));
+			await section('gdb to the first breakpoint', async () => {
+				rows.push(...(await gdbToBreakpointRows(cacheDir, runs, log)));
+			});
+			return finish(host, accel, undefined);
+		}
 		if (onlyQemuBuild) {
 			await section('cold QEMU builds', async () => {
 				rows.push(...qemuBuildRows(await measureQemuBuilds(cacheDir, scratch, log)));
@@ -181,6 +192,9 @@ async function main(): Promise<number> {
 				});
 			});
 			await section('virtqueue panel cost', panelCost);
+			await section('gdb to the first breakpoint', async () => {
+				rows.push(...(await gdbToBreakpointRows(cacheDir, Math.min(runs, 3), log)));
+			});
 		}
 	} finally {
 		release();
@@ -223,7 +237,7 @@ function finish(
 		);
 		return 1;
 	}
-	if (writeReadme && !onlyBootPhases && !onlyQemuBuild && !onlyPanel) {
+	if (writeReadme && !onlyBootPhases && !onlyQemuBuild && !onlyPanel && !onlyGdb) {
 		writeBetweenMarkers(path.join(projectRoot, 'README.md'), report);
 		if (tuneBody) writeBetweenMarkers(path.join(projectRoot, 'README.md'), tuneBody, tuneStartMarker, tuneEndMarker);
 		log('figures written to README.md between the bench and tune markers');
@@ -298,6 +312,8 @@ async function coldBuild(coldCache: string): Promise<void> {
 		target: 'rebuilt=false',
 		met: !again.rebuilt,
 	});
+	// The gdb flavour, as a learner's first --debug builds it after the normal kernel.
+	rows.push(await gdbKernelBuildRow(source, coldCache, buildMs, log));
 	fs.rmSync(coldCache, {recursive: true, force: true});
 }
 

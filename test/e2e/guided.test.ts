@@ -1,94 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import test, {type ExecutionContext} from 'ava';
-import type {ProgressFile} from '../../source/runner/progress-store.js';
-import {findExercise} from '../../source/expedition/exercises.js';
-import {projectRoot} from '../../source/lab/paths.js';
-import {TuiPty} from '../bench/tui-pty.js';
-import {tempDir} from '../helpers/temp.js';
+import test from 'ava';
+import {markOf, startLearner, typeInGuest, waitForLesson} from '../helpers/learner.js';
 
 // A scripted learner in a real pseudo-terminal, against a real VM: the TUI in its default, guided
 // mode. The learner types into the guest's console, answers predictions and asks for hints; the
 // ticks come from what the checks find in the guest and in QEMU, and the progress file keeps it.
-
-interface Learner {
-	app: TuiPty;
-	progressFile: string;
-	progress(): ProgressFile;
-}
-
-/**
- * The TUI with a progress file and exercise workspace of its own. `solved`: exercises whose
- * learner copy is the reference solution (the exercises are tested on their own elsewhere).
- */
-async function startLearner(t: ExecutionContext, solved: string[] = []): Promise<Learner> {
-	const dir = tempDir(t);
-	const progressFile = path.join(dir, 'progress.json');
-	const workspace = path.join(dir, 'exercises');
-	// An exercise the learner has solved: the reference's files with TODOs in the learner's folder
-	// (the workspace fills in the rest from the skeleton and never overwrites these).
-	for (const id of solved) {
-		const exercise = findExercise(id)!;
-		fs.mkdirSync(path.join(workspace, id), {recursive: true});
-		for (const file of exercise.files)
-			fs.copyFileSync(path.join(projectRoot, exercise.reference, file), path.join(workspace, id, file));
-	}
-	const app = new TuiPty({
-		cols: 120,
-		rows: 40,
-		env: {KERNELCRAFT_STATE: progressFile, KERNELCRAFT_WORKSPACE: workspace},
-	});
-	t.teardown(() => app.dispose());
-	await app.waitForScreen(() => app.milestoneLine(/\bboot\b/i) !== undefined, 20_000, 'the checklist');
-	return {
-		app,
-		progressFile,
-		progress: () => JSON.parse(fs.readFileSync(progressFile, 'utf8')) as ProgressFile,
-	};
-}
-
-/** The milestone's checklist mark (▸ running, ✔ verified); throws on ✗ so a failure ends the wait. */
-function markOf(app: TuiPty, name: RegExp): string | undefined {
-	const mark = app.milestoneLine(name)?.charAt(1);
-	if (mark === '✗') throw new Error(`the milestone ${name} failed (✗)`);
-	return mark;
-}
-
-/**
- * The lesson pane's text as one line: the bottom-right box, its rows joined, so a sentence the
- * pane wrapped reads whole.
- */
-function lessonText(app: TuiPty): string {
-	const rows = app.screenRows();
-	let top = -1;
-	rows.forEach((row, index) => {
-		if ((row.match(/╭/g) ?? []).length >= 2) top = index;
-	});
-	if (top === -1) return '';
-	const left = rows[top]!.lastIndexOf('╭') + 1;
-	const lines: string[] = [];
-	for (const row of rows.slice(top + 1)) {
-		if (row.charAt(left - 1) === '╰') break;
-		lines.push(row.slice(left).replace(/│\s*$/, '').trim());
-	}
-	return lines.join(' ').replace(/\s+/g, ' ');
-}
-
-async function waitForLesson(app: TuiPty, pattern: RegExp, timeoutMs: number, what: string): Promise<string> {
-	let text = '';
-	await app.waitForScreen(() => pattern.test((text = lessonText(app))), timeoutMs, what);
-	return text;
-}
-
-/** Tab into the guest's shell, type a line, Ctrl-] back to the app. */
-async function typeInGuest(app: TuiPty, line: string): Promise<void> {
-	// The footer says where the keys go (the lesson also names Ctrl-], so it cannot tell).
-	app.write('\t');
-	await app.waitForScreen(/keys go to the guest/, 5000, 'the console focused');
-	app.write(`${line}\r`);
-	app.write('\x1d');
-	await app.waitForScreen(() => !/keys go to the guest/.test(app.screen()), 5000, 'the list focused again');
-}
 
 test.serial(
 	'guided boot: the learner types the last step into the guest, a wrong answer is named, a hint is counted',

@@ -75,6 +75,8 @@ export class GdbSession {
 	/** Where and when kernelcraft last sent a resume command (interrupt waits for gdb to take it). */
 	private resumedAt = 0;
 	private resumedTime = 0;
+	/** Length of the transcript when the target last resumed: what gdb printed at the stop follows. */
+	private runningFrom = 0;
 	private readonly waiters = new Set<() => boolean>();
 	readonly exited: Promise<number>;
 	/** Resolves once gdb is attached (and, with resumeOnAttach, has resumed the target). */
@@ -121,6 +123,16 @@ export class GdbSession {
 		return this.exitCode === undefined;
 	}
 
+	/**
+	 * The function whose breakpoint holds the target now ("vh_queue"), from gdb's own
+	 * "Breakpoint 2, vh_queue (vh=..." line; undefined while it runs, or when it stopped for
+	 * another reason (Ctrl-C, a step, finish).
+	 */
+	get breakpointFunction(): string | undefined {
+		if (!this.targetStopped) return undefined;
+		return breakpointHit(this.text.slice(this.runningFrom));
+	}
+
 	/** gdb's output so far as plain text. */
 	get transcript(): string {
 		return this.text;
@@ -130,11 +142,25 @@ export class GdbSession {
 		if (this.running) this.process.resize(cols, rows);
 	}
 
-	/** Keys from the learner (Tab into gdb), as they come. */
+	/**
+	 * Keys from the learner (Tab into gdb), as they come. A typed `break NAME` at the prompt goes
+	 * through break() instead: gdb alone, with confirm off, would make a mistyped name a pending
+	 * breakpoint that never resolves; break() says the name exists nowhere, or which module has it.
+	 */
 	write(data: string): void {
 		if (!this.running) return;
+		let pass = '';
 		for (const char of data) {
 			if (char === '\r' || char === '\n') {
+				const name = this.targetStopped ? typedBreak(this.typed) : undefined;
+				if (name) {
+					// Ctrl-U empties gdb's line (the typed text never runs); break() then sets it.
+					this.process.write(`${pass}\x15`);
+					pass = '';
+					this.typed = '';
+					void this.break(name).catch(() => undefined);
+					continue;
+				}
 				this.sent();
 				this.noteCommand(this.typed);
 				this.typed = '';
@@ -143,8 +169,9 @@ export class GdbSession {
 				this.typed = '';
 				this.sent();
 			} else if (char >= ' ') this.typed += char;
+			pass += char;
 		}
-		this.process.write(data);
+		if (pass) this.process.write(pass);
 	}
 
 	/**
@@ -306,6 +333,7 @@ export class GdbSession {
 			const cut = this.text.length - 500_000;
 			this.text = this.text.slice(cut);
 			this.sentAt = Math.max(0, this.sentAt - cut);
+			this.runningFrom = Math.max(0, this.runningFrom - cut);
 		}
 		this.emit({type: 'output', data});
 		if (this.attached && this.atPrompt()) this.setStopped(true);
@@ -315,6 +343,7 @@ export class GdbSession {
 	private setStopped(stopped: boolean): void {
 		if (stopped === this.targetStopped) return;
 		this.targetStopped = stopped;
+		if (!stopped) this.runningFrom = this.text.length;
 		this.emit({type: 'target', stopped});
 	}
 
@@ -372,6 +401,21 @@ export class GdbSession {
 	private emit(event: GdbSessionEvent): void {
 		this.options.onEvent?.(event);
 	}
+}
+
+/** The function of a typed `break NAME` / `b NAME` (nothing else on the line), if the line is one. */
+export function typedBreak(line: string): string | undefined {
+	return /^\s*(?:b|br|bre|brea|break)\s+(\*?[A-Za-z_][\w.]*)\s*$/.exec(line)?.[1];
+}
+
+/** The function named by the last breakpoint hit gdb printed in `output`, if any. */
+export function breakpointHit(output: string): string | undefined {
+	let name: string | undefined;
+	for (const match of output.matchAll(
+		/^(?:Thread \d+ hit )?(?:Temporary )?[Bb]reakpoint \d+, (?:0x[0-9a-f]+ in )?([\w.]+) \(/gm,
+	))
+		name = match[1];
+	return name;
 }
 
 /** The .ko file among `folders` whose symbol table defines `name`, if any. */

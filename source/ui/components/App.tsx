@@ -223,7 +223,7 @@ export function App({
 			if (key === 'help' || key === 'escape') dispatch({type: 'ui/toggle-help'});
 			return;
 		}
-		if (current.prediction) {
+		if (current.prediction && !current.prediction.answered) {
 			const typed = predictionInput(current.prediction.input, data);
 			if (typed !== undefined) return dispatch({type: 'ui/prediction-input', text: typed});
 			if (key === 'enter') {
@@ -319,7 +319,7 @@ export function App({
 				consoleFocused={consoleFocused}
 				running={isRunning(state)}
 				pane={layout.compact ? state.mainPane : undefined}
-				waitingFor={state.prediction ? 'prediction' : state.task ? 'task' : undefined}
+				waitingFor={state.prediction && !state.prediction.answered ? 'prediction' : state.task ? 'task' : undefined}
 			/>
 		</Box>
 	);

@@ -55,6 +55,7 @@ export function Panes({layout, state, milestones, lesson, consoleFocused}: Panes
 			guest={state.guest}
 			vmRunning={state.vm.running}
 			lookInside={state.lookInside}
+			{...(state.walkStops ? {walkStops: state.walkStops} : {})}
 			width={width}
 			height={layout.middleHeight}
 		/>

@@ -1,5 +1,6 @@
 import {Box, Text} from 'ink';
 import type {DeviceView, GuestView, QueueView} from '../../runner/events.js';
+import type {WalkStopView} from '../state.js';
 import {clip, formatRate, ringDistance, shortFeature, shortStatus, sparkline} from '../format.js';
 
 export interface VirtqueuePanelProps {
@@ -8,6 +9,8 @@ export interface VirtqueuePanelProps {
 	vmRunning: boolean;
 	/** `i`: explain what the indices mean right now, and show totals and the guest's in-flight. */
 	lookInside: boolean;
+	/** The request walk's stops (gdb): what each side saw of the queue when it stopped. */
+	walkStops?: readonly WalkStopView[];
 	width: number;
 	height: number;
 }
@@ -52,6 +55,21 @@ function deviceLines(d: DeviceView, lookInside: boolean, inner: number): string[
 	];
 }
 
+/**
+ * The walk's stops, first: while gdb holds the guest the live counters are frozen, and these are
+ * the indices each side read at its stop (the driver's shadow avail index runs ahead of what the
+ * device has popped; the device's used index is one behind until it flushes).
+ */
+export function walkLines(stops: readonly WalkStopView[]): string[] {
+	const lines = ['gdb walk: one request'];
+	for (const stop of stops) {
+		lines.push(`${stop.n} ${stop.side} in ${stop.where}`);
+		if (stop.indices) lines.push(`  ${stop.indices}`);
+		if (stop.descriptor) lines.push(`  descriptor 0 @ ${stop.descriptor}`);
+	}
+	return lines;
+}
+
 function guestLines(guest: GuestView, lookInside: boolean): string[] {
 	const lines = ['guest /proc/interrupts'];
 	const entries = Object.entries(guest.interrupts);
@@ -70,7 +88,7 @@ function guestLines(guest: GuestView, lookInside: boolean): string[] {
  * The virtqueues as QEMU sees them (host view) next to what the guest counts (its interrupts):
  * the point of the expedition is to watch both sides of the ring move.
  */
-export function VirtqueuePanel({devices, guest, vmRunning, lookInside, width, height}: VirtqueuePanelProps) {
+export function VirtqueuePanel({devices, guest, vmRunning, lookInside, walkStops, width, height}: VirtqueuePanelProps) {
 	const inner = width - 2;
 	let lines: string[];
 	if (!vmRunning) lines = ['no VM running'];
@@ -79,6 +97,7 @@ export function VirtqueuePanel({devices, guest, vmRunning, lookInside, width, he
 		lines = devices.flatMap(d => deviceLines(d, lookInside, inner));
 		if (guest) lines.push(...guestLines(guest, lookInside));
 	}
+	if (walkStops?.length) lines = [...walkLines(walkStops), ...lines];
 
 	return (
 		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="gray" overflow="hidden">

@@ -2,7 +2,7 @@ import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
-import {GdbSession} from '../../../source/lab/debug/gdb-session.js';
+import {GdbSession, typedBreak} from '../../../source/lab/debug/gdb-session.js';
 import {cacheRoot} from '../../../source/lab/paths.js';
 import {isAlive, waitUntil} from '../../helpers/processes.js';
 
@@ -108,4 +108,35 @@ test.serial('quit detaches (the target lives on) and disposing leaves no gdb', a
 	await second.dispose();
 	t.false(isAlive(second.pid));
 	t.true(isAlive(pid));
+});
+
+test.serial('a typed `break` of a name that exists nowhere is refused with a message, not left pending', async t => {
+	const pid = sleeper(t);
+	const notes: string[] = [];
+	const gdb = new GdbSession({
+		argv: ['gdb', '-q', '-p', String(pid)],
+		resumeOnAttach: false,
+		onEvent: event => event.type === 'note' && notes.push(event.text),
+	});
+	t.teardown(() => gdb.dispose());
+	await gdb.ready;
+	gdb.write('break no_such_functoin\r');
+	t.true(await waitUntil(() => notes.length > 0, 10_000), 'kernelcraft said something');
+	t.regex(notes[0]!, /No function "no_such_functoin"/);
+	t.true(await waitUntil(() => gdb.stopped, 5000));
+	t.notRegex(await gdb.command('info breakpoints'), /no_such_functoin/, 'nothing pending');
+	// A name that exists is set the same way, and other typed lines reach gdb as they are.
+	gdb.write('b nanosleep\r');
+	t.true(await waitUntil(() => notes.length > 1, 10_000));
+	t.regex(notes[1]!, /^Breakpoint \d+ at /m);
+	t.regex(await gdb.command('info breakpoints'), /nanosleep/);
+});
+
+test('typedBreak: only a lone break of one name', t => {
+	t.is(typedBreak('break vh_queue'), 'vh_queue');
+	t.is(typedBreak('  b *0x1234'), undefined, 'an address is not a name');
+	t.is(typedBreak('b *vh_queue'), '*vh_queue');
+	t.is(typedBreak('br virtio-hello.c:12'), undefined, 'a file:line goes to gdb as typed');
+	t.is(typedBreak('break vh_queue if len > 3'), undefined, 'a condition goes to gdb as typed');
+	t.is(typedBreak('backtrace'), undefined);
 });

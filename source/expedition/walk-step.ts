@@ -1,0 +1,181 @@
+import {GdbSession} from '../lab/debug/gdb-session.js';
+import {ptraceBlocker, qemuGdbCommand} from '../lab/debug/gdb.js';
+import {LabError} from '../lab/lab-error.js';
+import {GuestDebugger} from '../runner/guest-debugger.js';
+import {followOneRequest, walkBreakpoints, type WalkStop} from './request-walk.js';
+import {deviceGreeting} from './virtio-hello.js';
+import type {Step, StepContext, TaskState} from './types.js';
+
+/**
+ * The virtio-hello milestone's gdb step (kernelcraft --debug): one request followed from the
+ * driver that queues it, into the QEMU device that answers it, back to the driver's callback.
+ * Guided, the learner catches the request in their own driver with the gdb pane; kernelcraft
+ * then attaches a second gdb to QEMU and follows it across. The panel shows the queue's indices
+ * at each stop.
+ */
+
+/** How long one stop may take to come: TCG on a busy 2-core machine is slow, gdb slower. */
+const stopTimeoutMs = 180_000;
+
+const catchIt =
+	'Catch one request in your driver: press g (gdb on the guest kernel) and x (gdb takes commands while the guest is stopped), then Tab and type `break vh_queue` and `continue` into gdb; Ctrl-] and Esc back, Tab into the console and greet the device: `hello-client greet <name>`. gdb stops the guest in vh_queue.';
+
+export const walkStep: Step = {
+	id: 'walk',
+	title: 'Follow one request with gdb',
+	lesson: [
+		"Two debuggers, one request. gdb on the guest kernel (through QEMU's gdbstub) stops the driver",
+		'in vh_queue(), about to call virtqueue_add_sgs(): its scatterlist holds the guest-physical',
+		'address of each buffer. A second gdb, on the QEMU process, stops the device where it answers',
+		'(virtqueue_fill(), called by virtio_hello_handle_one()): the element QEMU popped holds the same',
+		"addresses, now with the host mappings of them. Then the driver's callback, vh_vq_done(), reaps",
+		'the used element. While QEMU is stopped, the guest is frozen with it: the panel holds, and',
+		'shows the indices each side saw at each stop.',
+	].join('\n'),
+	async run(ctx) {
+		const gdb = await kernelGdbOf(ctx);
+		try {
+			return await follow(ctx, gdb.session, true);
+		} finally {
+			await gdb.release();
+		}
+	},
+	task: {
+		ask: catchIt,
+		hostOnly: true,
+		async check(ctx) {
+			return caughtIn(ctx.session.guestDebugger?.active === true, ctx.session.guestDebugger?.breakpointFunction);
+		},
+		async then(ctx, done) {
+			ctx.emit({type: 'log', step: ctx.step, line: done});
+			const gdb = await ctx.session.guestDebugger!.attached();
+			return follow(ctx, gdb, false);
+		},
+	},
+	predict: {
+		question:
+			"One greeting: how many buffers will the element QEMU pops for it hold (device-readable plus device-writable)? Read vh_std_sgs() in the driver's core.",
+		unit: 'buffers',
+		actual: figures => figures.walkBuffers as number | undefined,
+		why: 'The request header and the name are the device-readable ones; the response header, the room for the greeting and the status byte the writable ones: 2 + 3. The driver puts them in one indirect table (one ring entry), and QEMU flattens it back into one element of 5.',
+	},
+	hints: [
+		'g opens gdb on the guest kernel; x stops the guest so gdb takes commands; Tab types into gdb, Ctrl-] comes back. A breakpoint in the driver resolves once virtio_hello.ko is loaded, which the probe step did.',
+		'vh_queue() is where every request of the driver goes to the ring. Break there, then send one greeting from the console.',
+	],
+	solution:
+		'g, x, Tab, `break vh_queue` Enter, `continue` Enter, Ctrl-], Esc; then Tab into the console and `hello-client greet Ada`.',
+};
+
+/** The guided check: has the learner's gdb stopped the driver in vh_queue? Pure. */
+export function caughtIn(attached: boolean, breakpoint: string | undefined): TaskState {
+	if (!attached) return {done: false, missing: 'gdb is not attached: press g.'};
+	if (breakpoint === undefined)
+		return {
+			done: false,
+			missing: 'gdb is attached and the guest runs: set `break vh_queue` in the gdb pane, then greet the device.',
+		};
+	if (breakpoint !== walkBreakpoints.driverQueue)
+		return {done: false, missing: `gdb holds the guest at a breakpoint in ${breakpoint}, not vh_queue: c lets it go.`};
+	return {done: true, detail: 'you stopped the driver in vh_queue, with your own request in hand'};
+}
+
+/** The kernel's gdb: the pane's (TUI), or one of the step's own (headless), released after. */
+async function kernelGdbOf(ctx: StepContext): Promise<{session: GdbSession; release: () => Promise<void>}> {
+	const pane = ctx.session.guestDebugger;
+	if (pane) return {session: await pane.attached(), release: async () => undefined};
+	// Headless: its own, whose pane output nobody reads (the stops are logged instead).
+	const own = new GuestDebugger(ctx.session, event => {
+		if (event.type !== 'gdb') ctx.emit(event);
+	});
+	return {session: await own.attached(), release: () => own.dispose()};
+}
+
+/**
+ * Follows one request with the kernel's gdb and one on QEMU. `send`: kernelcraft sends the
+ * greeting itself (demo); otherwise the learner's gdb already holds their request in vh_queue,
+ * and each stop of the driver waits for the learner to continue (c in the pane).
+ */
+async function follow(ctx: StepContext, kernelGdb: GdbSession, send: boolean): Promise<string> {
+	const vm = ctx.session.vm;
+	if (!vm?.running) throw new LabError({what: 'No VM is running to follow a request in.'});
+	const blocker = ptraceBlocker();
+	if (blocker) throw new LabError({what: 'gdb cannot attach to QEMU here.', hint: blocker});
+	ctx.emit({type: 'log', step: ctx.step, line: `attaching gdb to QEMU (pid ${vm.pid}) for the device's side`});
+	const qemuGdb = new GdbSession({argv: qemuGdbCommand({qemu: vm.commandLine[0]!, pid: vm.pid})});
+	const holder = ctx.session.guestDebugger;
+	try {
+		await qemuGdb.ready;
+		const {stops, answer} = await followOneRequest({
+			kernelGdb,
+			qemuGdb,
+			...(send
+				? {send: () => vm.checks.run(`hello-client greet Ada`, {timeoutMs: stopTimeoutMs * 3})}
+				: {resume: (gdb, stop) => learnerContinues(ctx, gdb, stop)}),
+			say: stop => sayStop(ctx, stop),
+			qemuHeld: held => holder?.hold(held, 'gdb on QEMU'),
+			timeoutMs: stopTimeoutMs,
+		});
+		return proof(ctx, stops, answer);
+	} catch (error) {
+		if (error instanceof LabError) throw error;
+		throw new LabError({
+			what: `Following the request stopped: ${(error as Error).message.split('\n')[0]}`,
+			hint: "The gdb pane (g) shows what the guest kernel's gdb last said; run the milestone again to start over.",
+			lastSeen: qemuGdb.transcript.split('\n').slice(-8),
+		});
+	} finally {
+		await qemuGdb.dispose();
+		holder?.hold(false, 'gdb on QEMU');
+	}
+}
+
+/** Guided: the driver goes on when the learner says so (c in the pane), or at once after `d`. */
+async function learnerContinues(ctx: StepContext, gdb: GdbSession, stop: WalkStop): Promise<void> {
+	const next =
+		stop.n === 1
+			? "Press c in the gdb pane: the request goes to the device, and QEMU's gdb stops it there."
+			: 'Press c in the gdb pane: the driver wakes hello-client, which prints the answer in the console.';
+	ctx.emit({type: 'task', step: ctx.step, ask: next});
+	while (gdb.stopped && gdb.running) {
+		if (ctx.signal.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});
+		if (!ctx.guided?.()) {
+			gdb.continue();
+			return;
+		}
+		await new Promise(resolve => setTimeout(resolve, 200));
+	}
+}
+
+function sayStop(ctx: StepContext, stop: WalkStop): void {
+	ctx.emit({
+		type: 'walk-stop',
+		step: ctx.step,
+		n: stop.n,
+		side: stop.side,
+		where: stop.where,
+		...(stop.indices ? {indices: stop.indices} : {}),
+		...(stop.descriptor ? {descriptor: stop.descriptor} : {}),
+	});
+	ctx.emit({type: 'log', step: ctx.step, line: `── stop ${stop.n}: the ${stop.side} in ${stop.where} ──`});
+	for (const line of stop.printed.trim().split('\n')) ctx.emit({type: 'log', step: ctx.step, line});
+}
+
+/** The step's proof: three stops, in order, one descriptor address on both sides. */
+function proof(ctx: StepContext, stops: WalkStop[], answer: {output: string; status: number} | undefined): string {
+	const [queued, handled, reaped] = stops;
+	if (!queued || !handled || !reaped) throw new LabError({what: `The walk stopped ${stops.length} times, not 3.`});
+	if (!queued.descriptor || queued.descriptor !== handled.descriptor)
+		throw new LabError({
+			what: `The driver queued descriptor 0 at ${queued.descriptor ?? '(not read)'}, but QEMU popped ${handled.descriptor ?? '(not read)'}.`,
+			lastSeen: [...queued.printed.trim().split('\n').slice(-4), ...handled.printed.trim().split('\n').slice(-4)],
+		});
+	if (handled.buffers !== undefined) ctx.figures.walkBuffers = handled.buffers;
+	ctx.figures.walkDescriptor = queued.descriptor;
+	if (answer) {
+		const expected = `Hello, Ada! from ${deviceGreeting}`;
+		if (answer.status !== 0 || answer.output.trim() !== expected)
+			throw new LabError({what: `After the walk the device answered "${answer.output.trim()}", not "${expected}".`});
+	}
+	return `driver queued descriptor 0 at ${queued.descriptor}; QEMU popped the same address in ${handled.buffers ?? '?'} buffers; vh_vq_done reaped it${answer ? ` and hello-client got "${answer.output.trim()}"` : ''}`;
+}
