@@ -127,7 +127,8 @@ async function main(): Promise<number> {
 			return finish(host, accel, undefined);
 		}
 		if (onlyGdb) {
-			await section('cold kernel builds: normal, then gdb', () => coldBuild(path.join(scratch, 'cold-cache')));
+			if (!skipCold)
+				await section('cold kernel builds: normal, then gdb', () => coldBuild(path.join(scratch, 'cold-cache')));
 			await section('gdb to the first breakpoint', async () => {
 				rows.push(...(await gdbToBreakpointRows(cacheDir, runs, log)));
 			});
