@@ -10,19 +10,41 @@ export type BackgroundWork = (job: {
 	onProgress: (fraction: number, label: string) => void;
 }) => Promise<string>;
 
-/** kernelcraft's own QEMU (for the milestones that list it in `builds`); resolves with what the header says when it is done. */
-export function qemuBuildWork(options: {cacheDir: string; qemuSrc?: string; debugInfo?: boolean}): BackgroundWork {
+/**
+ * kernelcraft's own QEMU (for the milestones that list it in `builds`), then, when the learner has
+ * a device exercise (the TUI), the QEMU of its own work tree that their copy is built into: its
+ * first build is a whole QEMU (compiled objects come from ccache, filled by the first build),
+ * after which each save is an incremental build. Resolves with what the header says when done.
+ */
+export function qemuBuildWork(options: {
+	cacheDir: string;
+	qemuSrc?: string;
+	debugInfo?: boolean;
+	/** The learner's copy of the device (made from the skeleton if it is not there yet). */
+	exerciseDir?: () => string | undefined;
+}): BackgroundWork {
 	return async ({signal, control, onProgress}) => {
-		const qemu = await ensureQemu({
-			given: options.qemuSrc,
-			cacheDir: options.cacheDir,
-			debugInfo: options.debugInfo,
-			signal,
-			background: true,
-			control,
-			onProgress,
-		});
-		return qemu.rebuilt ? `QEMU ${qemu.version} built` : `QEMU ${qemu.version} ready`;
+		const common = {given: options.qemuSrc, cacheDir: options.cacheDir, debugInfo: options.debugInfo, signal};
+		const qemu = await ensureQemu({...common, background: true, control, onProgress});
+		const done = qemu.rebuilt ? `QEMU ${qemu.version} built` : `QEMU ${qemu.version} ready`;
+		const deviceDir = options.exerciseDir?.();
+		if (!deviceDir) return done;
+		onProgress(0, 'the QEMU your device exercise is built into');
+		try {
+			await ensureQemu({
+				...common,
+				deviceDir,
+				background: true,
+				control,
+				onProgress: (fraction, label) => onProgress(fraction, `your device's QEMU: ${label}`),
+			});
+			return `${done}, and the one for your device exercise`;
+		} catch (error) {
+			if (signal.aborted) throw error;
+			// The learner's copy does not compile (yet): theirs to fix when they get there, with the
+			// milestone's own message. Everything else of that QEMU is compiled (ninja -k 0).
+			return `${done}; your device exercise does not compile yet (the milestone will show where)`;
+		}
 	};
 }
 

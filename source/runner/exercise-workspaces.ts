@@ -23,6 +23,12 @@ export class ExerciseWorkspaces {
 		);
 	}
 
+	/** The learner's copy of a QEMU device the milestone builds (its exercise's reference is under devices/). */
+	deviceDirFor(milestone: string): string | undefined {
+		const device = exercisesOf(milestone).find(exercise => exercise.reference.startsWith('devices/'));
+		return device ? ensureWorkspace(device, this.root) : undefined;
+	}
+
 	noteRun(summary: MilestoneSummary): void {
 		const failed = summary.steps.find(step => !step.ok)?.name;
 		if (failed) this.failedAt.set(summary.milestone, failed);

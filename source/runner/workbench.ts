@@ -88,7 +88,12 @@ export class Workbench implements WorkbenchApi {
 		if (!needsQemu || this.hostNeeds(needsQemu.id).length > 0) return;
 		this.background ??= new BackgroundBuild(
 			// --debug: the milestones boot the QEMU with -g, so that is the one to build ahead.
-			qemuBuildWork({cacheDir: this.options.cacheDir, qemuSrc: this.options.qemuSrc, debugInfo: this.options.debug}),
+			qemuBuildWork({
+				cacheDir: this.options.cacheDir,
+				qemuSrc: this.options.qemuSrc,
+				debugInfo: this.options.debug,
+				exerciseDir: () => this.exercises?.deviceDirFor(needsQemu.id),
+			}),
 			event => this.broadcast(event),
 		);
 		this.session.foreground = work => this.background!.whilePaused(work);
