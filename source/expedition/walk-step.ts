@@ -106,6 +106,9 @@ async function follow(ctx: StepContext, kernelGdb: GdbSession, send: boolean): P
 	const holder = ctx.session.guestDebugger;
 	try {
 		await qemuGdb.ready;
+		// Handed over (d) while the learner's gdb held the guest somewhere: it runs on first, so
+		// the walk's first stop is the request kernelcraft sends.
+		if (send && kernelGdb.stopped) kernelGdb.continue();
 		const {stops, answer} = await followOneRequest({
 			kernelGdb,
 			qemuGdb,
