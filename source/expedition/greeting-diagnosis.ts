@@ -1,4 +1,5 @@
 import {LabError} from '../lab/lab-error.js';
+import {withTodoPointer} from '../runner/exercise-failure.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
 import {guest} from './shell.js';
 import type {StepContext} from './types.js';
@@ -117,4 +118,42 @@ export async function greetingFailure(
 			'not-completed',
 		);
 	return fail('see the lines below.');
+}
+
+/** Where a request the driver queued stands while nothing came back, named by its symptom. */
+function whereStuck(before: RequestCounts, now: RequestCounts): {what: string; symptom: string} | undefined {
+	const [b, a, bd, ad] = [before.driver, now.driver, before.device, now.device];
+	if (!b || !a || !bd || !ad || a.requests === b.requests || idxDelta(bd.usedIdx, ad.usedIdx) > 0) return undefined;
+	if (bd.kicks !== undefined && ad.kicks === bd.kicks)
+		return {
+			what: `the driver queued your request, but no kick reached the device (its kick count stays at ${ad.kicks})`,
+			symptom: 'not-kicked',
+		};
+	if (idxDelta(bd.lastAvailIdx, ad.lastAvailIdx) === 0)
+		return {
+			what: `the device was kicked${kicksSaid((ad.kicks ?? 0) - (bd.kicks ?? 0))} but has not popped your request (its last avail index stays at ${ad.lastAvailIdx})`,
+			symptom: 'not-popped',
+		};
+	return {what: 'the device popped your request but has pushed no answer to the used ring', symptom: 'not-pushed'};
+}
+
+/**
+ * Guided greet: while the learner's greeting has not come back, where it is stuck, once the same
+ * symptom is seen on two checks in a row (a healthy round trip is over long before the next
+ * check; one check could land inside it). With the learner's device copy, the TODO that does that
+ * part. Undefined while nothing is stuck.
+ */
+export async function stuckGreeting(ctx: StepContext): Promise<string | undefined> {
+	const now = await requestCounts(ctx);
+	const before = (ctx.figures.greetCountsFrom ??= now) as RequestCounts;
+	const stuck = whereStuck(before, now);
+	const seenBefore = ctx.figures.greetStuck === stuck?.symptom;
+	ctx.figures.greetStuck = stuck?.symptom;
+	if (!stuck || !seenBefore) return undefined;
+	return withTodoPointer(
+		'virtio-hello',
+		'greet',
+		{what: `${stuck.what}.`, symptom: stuck.symptom},
+		ctx.session.options.exerciseDirs,
+	).what;
 }

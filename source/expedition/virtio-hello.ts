@@ -8,7 +8,7 @@ import {devicesDir, driversDir, projectRoot} from '../lab/paths.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
 import type {DeviceView} from '../runner/events.js';
 import {bootStepWith, kernelStep, rootfsStep} from './boot.js';
-import {greetingFailure, greetingTimeoutS, requestCounts} from './greeting-diagnosis.js';
+import {greetingFailure, greetingTimeoutS, requestCounts, stuckGreeting} from './greeting-diagnosis.js';
 import {check, guest} from './shell.js';
 import type {Milestone, Step, StepContext} from './types.js';
 
@@ -204,7 +204,11 @@ export const virtioHelloMilestone: Milestone = {
 					if (usedIdx === undefined) return {done: false, missing: 'QMP lists no virtio-hello queue yet.'};
 					const start = (ctx.figures.greetFrom ??= usedIdx) as number;
 					const moved = idxDelta(start, usedIdx);
-					if (moved < 1) return {done: false, missing: 'the used index has not moved since this step began.'};
+					if (moved < 1)
+						return {
+							done: false,
+							missing: (await stuckGreeting(ctx)) ?? 'the used index has not moved since this step began.',
+						};
 					return {done: true, detail: `you sent it: the used index moved by ${moved} (${start} → ${usedIdx})`};
 				},
 			},

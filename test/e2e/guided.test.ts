@@ -123,3 +123,24 @@ test.serial(
 		t.truthy(await app.waitForExit(20_000));
 	},
 );
+
+test.serial(
+	"guided virtio-hello with the device's skeleton: the greet task says the request is not popped, and which TODO pops it",
+	async t => {
+		// The driver solved, the device as the skeleton has it: its queue handler pops nothing yet.
+		const {app} = await startLearner(t, ['virtio-driver']);
+		const hello = /virtio-hello/i;
+		app.write('jjj');
+		await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
+		app.write('\r');
+		await waitForLesson(app, /Your turn: Load the driver yourself/, 900_000, "probe's task");
+		await typeInGuest(app, 'insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko');
+		await waitForLesson(app, /Your turn: Greet the device/, 60_000, "greet's task");
+		await typeInGuest(app, 'hello-client greet Grace');
+		const lesson = await waitForLesson(app, /Not yet: .*TODO 1/, 60_000, 'the stuck request named');
+		t.regex(lesson, /virtio-hello\.c:\d+: TODO 1: the device was kicked/);
+		t.regex(lesson, /has not popped your request/);
+		app.write('q');
+		t.truthy(await app.waitForExit(20_000));
+	},
+);
