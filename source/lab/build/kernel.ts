@@ -10,6 +10,7 @@ import {hashInputs} from './content-hash.js';
 import {describeMismatch, findUnhonoured, kconfigDependsOn, parseConfig, type ConfigRequest} from './kernel-config.js';
 import type {KernelSource} from './kernel-source.js';
 import {LineProgress} from './progress-estimate.js';
+import {keepCopiedObjtool} from './objtool-keep.js';
 import {
 	compilerCacheEnv,
 	compilerCacheLogName,
@@ -69,8 +70,8 @@ export async function ensureKernel(options: KernelBuildOptions): Promise<KernelB
 			entryDir,
 			{what, onLine: options.onLine, signal: options.signal},
 			async scratch => {
-				await seedFromNearest(options, key, scratch);
-				return buildInto(options, key, scratch);
+				const seeded = await seedFromNearest(options, key, scratch);
+				return buildInto(options, key, scratch, seeded);
 			},
 		);
 		if (!entry.built)
@@ -115,7 +116,7 @@ function fragmentDigests(fragments: string[]): Record<string, string> {
  * this: autoconf.h changed, so every file must be preprocessed again to find its hit.) Without a
  * usable build, or when the copy fails, the build starts cold.
  */
-async function seedFromNearest(options: KernelBuildOptions, key: string, scratch: string): Promise<void> {
+async function seedFromNearest(options: KernelBuildOptions, key: string, scratch: string): Promise<boolean> {
 	const kernels = path.join(options.cacheDir, 'kernel');
 	const wanted = fragmentDigests(options.fragments);
 	let best: {dir: string; alike: number; builtAt: string} | undefined;
@@ -134,7 +135,7 @@ async function seedFromNearest(options: KernelBuildOptions, key: string, scratch
 		const builtAt = meta.builtAt ?? '';
 		if (!best || alike > best.alike || (alike === best.alike && builtAt > best.builtAt)) best = {dir, alike, builtAt};
 	}
-	if (!best) return;
+	if (!best) return false;
 	options.onProgress?.(0, `starting from the nearest build (${path.basename(best.dir)})`, false);
 	options.onLine?.(
 		`starting from the finished build ${path.basename(best.dir)} (${best.alike} of ${Object.keys(wanted).length} fragments alike): make recompiles only what the change touches`,
@@ -149,10 +150,12 @@ async function seedFromNearest(options: KernelBuildOptions, key: string, scratch
 		for (const name of [stampName, 'build.log', compilerCacheLogName, '.config', 'seed.log', completeStamp])
 			fs.rmSync(path.join(scratch, name), {force: true});
 		retargetToolCommands(scratch);
+		return true;
 	} catch (error) {
 		if (options.signal?.aborted) throw error;
 		options.onLine?.(`could not copy the nearest build (${(error as Error).message}): building from nothing`);
 		for (const name of fs.readdirSync(scratch)) fs.rmSync(path.join(scratch, name), {recursive: true, force: true});
+		return false;
 	}
 }
 
@@ -189,7 +192,12 @@ function retargetToolCommands(buildDir: string): void {
 }
 
 /** Configures (when the folder has no .config yet) and builds the kernel in `buildDir`. */
-async function buildInto(options: KernelBuildOptions, key: string, buildDir: string): Promise<{release: string}> {
+async function buildInto(
+	options: KernelBuildOptions,
+	key: string,
+	buildDir: string,
+	seeded = false,
+): Promise<{release: string}> {
 	const {source} = options;
 	const logPath = path.join(buildDir, 'build.log');
 	const bzImage = path.join(buildDir, 'arch/x86/boot/bzImage');
@@ -214,6 +222,8 @@ async function buildInto(options: KernelBuildOptions, key: string, buildDir: str
 		options.onProgress?.(0, 'configuring: tinyconfig + fragments', false);
 		await configure(options, buildDir, logPath, make);
 	}
+
+	if (seeded) await keepCopiedObjtool(buildDir, make, options.onLine);
 
 	const progress = new LineProgress(
 		path.join(options.cacheDir, 'kernel', 'last-build-lines.json'),

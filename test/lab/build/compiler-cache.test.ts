@@ -102,11 +102,14 @@ test('a fragment change compiles for real only what it touches; ccache and a sha
 	t.true(fs.existsSync(path.join(second.buildDir, 'kernel/configs.o')), 'kernel/configs.c was compiled');
 	const changed = stats(second);
 	if (!changed) return t.fail('the second build left no ccache stats log');
-	// Kbuild recompiles only what uses the changed options when the copy's objtool is kept; when
-	// make rebuilds objtool anyway, every object follows it, and ccache turns those into hits.
-	// Either way, at most a tenth of the objects is compiled for real.
+	// Kbuild recompiles only what uses the changed options: the copy's objtool is kept (when
+	// tools/' make rebuilds it to the same program, objtool-keep.ts gives it its old time back),
+	// so not even ccache is asked for the rest.
 	const compiled = changed.hits + changed.misses;
-	t.true(changed.misses <= cold.misses / 10, `${changed.misses} real compilations after the change, of ${cold.misses}`);
+	t.true(
+		compiled <= cold.misses / 10,
+		`${compiled} compilations after the change (${changed.misses} real), of ${cold.misses}`,
+	);
 	t.log(`after the fragment change: ${compiled} compilations went through ccache, ${changed.misses} compiled for real`);
 	t.true(fs.statSync(second.bzImage).mtimeMs > fs.statSync(first.bzImage).mtimeMs, 'a new bzImage');
 
