@@ -2,8 +2,8 @@
 // the guest ~15 % of its I/O (one trace line per kick and interrupt, written by the vCPU thread).
 // So the trace is duty-cycled: a short window opens every periodMs and closes as soon as the
 // sampler has measured one whole interval inside it (two samples that both saw the events on), so
-// the window lasts about one sample interval (250 ms at 4 Hz, 500 ms idle) plus a poll; maxOnMs
-// closes it anyway when no sample comes (the sampler is slow or the trace names no queue yet).
+// the window lasts one to two sample intervals; maxOnMs closes it anyway when no sample comes
+// (the sampler is slow or the trace names no queue yet).
 
 export interface DutyTimers {
 	set(run: () => void, ms: number): unknown;

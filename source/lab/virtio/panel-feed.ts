@@ -36,8 +36,10 @@ export interface PanelFeedOptions {
 
 /**
  * A live viewer's trace windows: one every 3 s, closed once a sample interval was measured whole
- * in it (about 300 ms at 4 Hz, 550 ms at 2 Hz idle), or after 1.5 s (three idle intervals) at
- * the most. Measured: see test/bench/panel-cost.ts (`npm run bench -- --only-panel`).
+ * in it, or after 1.5 s (three idle intervals) at the most. A window needs two samples inside it,
+ * so it lasts 250-500 ms while queues move (4 Hz) and 500-1000 ms idle (2 Hz, when nothing is
+ * traced anyway): the events are on about an eighth of the time under load, a few per cent of
+ * I/O instead of ~15 % (npm run bench -- --only-panel, test/bench/panel-cost.ts).
  */
 export const liveTrace = {periodMs: 3000, maxOnMs: 1500};
 
