@@ -21,8 +21,6 @@ export interface DutyCycleOptions {
 	periodMs: number;
 	/** A window closes after this even when no whole interval was measured in it. */
 	maxOnMs: number;
-	/** Least time from one window's opening to the next, for openEarly. */
-	minGapMs: number;
 	/** Called with true as a window opens and false as it closes. */
 	onSwitch: (on: boolean) => void;
 	timers?: DutyTimers;
@@ -40,16 +38,6 @@ export class DutyCycle {
 	constructor(private readonly options: DutyCycleOptions) {
 		this.timers = options.timers ?? nodeTimers;
 		this.now = options.now ?? Date.now;
-	}
-
-	/**
-	 * Opens a window now rather than at the period's end, when what the last one measured no
-	 * longer holds (the load changed), but never sooner than minGapMs after the last one opened,
-	 * so a load that keeps changing costs at most a window per minGapMs.
-	 */
-	openEarly(): void {
-		if (!this.running || this.windowOpen || this.now() - this.openedAt < this.options.minGapMs) return;
-		this.openWindow();
 	}
 
 	/** A window is open: the events should be on. */

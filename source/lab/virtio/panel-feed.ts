@@ -29,7 +29,7 @@ export interface PanelFeedOptions {
 	 */
 	liveCounters?: boolean;
 	/** The duty cycle of a live viewer's trace (liveTrace's defaults when not given). */
-	liveTrace?: {periodMs: number; maxOnMs: number; minGapMs: number};
+	liveTrace?: {periodMs: number; maxOnMs: number};
 	/** The trace log starts with the per-request events on (QEMU was given them with -trace). */
 	countingFromStart?: boolean;
 }
@@ -39,11 +39,10 @@ export interface PanelFeedOptions {
  * in it, or after 1.5 s (three idle intervals) at the most. A window needs two samples inside it,
  * so it lasts 250-500 ms while queues move (4 Hz) and 500-1000 ms idle (2 Hz, when nothing is
  * traced anyway). Measured under a steady stream of reads (test/lab/virtio/live-trace.test.ts):
- * on 10 % of the time, the trace saw 1 kick in 10. When the request rate moves away from the one
- * the shown rates were measured at, a window opens early, at most one a second (minGapMs).
- * Cost: npm run bench -- --only-panel (test/bench/panel-cost.ts).
+ * on 10 % of the time, the trace saw 1 kick in 10. Cost: npm run bench -- --only-panel
+ * (test/bench/panel-cost.ts).
  */
-export const liveTrace = {periodMs: 3000, maxOnMs: 1500, minGapMs: 1000};
+export const liveTrace = {periodMs: 3000, maxOnMs: 1500};
 
 /**
  * Everything the virtqueue panel shows, while one VM runs: QMP samples (host view), trace
@@ -325,7 +324,6 @@ export class PanelFeed {
 	 */
 	private liveView(sampled: DeviceView[], at: number): DeviceView[] {
 		const devices = this.quiets === 0 ? this.held.fill(sampled, at) : sampled;
-		if (this.quiets === 0 && this.held.stale) this.duty?.openEarly();
 		return devices.map(device => ({
 			...device,
 			queues: device.queues.map(queue => ({...queue, totals: {requests: queue.totals.requests}})),

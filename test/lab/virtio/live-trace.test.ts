@@ -70,9 +70,8 @@ test.serial('real VM, panel on screen: kick/s near the true rate from short wind
 	const to = Date.now();
 	await watching;
 	// The true rate: requests from the used index (exact in every sample; one kick each here),
-	// leaving out its first 2 s (the rate measured idle before it is shown until a window, opened
-	// early since the load changed, measures again) and its end.
-	const during = shown.filter(s => s.at > from + 2000 && s.at < to - 500);
+	// leaving out its first second and its end.
+	const during = shown.filter(s => s.at > from + 1000 && s.at < to - 500);
 	const requests = during.at(-1)!.queue.totals.requests - during[0]!.queue.totals.requests;
 	const trueRate = requests / ((during.at(-1)!.at - during[0]!.at) / 1000);
 	const measured = during.filter(s => s.queue.ratesSampledAt === undefined && s.queue.rates.kicks !== undefined);
@@ -86,7 +85,11 @@ test.serial('real VM, panel on screen: kick/s near the true rate from short wind
 	t.true(trueRate > 100, 'a stream worth the name');
 	t.true(measured.length >= 2, 'windows measured rates');
 	t.true(held.length >= 2, 'between windows the rate was held, marked');
-	for (const s of during) t.not(s.queue.rates.kicks, undefined, 'never a blank or false 0 once measured');
+	// A held rate is dropped (–) where the request rate moved away from the one it was measured at
+	// (a gap between two dd runs); never shown as 0 while reads flow.
+	const blank = during.filter(s => s.queue.rates.kicks === undefined).length;
+	t.true(blank <= during.length * 0.3, `${blank} of ${during.length} samples showed no kick rate`);
+	for (const s of during) t.not(s.queue.rates.kicks, 0, 'never a false 0');
 	for (const s of [...measured, ...held]) {
 		const ratio = s.queue.rates.kicks! / trueRate;
 		t.true(
