@@ -39,8 +39,9 @@ export interface SessionOptions {
 	/** Panel sampling interval; 250 ms (4 Hz) by default, twice that while the queues are idle. */
 	panelIntervalMs?: number;
 	/**
-	 * The panel is on screen (the TUI): QEMU traces every kick and interrupt for the VM's life, so
-	 * the panel shows kick/s and irq/s live. Unset (headless runs, benchmarks): the per-request trace
+	 * The panel is on screen (the TUI): QEMU traces kicks and interrupts in a short window every few
+	 * seconds (PanelFeed's duty cycle), so the panel shows kick/s and irq/s, measured in the last
+	 * window. Unset (headless runs, benchmarks): the per-request trace
 	 * events are on only inside the steps' counting windows (PanelFeed.countKicks).
 	 */
 	panelShown?: boolean;

@@ -1,8 +1,8 @@
 // What the virtqueue panel costs the guest: direct-read throughput of the virtio disk with the
 // panel as headless runs have it (QMP samples at 4 Hz while queues move, 2 Hz idle; the guest's
 // stats loop; QEMU's per-request trace events off outside counting windows, and this read is in
-// none), with the panel on screen as the TUI has it (the same, and every kick and interrupt
-// traced), and with it off (kc.panel=0: none of it), in alternating VMs of one run.
+// none), with the panel on screen as the TUI has it (the same, and the trace on in a short window
+// every 3 s: PanelFeed's duty cycle), and with it off (kc.panel=0: none of it), in alternating VMs of one run.
 import {makeDiskImage} from '../../source/lab/build/disk-image.js';
 import {configsDir} from '../../source/lab/paths.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
@@ -11,7 +11,7 @@ import path from 'node:path';
 
 export interface PanelCost {
 	withPanelMBps: number[];
-	/** The panel on screen (Session panelShown, the TUI's): counters live, the trace always on. */
+	/** The panel on screen (Session panelShown, the TUI's): counters live, the trace duty-cycled. */
 	shownPanelMBps: number[];
 	withoutPanelMBps: number[];
 }

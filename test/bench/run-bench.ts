@@ -248,7 +248,7 @@ function finish(
 	return 0;
 }
 
-/** The virtqueue panel's cost to guest I/O: headless, on screen (trace always on), and off. */
+/** The virtqueue panel's cost to guest I/O: headless, on screen (trace duty-cycled), and off. */
 async function panelCost(): Promise<void> {
 	const cost = await measurePanelCost(cacheDir, onlyPanel ? runs : Math.max(3, Math.min(runs, 5)), log);
 	const on = stats(cost.withPanelMBps).median;
@@ -263,7 +263,7 @@ async function panelCost(): Promise<void> {
 		target: '',
 	});
 	rows.push({
-		figure: 'the same, panel on screen as in the TUI (every kick and interrupt traced)',
+		figure: 'the same, panel on screen as in the TUI (trace in a short window every 3 s)',
 		value: `${shown.toFixed(1)} MB/s (median of ${cost.shownPanelMBps.length} VMs)`,
 		target: '',
 	});
@@ -273,7 +273,12 @@ async function panelCost(): Promise<void> {
 		target: '',
 	});
 	rows.push({figure: 'throughput lost to the panel', value: `${loss.toFixed(1)} %`, target: '< 5 %', met: loss < 5});
-	rows.push({figure: 'throughput lost to the panel on screen', value: `${shownLoss.toFixed(1)} %`, target: ''});
+	rows.push({
+		figure: 'throughput lost to the panel on screen',
+		value: `${shownLoss.toFixed(1)} %`,
+		target: '< 5 %',
+		met: shownLoss < 5,
+	});
 }
 
 /** 1. The project's own pipeline into an empty cache: unpack, configure, make; then the same call again. */

@@ -90,6 +90,26 @@ test('looking inside the ring explains the indices', t => {
 	t.regex(frame, /total req 9000 kick 7000 irq 6000/);
 });
 
+test('a duty-cycled trace: held rates are marked ≈, and kicks and interrupts per request replace the totals', t => {
+	const sampled: DeviceView = {
+		...blk,
+		queues: [
+			{
+				...blk.queues[0]!,
+				ratesSampledAt: 1000,
+				totals: {requests: 9000},
+				windowed: {requests: 400, kicks: 400, interrupts: 396},
+			},
+		],
+	};
+	const {lastFrame} = render(<VirtqueuePanel devices={[sampled]} vmRunning lookInside width={50} height={24} />);
+	const frame = lastFrame()!;
+	t.regex(frame, /req\/s 57 kick\/s ≈40 irq\/s ≈38/);
+	t.regex(frame, /total req 9000/);
+	t.notRegex(frame, /kick 7000/);
+	t.regex(frame, /per req kick 1\.00 irq 0\.99 \(400 traced\)/);
+});
+
 test('virtqueue panel says so when there is no VM', t => {
 	const {lastFrame} = render(
 		<VirtqueuePanel devices={[blk]} vmRunning={false} lookInside={false} width={40} height={10} />,

@@ -4,6 +4,8 @@ import type {Emit} from '../lab-events.js';
 import type {DeviceView, GuestView} from './views.js';
 import {QmpClient} from '../vm/qmp.js';
 import {GuestFrameReader} from './guest-stats.js';
+import {DutyCycle} from './duty-cycle.js';
+import {HeldRates} from './held-rates.js';
 import {VirtioSampler} from './sampler.js';
 import {setCountingEvents, TraceCounter} from './trace-counter.js';
 
@@ -16,17 +18,31 @@ export interface PanelFeedOptions {
 	signal: AbortSignal;
 	/**
 	 * Someone watches the kick and interrupt counters live: the TUI, whose panel is on screen
-	 * whenever a VM runs, shows kick/s and irq/s. Then the per-request trace events stay on for
-	 * the VM's life. Otherwise (headless `run`, `run --json`, `bench`) QEMU starts with them off
-	 * and they are on only inside counting windows (countKicks): `run --json` still streams the
-	 * virtio samples (indices, rates, status), but their kick/interrupt totals move only while a
-	 * step counts. Nobody reads them live there, and a milestone's own checks get exact counts
-	 * from their windows; tracing every request all run long cost the guest ~6 % of its I/O.
+	 * whenever a VM runs, shows kick/s and irq/s. Then the per-request trace events are
+	 * duty-cycled (liveTrace): on in a short window every few seconds, long enough for one whole
+	 * sample interval, and between windows the panel shows the last rate measured, marked as such.
+	 * Tracing every request all the time cost the guest ~15 % of its I/O. Otherwise (headless
+	 * `run`, `run --json`, `bench`) they are on only inside counting windows (countKicks):
+	 * `run --json` still streams the virtio samples (indices, rates, status), but their
+	 * kick/interrupt totals move only while a step counts. A milestone's own checks get exact
+	 * counts from their windows, in both cases.
 	 */
 	liveCounters?: boolean;
+	/** The duty cycle of a live viewer's trace (liveTrace's defaults when not given). */
+	liveTrace?: {periodMs: number; maxOnMs: number};
 	/** The trace log starts with the per-request events on (QEMU was given them with -trace). */
 	countingFromStart?: boolean;
 }
+
+/**
+ * A live viewer's trace windows: one every 3 s, closed once a sample interval was measured whole
+ * in it, or after 1.5 s (three idle intervals) at the most. A window needs two samples inside it,
+ * so it lasts 250-500 ms while queues move (4 Hz) and 500-1000 ms idle (2 Hz, when nothing is
+ * traced anyway). Measured under a steady stream of reads (test/lab/virtio/live-trace.test.ts):
+ * on 10 % of the time, the trace saw 1 kick in 10. Cost: npm run bench -- --only-panel
+ * (test/bench/panel-cost.ts).
+ */
+export const liveTrace = {periodMs: 3000, maxOnMs: 1500};
 
 /**
  * Everything the virtqueue panel shows, while one VM runs: QMP samples (host view), trace
@@ -36,7 +52,7 @@ export interface PanelFeedOptions {
 export class PanelFeed {
 	private qmp: QmpClient | undefined;
 	private sampler: VirtioSampler | undefined;
-	private held = false;
+	private paused = false;
 	private side: net.Socket | undefined;
 	private guest: GuestView | undefined;
 	private stopped = false;
@@ -48,10 +64,16 @@ export class PanelFeed {
 	/** Switches of the trace events, one at a time, in order. */
 	private switching: Promise<void> = Promise.resolve();
 	private countingOn: boolean;
+	/** A live viewer's windows of tracing; undefined without one. */
+	private readonly duty: DutyCycle | undefined;
+	/** The last rates a window measured, shown between windows. */
+	private readonly held = new HeldRates();
 	readonly ready: Promise<void>;
 
 	constructor(private readonly options: PanelFeedOptions) {
 		this.countingOn = options.countingFromStart ?? true;
+		if (options.liveCounters)
+			this.duty = new DutyCycle({...liveTrace, ...options.liveTrace, onSwitch: () => void this.apply()});
 		this.ready = this.start();
 	}
 
@@ -83,7 +105,7 @@ export class PanelFeed {
 	 * The opposite, for a measurement that must not pay for the trace (tune's timed runs): the
 	 * per-request events are off during `work` even with a live viewer, so a benchmark measures the
 	 * same with the TUI watching as headless. A counting window still wins (its counts must be
-	 * exact). Meanwhile the panel shows no kick/s and irq/s (not a false 0).
+	 * exact). Meanwhile the panel shows no kick/s and irq/s (not a false 0, nor an old one).
 	 */
 	async withoutCounting<T>(work: () => Promise<T>): Promise<T> {
 		this.quiets++;
@@ -97,7 +119,7 @@ export class PanelFeed {
 	}
 
 	private get wanted(): boolean {
-		return this.windows > 0 || (this.options.liveCounters === true && this.quiets === 0);
+		return this.windows > 0 || (this.duty?.open === true && this.quiets === 0);
 	}
 
 	/** Makes QEMU's event state match what is wanted, and tells the trace counter where it switched. */
@@ -240,16 +262,23 @@ export class PanelFeed {
 	 * so the panel shows the queue indices at that stop.
 	 */
 	hold(held: boolean): void {
-		if (held === this.held) return;
-		this.held = held;
+		if (held === this.paused) return;
+		this.paused = held;
 		if (!this.sampler || this.stopped) return;
+		// The duty cycle switches nothing meanwhile: a stopped QEMU would answer no switch, and
+		// everything waiting on the switches (a counting window) would wait with it.
 		if (held) {
+			this.duty?.pause();
 			void this.sampler.stop().then(() => this.sampler?.sample().catch(() => undefined));
-		} else this.sampler.start();
+		} else {
+			this.sampler.start();
+			this.duty?.start();
+		}
 	}
 
 	async stop(): Promise<void> {
 		this.stopped = true;
+		this.duty?.pause();
 		await this.ready.catch(() => undefined);
 		await this.sampler?.stop();
 		this.side?.destroy();
@@ -270,21 +299,35 @@ export class PanelFeed {
 		this.trace = trace;
 		this.sampler = new VirtioSampler(this.qmp, {intervalMs: this.options.intervalMs, trace});
 		this.sampler.onSample((sampled, at) => {
-			// With the events off the trace's rates read 0: nothing was counted, not nothing happened.
-			const devices = this.countingOn
-				? sampled
-				: sampled.map(device => ({
-						...device,
-						queues: device.queues.map(queue => ({...queue, rates: {requests: queue.rates.requests}})),
-					}));
+			// A window is done once it gave a rate: a whole interval, and a queue the trace names.
+			const rated = sampled.some(device => device.queues.some(queue => queue.rates.kicks !== undefined));
+			if (this.sampler?.countedLastInterval && rated) this.duty?.measured();
+			const devices = this.duty ? this.liveView(sampled, at) : sampled;
 			if (!this.changed(devices, at)) return;
 			if (!this.lookInside) return emit({type: 'virtio', devices, guest: this.guest, at});
 			void this.withRings(devices).then(withRings => emit({type: 'virtio', devices: withRings, guest: this.guest, at}));
 		});
-		if (!this.held) this.sampler.start();
+		if (!this.paused) {
+			this.sampler.start();
+			this.duty?.start();
+		}
 		this.connectSide();
 		// A window or a live viewer that came before QMP answered.
 		void this.apply();
+	}
+
+	/**
+	 * What a live viewer is shown of a duty-cycled trace: between windows, the last rates measured
+	 * (marked); no kick and interrupt totals, which count only the kicks inside windows now (the
+	 * panel shows kicks and interrupts per request from QueueView.windowed instead). The samples a
+	 * milestone's checks take (sampleNow) are the sampler's own, totals and all.
+	 */
+	private liveView(sampled: DeviceView[], at: number): DeviceView[] {
+		const devices = this.quiets === 0 ? this.held.fill(sampled, at) : sampled;
+		return devices.map(device => ({
+			...device,
+			queues: device.queues.map(queue => ({...queue, totals: {requests: queue.totals.requests}})),
+		}));
 	}
 
 	private connectSide(attempt = 0): void {

@@ -20,6 +20,8 @@ export interface QueueTraceSource {
 	correlate(samples: readonly QueueCorrelationSample[]): void;
 	countsFor(path: string, index: number): {vq: string; kicks: number; interrupts: number} | undefined;
 	queues(): {vq: string; kicks: number; interrupts: number}[];
+	/** The unbroken stretch of counting the last poll ended in; undefined when the events were off there. */
+	readonly countingStretch: number | undefined;
 }
 
 export interface VirtioSamplerOptions {
@@ -275,6 +277,7 @@ interface QueueTrack {
 	traceVq?: string;
 	traceKicks?: number;
 	traceInterrupts?: number;
+	windowed?: {requests: number; kicks: number; interrupts: number};
 }
 
 interface RawDevice {
@@ -303,6 +306,9 @@ export class VirtioSampler {
 	private readonly sampleListeners = new Set<SampleListener>();
 	private readonly errorListeners = new Set<SampleErrorListener>();
 	private traceBaseline: Map<string, {kicks: number; interrupts: number}> | undefined;
+	/** The counting stretch the previous sample's poll ended in (see countedLastInterval). */
+	private previousStretch: number | undefined;
+	private intervalCounted = false;
 	private timer: NodeJS.Timeout | undefined;
 	private inFlight: Promise<DeviceView[]> | undefined;
 	private latestSample: {devices: DeviceView[]; at: number} | undefined;
@@ -326,6 +332,14 @@ export class VirtioSampler {
 	/** The time to the next timed sample: intervalMs while queues move, idleIntervalMs while idle. */
 	get currentIntervalMs(): number {
 		return this.idle ? this.idleIntervalMs : this.intervalMs;
+	}
+
+	/**
+	 * The interval between the last two samples lay wholly inside one stretch of counting (the
+	 * trace's per-request events on throughout): its kick and interrupt rates are true ones.
+	 */
+	get countedLastInterval(): boolean {
+		return this.intervalCounted;
 	}
 
 	/** The last sample, if any. */
@@ -497,6 +511,9 @@ export class VirtioSampler {
 			if (!this.traceBaseline) {
 				this.traceBaseline = new Map(this.trace.queues().map(q => [q.vq, {kicks: q.kicks, interrupts: q.interrupts}]));
 			}
+			const stretch = this.trace.countingStretch;
+			this.intervalCounted = this.samples > 0 && stretch !== undefined && stretch === this.previousStretch;
+			this.previousStretch = stretch;
 		}
 		const at = this.now();
 		const moved = raw.some(d =>
@@ -585,10 +602,21 @@ export class VirtioSampler {
 		const counts = this.trace?.countsFor(path, index);
 		if (counts) {
 			const base = this.traceBaseline?.get(counts.vq) ?? {kicks: 0, interrupts: 0};
-			const sameVq = previous?.traceVq === counts.vq;
-			const dt = previous ? at - previous.point.at : 0;
-			rates.kicks = sameVq ? perSecond(counts.kicks - previous!.traceKicks!, dt) : 0;
-			rates.interrupts = sameVq ? perSecond(counts.interrupts - previous!.traceInterrupts!, dt) : 0;
+			// Only over an interval the events covered whole: across an off stretch the trace's counts
+			// stand still while the guest does not, and a rate from them would be false.
+			if (previous?.traceVq === counts.vq && this.intervalCounted) {
+				const kicks = counts.kicks - previous.traceKicks!;
+				const interrupts = counts.interrupts - previous.traceInterrupts!;
+				const dt = at - previous.point.at;
+				rates.kicks = perSecond(kicks, dt);
+				rates.interrupts = perSecond(interrupts, dt);
+				const sums = previous.windowed ?? {requests: 0, kicks: 0, interrupts: 0};
+				track.windowed = {
+					requests: sums.requests + step.requests,
+					kicks: sums.kicks + kicks,
+					interrupts: sums.interrupts + interrupts,
+				};
+			} else if (previous?.traceVq === counts.vq) track.windowed = previous.windowed;
 			track.totals.kicks = counts.kicks - base.kicks;
 			track.totals.interrupts = counts.interrupts - base.interrupts;
 			track.traceVq = counts.vq;
@@ -609,6 +637,7 @@ export class VirtioSampler {
 			totals: {...track.totals},
 			history: [...history],
 		};
+		if (track.windowed) view.windowed = {...track.windowed};
 		if (q.name) view.name = q.name;
 		return view;
 	}

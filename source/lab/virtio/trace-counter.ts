@@ -252,6 +252,8 @@ export class TraceCounter {
 	private countingWasOff: boolean;
 	/** Where in the file they were switched (countingSwitched), in file order, not yet reached. */
 	private readonly switches: {offset: number; on: boolean}[] = [];
+	/** Bumped at every switch the read passes: two reads in the same stretch saw the events on throughout. */
+	private stretch = 0;
 
 	constructor(logPath: string, options: TraceCounterOptions = {}) {
 		this.logFile = logPath;
@@ -276,6 +278,7 @@ export class TraceCounter {
 		while (this.switches.length > 0 && this.switches[0]!.offset <= upTo) {
 			const {on} = this.switches.shift()!;
 			this.counting = on;
+			this.stretch++;
 			if (!on) {
 				this.countingWasOff = true;
 				for (const state of this.vqs.values()) state.flushKnown = false;
@@ -285,6 +288,18 @@ export class TraceCounter {
 
 	get logPath(): string {
 		return this.logFile;
+	}
+
+	/**
+	 * Which unbroken stretch of counting the read has reached (undefined while the events are off
+	 * there). When two polls end in the same stretch, every kick and interrupt between them is in
+	 * the lines they read: a rate over that interval is true. A stretch that went off and on again
+	 * in between is a new one. A switch is known from when countingSwitched is called, a moment after
+	 * QEMU made it: a poll in that moment may count an interval as whole that lost its last
+	 * millisecond or so (never more than a stat of the file).
+	 */
+	get countingStretch(): number | undefined {
+		return this.counting ? this.stretch : undefined;
 	}
 
 	/**
@@ -355,6 +370,7 @@ export class TraceCounter {
 		this.switches.length = 0;
 		this.counting = this.countingFromStart;
 		this.countingWasOff = !this.countingFromStart;
+		this.stretch++;
 	}
 
 	/** Every queue seen in the trace so far. */

@@ -14,10 +14,24 @@ export interface QueueView {
 	signalledUsed: number;
 	/** Requests popped but not yet pushed back (QEMU's inuse). */
 	inFlight: number;
-	/** Per second over the last sample interval; kicks/interrupts only where traced. */
+	/**
+	 * Per second over the last sample interval; kicks/interrupts only when the trace's per-request
+	 * events were on for that whole interval (or, see ratesSampledAt, held from the last one that was).
+	 */
 	rates: {requests: number; kicks?: number; interrupts?: number};
+	/**
+	 * Set when kicks/interrupts in `rates` were not measured in this interval but in an earlier
+	 * one (at this sample time, ms): the panel on screen traces in short windows, and between them
+	 * shows the last rate measured, marked as such.
+	 */
+	ratesSampledAt?: number;
 	/** Totals since sampling started (16-bit index wraps accounted for). */
 	totals: {requests: number; kicks?: number; interrupts?: number};
+	/**
+	 * Requests, kicks and interrupts summed over the sample intervals that the trace covered whole:
+	 * exact for those intervals, so kicks/requests is the kicks per request the windows saw.
+	 */
+	windowed?: {requests: number; kicks: number; interrupts: number};
 	/** Recent request rates, oldest first, for a sparkline. */
 	history: number[];
 	/** "Look inside the ring": the newest descriptor chain, fetched only while the learner looks. */

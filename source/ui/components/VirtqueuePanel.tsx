@@ -15,12 +15,19 @@ export interface VirtqueuePanelProps {
 	height: number;
 }
 
+/** kicks or interrupts per request, over what the trace's windows saw. */
+function perRequest(count: number, requests: number): string {
+	return requests > 0 ? (count / requests).toFixed(2) : '–';
+}
+
 function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] {
+	// ≈: measured in the last trace window, not in this interval (the trace is duty-cycled).
+	const sampled = q.ratesSampledAt !== undefined ? '≈' : '';
 	const lines = [
 		`q${q.index}${q.name ? ` ${q.name}` : ''}  size ${q.size}`,
 		` avail ${q.availIdx}  last ${q.lastAvailIdx}  used ${q.usedIdx}`,
 		` in-flight ${q.inFlight}  signalled ${q.signalledUsed}`,
-		` req/s ${formatRate(q.rates.requests)} kick/s ${formatRate(q.rates.kicks)} irq/s ${formatRate(q.rates.interrupts)}`,
+		` req/s ${formatRate(q.rates.requests)} kick/s ${sampled}${formatRate(q.rates.kicks)} irq/s ${sampled}${formatRate(q.rates.interrupts)}`,
 		` ${sparkline(q.history, inner - 1)}`,
 	];
 	if (lookInside) {
@@ -30,8 +37,15 @@ function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] 
 			` ${ringDistance(q.lastAvailIdx, q.availIdx)} posted, not yet popped`,
 			` ${ringDistance(q.usedIdx, q.lastAvailIdx)} popped, not yet used`,
 			` ${ringDistance(q.signalledUsed, q.usedIdx)} used, guest not yet told`,
-			` total req ${q.totals.requests} kick ${q.totals.kicks ?? '–'} irq ${q.totals.interrupts ?? '–'}`,
 		);
+		// With the trace duty-cycled there is no total of every kick; what its windows tell
+		// exactly is how many kicks and interrupts a request costs.
+		if (q.totals.kicks === undefined && q.windowed)
+			lines.push(
+				` total req ${q.totals.requests}`,
+				` per req kick ${perRequest(q.windowed.kicks, q.windowed.requests)} irq ${perRequest(q.windowed.interrupts, q.windowed.requests)} (${q.windowed.requests} traced)`,
+			);
+		else lines.push(` total req ${q.totals.requests} kick ${q.totals.kicks ?? '–'} irq ${q.totals.interrupts ?? '–'}`);
 		// Chains are read from guest memory, never through QEMU's element query (which can break a
 		// device on a reclaimed chain). A posted, not yet taken chain is exact; a taken one may be
 		// done and its descriptors reused by now.

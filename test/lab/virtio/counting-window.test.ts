@@ -98,6 +98,34 @@ test('poll() applies a counting switch at its offset: flushes after it in a rese
 	t.is(counter.pathOf('0xa'), '/a');
 });
 
+test('countingStretch: two polls in the same unbroken stretch of counting, or not', async t => {
+	const dir = await mkdtemp(path.join(os.tmpdir(), 'kc-window-'));
+	t.teardown(() => rm(dir, {recursive: true, force: true}));
+	const file = path.join(dir, 'trace.log');
+	await writeFile(file, 'virtio_queue_notify vdev 0xa n 0 vq 0x1a\n');
+	const counter = new TraceCounter(file, {countingFromStart: false});
+	await counter.poll();
+	t.is(counter.countingStretch, undefined, 'off from the start');
+	counter.countingSwitched(true, (await stat(file)).size);
+	await appendFile(file, 'virtio_queue_notify vdev 0xa n 0 vq 0x1a\n');
+	await counter.poll();
+	const first = counter.countingStretch;
+	t.not(first, undefined);
+	await appendFile(file, 'virtio_queue_notify vdev 0xa n 0 vq 0x1a\n');
+	await counter.poll();
+	t.is(counter.countingStretch, first, 'still the same stretch: the interval between the polls is whole');
+	// Off and on again between two polls: on at both, but not throughout.
+	counter.countingSwitched(false, (await stat(file)).size);
+	counter.countingSwitched(true, (await stat(file)).size);
+	await appendFile(file, 'virtio_queue_notify vdev 0xa n 0 vq 0x1a\n');
+	await counter.poll();
+	t.not(counter.countingStretch, undefined);
+	t.not(counter.countingStretch, first);
+	counter.countingSwitched(false, (await stat(file)).size);
+	await counter.poll();
+	t.is(counter.countingStretch, undefined);
+});
+
 /** One device, one queue; `used` is what QEMU answers. */
 class OneQueueQmp implements QmpLike {
 	used = 0;

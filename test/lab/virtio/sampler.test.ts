@@ -386,11 +386,12 @@ test('sampler feeds trace counts into kicks/interrupts rates and totals', async 
 		correlate: () => undefined,
 		countsFor: (path, index) => (path.endsWith('device[0]/virtio-backend') && index === 0 ? {...counts} : undefined),
 		queues: () => [{...counts}],
+		countingStretch: 0,
 	};
 	const sampler = new VirtioSampler(qmp, {now: () => now, trace});
 	let q = (await sampler.sample())[0]!.queues[0]!;
 	t.deepEqual(q.totals, {requests: 0, kicks: 0, interrupts: 0});
-	t.deepEqual(q.rates, {requests: 0, kicks: 0, interrupts: 0});
+	t.deepEqual(q.rates, {requests: 0}, 'no interval yet: no kick rate');
 	now += 500;
 	qmp.used += 10;
 	counts.kicks += 10;
@@ -398,6 +399,51 @@ test('sampler feeds trace counts into kicks/interrupts rates and totals', async 
 	q = (await sampler.sample())[0]!.queues[0]!;
 	t.deepEqual(q.totals, {requests: 10, kicks: 10, interrupts: 5});
 	t.deepEqual(q.rates, {requests: 20, kicks: 20, interrupts: 10});
+	t.deepEqual(q.windowed, {requests: 10, kicks: 10, interrupts: 5});
+});
+
+test('kick and interrupt rates only over intervals one counting stretch covered whole', async t => {
+	const qmp = new ScriptedQmp();
+	let now = 0;
+	const counts = {vq: '0x7f00', kicks: 0, interrupts: 0};
+	const trace = {
+		poll: async () => undefined,
+		correlate: () => undefined,
+		countsFor: (path: string, index: number) =>
+			path.endsWith('device[0]/virtio-backend') && index === 0 ? {...counts} : undefined,
+		queues: () => [{...counts}],
+		countingStretch: undefined as number | undefined,
+	};
+	const sampler = new VirtioSampler(qmp, {now: () => now, trace});
+	const step = async (requests: number, kicks: number, stretch: number | undefined) => {
+		now += 250;
+		qmp.used += requests;
+		counts.kicks += kicks;
+		counts.interrupts += kicks;
+		trace.countingStretch = stretch;
+		return (await sampler.sample())[0]!.queues[0]!;
+	};
+	await step(0, 0, undefined);
+	// Off: the trace counts nothing while the guest makes 50 requests.
+	let q = await step(50, 0, undefined);
+	t.is(q.rates.kicks, undefined, 'not a false 0');
+	t.false(sampler.countedLastInterval);
+	// Switched on between the samples: the interval is half off, still no rate.
+	q = await step(50, 25, 1);
+	t.is(q.rates.kicks, undefined, 'not half the true rate');
+	// Whole interval on: the true rate.
+	q = await step(50, 50, 1);
+	t.true(sampler.countedLastInterval);
+	t.is(q.rates.kicks, 200);
+	t.deepEqual(q.windowed, {requests: 50, kicks: 50, interrupts: 50});
+	// Off and on again in between (a new stretch): no rate, and the sums stay as they were.
+	q = await step(50, 10, 2);
+	t.is(q.rates.kicks, undefined);
+	t.deepEqual(q.windowed, {requests: 50, kicks: 50, interrupts: 50});
+	q = await step(20, 40, 2);
+	t.is(q.rates.kicks, 160);
+	t.deepEqual(q.windowed, {requests: 70, kicks: 90, interrupts: 90});
+	t.is(q.totals.kicks, 125, 'totals count every traced kick, as before');
 });
 
 // ---------- sampler against a real, paused QEMU ----------
