@@ -113,6 +113,8 @@ export interface FollowOptions {
 	qemuHeld?: (held: boolean) => void;
 	/** How long a stop may take to come (TCG on a busy machine is slow). */
 	timeoutMs?: number;
+	/** The run was cancelled (the learner quit): stop waiting for a stop. */
+	signal?: AbortSignal;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function followOneRequest(
 ): Promise<{stops: WalkStop[]; answer?: {output: string; status: number}}> {
 	const {kernelGdb, qemuGdb} = options;
 	const timeoutMs = options.timeoutMs ?? 120_000;
-	const stopped = (gdb: GdbSession) => waitFor(() => gdb.stopped, timeoutMs);
+	const stopped = (gdb: GdbSession) => waitFor(gdb, timeoutMs, options.signal);
 	const resume =
 		options.resume ??
 		(async (gdb: GdbSession) => {
@@ -201,9 +203,12 @@ function addReadings(stop: WalkStop): void {
 	if (element) stop.buffers = Number(element[1]) + Number(element[2]);
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+/** Until gdb holds its target stopped; a gdb that exited or a cancelled run ends the wait at once. */
+async function waitFor(gdb: GdbSession, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
+	while (!gdb.stopped) {
+		if (signal?.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});
+		if (!gdb.running) throw new Error('gdb exited before the target stopped');
 		if (Date.now() > deadline) throw new Error(`no stop within ${timeoutMs / 1000} s`);
 		await new Promise(resolve => setTimeout(resolve, 100));
 	}

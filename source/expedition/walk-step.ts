@@ -118,10 +118,11 @@ async function follow(ctx: StepContext, kernelGdb: GdbSession, send: boolean): P
 			say: stop => sayStop(ctx, stop),
 			qemuHeld: held => holder?.hold(held, 'gdb on QEMU'),
 			timeoutMs: stopTimeoutMs,
+			signal: ctx.signal,
 		});
 		return proof(ctx, stops, answer);
 	} catch (error) {
-		if (error instanceof LabError) throw error;
+		if (error instanceof LabError || (error as Error).name === 'AbortError') throw error;
 		throw new LabError({
 			what: `Following the request stopped: ${(error as Error).message.split('\n')[0]}`,
 			hint: "The gdb pane (g) shows what the guest kernel's gdb last said; run the milestone again to start over.",
