@@ -144,12 +144,20 @@ async function main(): Promise<number> {
 			return finish(host, accel, undefined);
 		}
 		await section('tune: kernelcraft bench', async () => {
+			const started = Date.now();
 			const report = await runTuneBench(log);
 			tuneBody = tuneMarkdown(report, {
 				date: host.date,
 				machine: `${host.model}, ${host.cpus} CPUs (nproc), ${host.memory}`,
 				command,
 			});
+			const trace = tuneTraceBytes(started);
+			if (trace !== undefined)
+				rows.push({
+					figure: "trace log the tune run wrote (its run folder's virtio-trace.log)",
+					value: `${(trace / 1e6).toFixed(1)} MB`,
+					target: 'a few MB',
+				});
 			rows.push({
 				figure: 'kernelcraft bench (tune): see the tune section',
 				value: `${report.results.length} variants, ${report.targets.filter(target => target.met).length} of ${report.targets.length} targets met`,
@@ -246,6 +254,24 @@ function finish(
 	const missed = rows.filter(row => row.met === false).length;
 	log(missed === 0 ? 'every target met' : `${missed} target${missed === 1 ? '' : 's'} missed (reported, not an error)`);
 	return 0;
+}
+
+/**
+ * Bytes of QEMU trace log the tune run wrote: its run folder (runs/<time>-tune, made after
+ * `since`) holds one VM folder with virtio-trace.log. Undefined when no such folder is found.
+ */
+function tuneTraceBytes(since: number): number | undefined {
+	const runs = path.join(cacheDir, 'runs');
+	let total: number | undefined;
+	for (const name of fs.existsSync(runs) ? fs.readdirSync(runs) : []) {
+		const dir = path.join(runs, name);
+		if (!name.endsWith('-tune') || fs.statSync(dir).mtimeMs < since) continue;
+		for (const vm of fs.readdirSync(dir)) {
+			const log = path.join(dir, vm, 'virtio-trace.log');
+			if (fs.existsSync(log)) total = (total ?? 0) + fs.statSync(log).size;
+		}
+	}
+	return total;
 }
 
 /** The virtqueue panel's cost to guest I/O: headless, on screen (trace duty-cycled), and off. */
