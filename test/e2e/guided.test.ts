@@ -1,5 +1,5 @@
 import test from 'ava';
-import {markOf, startLearner, typeInGuest, waitForLesson} from '../helpers/learner.js';
+import {loadAndGreet, markOf, startLearner, typeInGuest, waitForLesson} from '../helpers/learner.js';
 
 // A scripted learner in a real pseudo-terminal, against a real VM: the TUI in its default, guided
 // mode. The learner types into the guest's console, answers predictions and asks for hints; the
@@ -101,13 +101,7 @@ test.serial(
 	async t => {
 		const {app, progress} = await startLearner(t, ['virtio-driver', 'virtio-device']);
 		const hello = /virtio-hello/i;
-		app.write('jjj');
-		await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
-		app.write('\r');
-		await waitForLesson(app, /Your turn: Load the driver yourself/, 600_000, "probe's task");
-		await typeInGuest(app, 'insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko');
-		await waitForLesson(app, /Your turn: Greet the device by your name/, 60_000, "greet's task");
-		await typeInGuest(app, 'hello-client greet Grace');
+		await loadAndGreet(app, 600_000);
 		await waitForLesson(app, /Predict: `hello-client echo 1M 5`/, 60_000, "integrity's prediction");
 		app.write('5\r');
 		await waitForLesson(app, /you predicted 5 requests, the system says 5: right/, 120_000, 'the prediction checked');
@@ -129,14 +123,7 @@ test.serial(
 	async t => {
 		// The driver solved, the device as the skeleton has it: its queue handler pops nothing yet.
 		const {app} = await startLearner(t, ['virtio-driver']);
-		const hello = /virtio-hello/i;
-		app.write('jjj');
-		await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
-		app.write('\r');
-		await waitForLesson(app, /Your turn: Load the driver yourself/, 900_000, "probe's task");
-		await typeInGuest(app, 'insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko');
-		await waitForLesson(app, /Your turn: Greet the device/, 60_000, "greet's task");
-		await typeInGuest(app, 'hello-client greet Grace');
+		await loadAndGreet(app, 900_000);
 		const lesson = await waitForLesson(app, /Not yet: .*TODO 1/, 60_000, 'the stuck request named');
 		t.regex(lesson, /virtio-hello\.c:\d+: TODO 1: the device was kicked/);
 		t.regex(lesson, /has not popped your request/);

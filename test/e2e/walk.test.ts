@@ -1,7 +1,7 @@
 import test from 'ava';
 import {startCli} from '../helpers/cli.js';
 import {isAlive, processesMatching, waitUntil} from '../helpers/processes.js';
-import {lessonText, markOf, startLearner, typeInGuest, waitForLesson} from '../helpers/learner.js';
+import {lessonText, loadAndGreet, markOf, startLearner, typeInGuest, waitForLesson} from '../helpers/learner.js';
 import {qemuChildOf} from '../bench/tui-pty.js';
 
 // The virtio-hello milestone with --debug: one request followed with two real gdbs (the guest
@@ -60,14 +60,8 @@ test.serial(
 	async t => {
 		const {app, progress} = await startLearner(t, ['virtio-driver', 'virtio-device'], ['--debug']);
 		const hello = /virtio-hello/i;
-		app.write('jjj');
-		await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
-		app.write('\r');
 		// The gdb kernel, and the learner's device in a QEMU with -g: built the first time.
-		await waitForLesson(app, /Your turn: Load the driver yourself/, 1_800_000, "probe's task");
-		await typeInGuest(app, 'insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko');
-		await waitForLesson(app, /Your turn: Greet the device/, 60_000, "greet's task");
-		await typeInGuest(app, 'hello-client greet Grace');
+		await loadAndGreet(app, 1_800_000);
 		await waitForLesson(app, /Predict: One greeting: how many buffers/, 60_000, "the walk's prediction");
 		app.write('5\r');
 		await waitForLesson(app, /Your turn: Catch one request in your driver/, 30_000, "the walk's task");

@@ -89,3 +89,19 @@ export async function typeInGuest(app: TuiPty, line: string): Promise<void> {
 	app.write('\x1d');
 	await app.waitForScreen(() => !/keys go to the guest/.test(app.screen()), 5000, 'the list focused again');
 }
+
+/**
+ * Runs virtio-hello as the learner: selects it (fourth in the list), starts it, loads the driver
+ * and greets the device from the console, each when its task asks. `buildMs`: how long the
+ * builds before the first task may take (cold: the kernel, QEMU, the learner's copies).
+ */
+export async function loadAndGreet(app: TuiPty, buildMs: number): Promise<void> {
+	const hello = /virtio-hello/i;
+	app.write('jjj');
+	await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
+	app.write('\r');
+	await waitForLesson(app, /Your turn: Load the driver yourself/, buildMs, "probe's task");
+	await typeInGuest(app, 'insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko');
+	await waitForLesson(app, /Your turn: Greet the device/, 60_000, "greet's task");
+	await typeInGuest(app, 'hello-client greet Grace');
+}

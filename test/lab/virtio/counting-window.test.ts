@@ -4,9 +4,7 @@ import {appendFile, mkdtemp, rm, stat, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import {shellPrompt} from '../../../source/expedition/shell.js';
-import {makeDiskImage} from '../../../source/lab/build/disk-image.js';
-import {cacheRoot, configsDir} from '../../../source/lab/paths.js';
+import {cacheRoot} from '../../../source/lab/paths.js';
 import {QmpClient, type QmpLike} from '../../../source/lab/vm/qmp.js';
 import {parseGuestFrame} from '../../../source/lab/virtio/guest-stats.js';
 import {VirtioSampler} from '../../../source/lab/virtio/sampler.js';
@@ -19,6 +17,7 @@ import {
 } from '../../../source/lab/virtio/trace-counter.js';
 import {idxDelta} from '../../../source/lab/virtio/wrap.js';
 import {Session} from '../../../source/runner/session.js';
+import {bootDiskVm} from '../../helpers/disk-vm.js';
 import {startQemu, virtioDevices} from '../../helpers/qemu.js';
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
@@ -185,34 +184,8 @@ test.serial('real VM: no trace outside a counting window, exact counts inside, 2
 	const cacheDir = cacheRoot();
 	const session = new Session({cacheDir}, () => {});
 	t.teardown(() => session.dispose());
-	await session.buildKernel('test', new AbortController().signal);
-	session.packRootfs();
-	const runDir = session.runDir('test-window');
-	const disk = await makeDiskImage({contentDir: path.join(configsDir, 'disk'), cacheDir, sizeMb: 32, runDir});
-	const ourQmp = path.join(runDir, 'test-qmp.sock');
-	const vm = await session.boot({
-		extraArgs: [
-			'-drive',
-			`file=${disk.path},format=raw,if=none,id=disk0`,
-			'-device',
-			'virtio-blk-pci,drive=disk0,id=vblk0,ioeventfd=off,indirect_desc=off',
-			'-qmp',
-			`unix:${ourQmp},server=on,wait=off`,
-		],
-	});
-	await vm.console.expect(shellPrompt, {what: 'the prompt', timeoutMs: 60_000, since: 0});
+	const {traceState: state, sh, traceLog} = await bootDiskVm(t, session, 'test-window');
 	const panel = session.panel!;
-	await panel.ready;
-	const qmp = await QmpClient.connect({socketPath: ourQmp, timeoutMs: 15_000});
-	t.teardown(() => qmp.close());
-	const state = async () =>
-		(await qmp.execute<{state: string}[]>('trace-event-get-state', {name: 'virtio_queue_notify'}))[0]?.state;
-	const sh = async (command: string) => {
-		const {output, status} = await vm.checks.run(command, {timeoutMs: 60_000});
-		if (status !== 0) throw new Error(`${command}: ${output}`);
-		return output;
-	};
-	const traceLog = path.join(path.dirname(vm.qmpSocket), 'virtio-trace.log');
 	const size = async () => (await stat(traceLog)).size;
 	const guestIrqs = async () => {
 		const {interrupts} = parseGuestFrame((await sh('grep virtio /proc/interrupts')).split('\n'));

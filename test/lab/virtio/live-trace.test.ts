@@ -1,15 +1,12 @@
 // The panel on screen (Session panelShown) duty-cycles QEMU's per-request trace: a real VM, a
 // steady stream of reads, and what the learner is shown against what the guest did.
 import {readFile} from 'node:fs/promises';
-import path from 'node:path';
 import test from 'ava';
-import {shellPrompt} from '../../../source/expedition/shell.js';
-import {makeDiskImage} from '../../../source/lab/build/disk-image.js';
-import {cacheRoot, configsDir} from '../../../source/lab/paths.js';
-import {QmpClient} from '../../../source/lab/vm/qmp.js';
+import {cacheRoot} from '../../../source/lab/paths.js';
 import type {QueueView} from '../../../source/lab/virtio/views.js';
 import {idxDelta} from '../../../source/lab/virtio/wrap.js';
 import {Session} from '../../../source/runner/session.js';
+import {bootDiskVm} from '../../helpers/disk-vm.js';
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -22,34 +19,8 @@ test.serial('real VM, panel on screen: kick/s near the true rate from short wind
 		if (blk) shown.push({at: event.at, queue: blk.queues[0]!});
 	});
 	t.teardown(() => session.dispose());
-	await session.buildKernel('test', new AbortController().signal);
-	session.packRootfs();
-	const runDir = session.runDir('test-live-trace');
-	const disk = await makeDiskImage({contentDir: path.join(configsDir, 'disk'), cacheDir, sizeMb: 32, runDir});
-	const ourQmp = path.join(runDir, 'test-qmp.sock');
-	const vm = await session.boot({
-		extraArgs: [
-			'-drive',
-			`file=${disk.path},format=raw,if=none,id=disk0`,
-			'-device',
-			'virtio-blk-pci,drive=disk0,id=vblk0,ioeventfd=off,indirect_desc=off',
-			'-qmp',
-			`unix:${ourQmp},server=on,wait=off`,
-		],
-	});
-	await vm.console.expect(shellPrompt, {what: 'the prompt', timeoutMs: 60_000, since: 0});
+	const {traceState: state, sh, traceLog} = await bootDiskVm(t, session, 'test-live-trace');
 	const panel = session.panel!;
-	await panel.ready;
-	const qmp = await QmpClient.connect({socketPath: ourQmp, timeoutMs: 15_000});
-	t.teardown(() => qmp.close());
-	const state = async () =>
-		(await qmp.execute<{state: string}[]>('trace-event-get-state', {name: 'virtio_queue_notify'}))[0]?.state;
-	const sh = async (command: string, timeoutMs = 60_000) => {
-		const {output, status} = await vm.checks.run(command, {timeoutMs});
-		if (status !== 0) throw new Error(`${command}: ${output}`);
-		return output;
-	};
-	const traceLog = path.join(path.dirname(vm.qmpSocket), 'virtio-trace.log');
 	const kickLines = async () =>
 		(await readFile(traceLog, 'utf8')).split('\n').filter(line => /virtio_queue_notify /.test(line)).length;
 
