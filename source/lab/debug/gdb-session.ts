@@ -144,8 +144,10 @@ export class GdbSession {
 
 	/**
 	 * Keys from the learner (Tab into gdb), as they come. A typed `break NAME` at the prompt goes
-	 * through break() instead: gdb alone, with confirm off, would make a mistyped name a pending
-	 * breakpoint that never resolves; break() says the name exists nowhere, or which module has it.
+	 * through break() instead: for a function of a module not loaded yet, gdb alone (confirm off:
+	 * it declines its own "make it pending?" question) only says it is not defined, and sets
+	 * nothing; break() names the module and leaves the breakpoint pending until insmod, and says
+	 * when a name exists nowhere.
 	 */
 	write(data: string): void {
 		if (!this.running) return;
