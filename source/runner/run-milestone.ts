@@ -15,7 +15,7 @@ const taskCheckEveryMs = 700;
  * and the rest, back to `run`. Without a guide every step runs itself, as in `kernelcraft run`.
  */
 async function runStep(step: Step, ctx: StepContext, guide?: Guide): Promise<{detail: string; byLearner: boolean}> {
-	const guided = () => guide?.current === 'guided';
+	const guided = ctx.guided ?? (() => false);
 	let guess: number | undefined;
 	if (step.predict && guided()) {
 		ctx.emit({type: 'prediction-asked', step: step.id, question: step.predict.question, unit: step.predict.unit});
@@ -117,6 +117,7 @@ export async function runMilestone(
 		const started = Date.now();
 		try {
 			if (signal.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});
+			// The learner does the step unless the run was handed over (d): asked anew at each use.
 			const guided = () => guide?.current === 'guided';
 			const {detail, byLearner} = await runStep(step, {emit, signal, session, step: step.id, figures, guided}, guide);
 			const ms = Date.now() - started;

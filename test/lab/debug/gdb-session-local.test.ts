@@ -132,6 +132,29 @@ test.serial('a typed `break` of a name that exists nowhere is refused with a mes
 	t.regex(await gdb.command('info breakpoints'), /nanosleep/);
 });
 
+test.serial(
+	"a typed `break` of a module's function not loaded yet is left pending (gdb alone sets nothing)",
+	async t => {
+		const ko = findKo();
+		if (!ko) return t.pass('no virtio_hello.ko built yet on this machine');
+		const pid = sleeper(t);
+		const notes: string[] = [];
+		const gdb = new GdbSession({
+			argv: ['gdb', '-q', '-p', String(pid)],
+			modulePaths: [path.dirname(ko)],
+			resumeOnAttach: false,
+			onEvent: event => event.type === 'note' && notes.push(event.text),
+		});
+		t.teardown(() => gdb.dispose());
+		await gdb.ready;
+		gdb.write('break vh_queue\r');
+		t.true(await waitUntil(() => notes.length > 0, 10_000), 'kernelcraft said something');
+		t.regex(notes[0]!, /vh_queue is in virtio_hello\.ko, which is not loaded yet/);
+		t.true(await waitUntil(() => gdb.stopped, 5000));
+		t.regex(await gdb.command('info breakpoints'), /<PENDING>\s+vh_queue/);
+	},
+);
+
 test('typedBreak: only a lone break of one name', t => {
 	t.is(typedBreak('break vh_queue'), 'vh_queue');
 	t.is(typedBreak('  b *0x1234'), undefined, 'an address is not a name');
