@@ -38,8 +38,9 @@ test.serial('the built QEMU has what the milestones start, and not the devices t
 		t.true(devices.includes(`name "${device}"`), `-device ${device}`);
 	}
 	const machines = qemuSays(qemu, ['-machine', 'help']).output;
-	for (const machine of ['q35', 'pc', 'microvm'])
-		t.regex(machines, new RegExp(`^${machine} `, 'm'), `-machine ${machine}`);
+	t.regex(machines, /^q35 /m, '-machine q35');
+	// Nothing starts them, so the list leaves them out (they would bring IDE, USB and virtio-mmio).
+	for (const machine of ['pc', 'microvm']) t.notRegex(machines, new RegExp(`^${machine} `, 'm'), `-machine ${machine}`);
 	t.regex(
 		qemuSays(qemu, ['-nodefaults', '-machine', 'none', '-display', 'none', '-drive', 'format=help']).output,
 		/\bnull-co\b/,
