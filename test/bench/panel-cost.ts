@@ -1,73 +1,130 @@
 // What the virtqueue panel costs the guest: direct-read throughput of the virtio disk with the
-// panel as headless runs have it (QMP samples at 4 Hz while queues move, 2 Hz idle; the guest's
-// stats loop; QEMU's per-request trace events off outside counting windows, and this read is in
-// none), with the panel on screen as the TUI has it (the same, and the trace on in a short window
-// every 3 s: PanelFeed's duty cycle), and with it off (kc.panel=0: none of it), in alternating VMs of one run.
+// panel at work and with it stopped, in the same VM, pair after pair. Separate VMs differ by
+// far more than the panel costs (one VM's reads ran anywhere from 35 to 80 MB/s on a shared
+// 2-core host), so only a pair in one VM, read back to back, tells 2 % from 5 %.
+//
+// With the panel: everything the panel does runs, as in the TUI (panel on screen: QMP at 4 Hz,
+// 2 Hz idle; the guest's stats loop; QEMU's per-request trace on in a short window every 3 s) or
+// as in a headless `run` (the same, the trace off outside counting windows). Without it: the
+// host samples nothing (PanelFeed.hold), the trace is off (withoutCounting), and the guest's
+// stats loop is stopped (kill -STOP). What stays is an idle QMP connection and QEMU's -trace
+// option with its events off, which cost nothing measurable.
 import {makeDiskImage} from '../../source/lab/build/disk-image.js';
 import {configsDir} from '../../source/lab/paths.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
 import {Session} from '../../source/runner/session.js';
 import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
 
-export interface PanelCost {
+export interface PanelPairs {
+	/** MB/s with the panel at work, one per pair. */
 	withPanelMBps: number[];
-	/** The panel on screen (Session panelShown, the TUI's): counters live, the trace duty-cycled. */
-	shownPanelMBps: number[];
+	/** MB/s with it stopped, in the same VM, read next to the one above. */
 	withoutPanelMBps: number[];
+	/** (without - with) / without, per pair, in per cent. */
+	lossPercent: number[];
 }
 
-/** Reads 64 MiB with O_DIRECT in 4 KiB requests (16384 requests) and returns MB/s by the guest's clock. */
+export interface PanelCost {
+	/** The panel as a headless `run` has it. */
+	run: PanelPairs;
+	/** The panel on screen, as the TUI has it. */
+	shown: PanelPairs;
+}
+
+/** Reads 128 MiB with O_DIRECT in 4 KiB requests and returns MB/s by the guest's clock. */
 async function ddThroughput(session: Session): Promise<number> {
+	// 128 MiB: about 3 s at 40 MB/s, so a read spans one whole period of the trace's windows.
 	// Timed by the guest's own clock (busybox dd prints no rate): /proc/uptime before and after.
 	const command =
-		'a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=16384 iflag=direct 2>/dev/null; b=$(cut -d" " -f1 /proc/uptime); echo "$a $b"';
+		'a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=32768 iflag=direct 2>/dev/null; b=$(cut -d" " -f1 /proc/uptime); echo "$a $b"';
 	const {output, status} = await session.vm!.checks.run(command, {timeoutMs: 120_000});
 	const [start, end] = output.trim().split(' ').map(Number);
 	if (status !== 0 || !(end! > start!)) throw new Error(`dd in the guest printed: ${output}`);
-	return (64 * 1024 * 1024) / (end! - start!) / 1e6;
+	return (128 * 1024 * 1024) / (end! - start!) / 1e6;
+}
+
+async function guestLoop(session: Session, signal: 'STOP' | 'CONT'): Promise<void> {
+	const {output, status} = await session.vm!.checks.run(`kill -${signal} "$(cat /run/kc-side-channel.pid)"`);
+	if (status !== 0) throw new Error(`kill -${signal} of the guest's stats loop: ${output}`);
+}
+
+/** One VM: `pairs` reads with the panel and as many without, alternating which comes first. */
+async function pairsInOneVm(
+	cacheDir: string,
+	shown: boolean,
+	pairs: number,
+	into: PanelPairs,
+	log: (line: string) => void,
+): Promise<void> {
+	const session = new Session({cacheDir, panel: true, panelShown: shown}, () => {});
+	try {
+		await session.buildKernel('bench', new AbortController().signal);
+		session.packRootfs();
+		const disk = await makeDiskImage({
+			contentDir: path.join(configsDir, 'disk'),
+			cacheDir,
+			sizeMb: 160,
+			runDir: session.runDir('bench-panel'),
+		});
+		const vm = await session.boot({
+			extraArgs: [
+				'-drive',
+				`file=${disk.path},format=raw,if=none,id=disk0`,
+				'-device',
+				'virtio-blk-pci,drive=disk0,ioeventfd=off,indirect_desc=off',
+			],
+		});
+		await vm.console.expect(shellPrompt, {what: 'the prompt', timeoutMs: 60_000, since: 0});
+		const panel = session.panel!;
+		await panel.ready;
+		const withPanel = async () => {
+			panel.hold(false);
+			await guestLoop(session, 'CONT');
+			// Settle: the sampler's first samples and the trace's first window have come and gone.
+			await sleep(1000);
+			return ddThroughput(session);
+		};
+		const withoutPanel = async () => {
+			panel.hold(true);
+			await guestLoop(session, 'STOP');
+			await sleep(1000);
+			return panel.withoutCounting(() => ddThroughput(session));
+		};
+		await ddThroughput(session); // warm-up: the host's page cache
+		for (let pair = 0; pair < pairs; pair++) {
+			let on: number;
+			let off: number;
+			if (pair % 2 === 0) {
+				on = await withPanel();
+				off = await withoutPanel();
+			} else {
+				off = await withoutPanel();
+				on = await withPanel();
+			}
+			into.withPanelMBps.push(on);
+			into.withoutPanelMBps.push(off);
+			into.lossPercent.push(((off - on) / off) * 100);
+			log(
+				`panel ${shown ? 'on screen' : 'as in run'}, pair ${pair + 1}: ${on.toFixed(1)} MB/s with, ${off.toFixed(1)} without (${(((off - on) / off) * 100).toFixed(1)} %)`,
+			);
+		}
+	} finally {
+		await session.dispose();
+	}
 }
 
 export async function measurePanelCost(
 	cacheDir: string,
-	rounds: number,
+	vms: number,
+	pairsPerVm: number,
 	log: (line: string) => void,
 ): Promise<PanelCost> {
-	const result: PanelCost = {withPanelMBps: [], shownPanelMBps: [], withoutPanelMBps: []};
-	for (let round = 0; round < rounds; round++) {
-		for (const mode of ['on', 'shown', 'off'] as const) {
-			const panel = mode !== 'off';
-			const session = new Session({cacheDir, panel, panelShown: mode === 'shown'}, () => {});
-			try {
-				await session.buildKernel('bench', new AbortController().signal);
-				session.packRootfs();
-				const disk = await makeDiskImage({
-					contentDir: path.join(configsDir, 'disk'),
-					cacheDir,
-					sizeMb: 80,
-					runDir: session.runDir('bench-panel'),
-				});
-				const vm = await session.boot({
-					extraArgs: [
-						'-drive',
-						`file=${disk.path},format=raw,if=none,id=disk0`,
-						'-device',
-						'virtio-blk-pci,drive=disk0,ioeventfd=off,indirect_desc=off',
-					],
-				});
-				await vm.console.expect(shellPrompt, {what: 'the prompt', timeoutMs: 60_000, since: 0});
-				// One warm-up read (the host's page cache), then the median of three.
-				await ddThroughput(session);
-				const reads = [await ddThroughput(session), await ddThroughput(session), await ddThroughput(session)].sort(
-					(a, b) => a - b,
-				);
-				const mbps = reads[1]!;
-				const into = {on: result.withPanelMBps, shown: result.shownPanelMBps, off: result.withoutPanelMBps};
-				into[mode].push(mbps);
-				log(`panel ${mode.padEnd(5)} round ${round + 1}: ${mbps.toFixed(2)} MB/s`);
-			} finally {
-				await session.dispose();
-			}
-		}
+	const empty = (): PanelPairs => ({withPanelMBps: [], withoutPanelMBps: [], lossPercent: []});
+	const result: PanelCost = {run: empty(), shown: empty()};
+	for (let vm = 0; vm < vms; vm++) {
+		await pairsInOneVm(cacheDir, true, pairsPerVm, result.shown, log);
+		await pairsInOneVm(cacheDir, false, pairsPerVm, result.run, log);
 	}
 	return result;
 }

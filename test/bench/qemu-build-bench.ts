@@ -6,6 +6,8 @@ import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {compilerCacheLogName, readCompilerCacheStats} from '../../source/lab/build/compiler-cache.js';
+import {ensureQemu} from '../../source/lab/build/qemu-build.js';
 import {ensureQemuSource} from '../../source/lab/build/qemu-source.js';
 import {devicesDir} from '../../source/lab/paths.js';
 import {seconds, type Row} from './report.js';
@@ -21,6 +23,27 @@ export interface QemuBuildFigures {
 	/** CONFIG_ lines in the generated x86_64-softmmu-config-devices.mak. */
 	devices: number;
 	binaryBytes: number;
+	/** Seconds ninja's steps took, summed (CPU-ish: two run at once with -j2), by area of the tree. */
+	stepSeconds: Map<string, number>;
+}
+
+/**
+ * ninja's own log of the build (.ninja_log: start and end ms of each step), summed by the area of
+ * QEMU's tree a step's output belongs to: hw (the devices), qapi and trace (generated code),
+ * target, block, util, ... A step with several outputs is logged once per output, same hash: once.
+ */
+export function stepSecondsByArea(ninjaLog: string): Map<string, number> {
+	const byArea = new Map<string, number>();
+	const seen = new Set<string>();
+	for (const line of ninjaLog.split('\n').slice(1)) {
+		const [start, end, , output, hash] = line.split('\t');
+		if (!output || !hash || seen.has(hash)) continue;
+		seen.add(hash);
+		const name = output.replace(/^[^/]*\.p\//, '').replace(/^meson-generated_\.\._/, '');
+		const area = /^[\w-]+?(?=[_/.]|$)/.exec(name)?.[0] ?? name;
+		byArea.set(area, (byArea.get(area) ?? 0) + (Number(end) - Number(start)) / 1000);
+	}
+	return byArea;
 }
 
 /** The first is the build before devices/qemu-devices.mak; the last is the one kernelcraft makes now. */
@@ -81,6 +104,7 @@ export async function measureQemuBuilds(
 			steps,
 			devices,
 			binaryBytes: fs.statSync(path.join(build, 'qemu-system-x86_64')).size,
+			stepSeconds: stepSecondsByArea(fs.readFileSync(path.join(build, '.ninja_log'), 'utf8')),
 		};
 		log(`  ${variant.name}: ${seconds(figures.totalMs, 0)} (${steps} ninja steps)`);
 		results.push(figures);
@@ -97,6 +121,21 @@ export function qemuBuildRows(results: QemuBuildFigures[]): Row[] {
 		target: '',
 	}));
 	const [before, ...after] = results;
+	const now = results.at(-1);
+	if (before && now && before !== now) {
+		// Where the time went, and what the device list took out of it: the devices (hw) shrink,
+		// QEMU's core (everything else) is the same in both.
+		const total = (figures: QemuBuildFigures) => [...figures.stepSeconds.values()].reduce((a, b) => a + b, 0);
+		const areas = [...now.stepSeconds.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+		const area = (name: string, seconds: number) =>
+			`${name} ${(before.stepSeconds.get(name) ?? 0).toFixed(0)} → ${seconds.toFixed(0)}`;
+		rows.push({
+			figure:
+				"cold QEMU build: ninja's step time summed by area of QEMU's tree (.ninja_log), before → now, s (hw: the devices)",
+			value: `total ${total(before).toFixed(0)} → ${total(now).toFixed(0)}; ${areas.map(([name, seconds]) => area(name, seconds)).join(', ')}`,
+			target: '',
+		});
+	}
 	for (const result of after) {
 		if (!before) break;
 		const ratio = result.totalMs / before.totalMs;
@@ -138,4 +177,63 @@ function runScript(args: string[], logPath: string, onLine: (line: string) => vo
 			else reject(new Error(`qemu-build.sh exited ${code}:\n${tail.join('\n')}`));
 		});
 	});
+}
+
+/**
+ * QEMU built the way kernelcraft builds it (ensureQemu: under ccache), in a kernelcraft cache of
+ * its own: first with an empty ccache, which it fills (a learner's first QEMU), then the learner's
+ * device-exercise QEMU, a second work tree at another path, from that warm ccache (what the
+ * background build does next). Debian's source is copied in, untimed; no shared cache.
+ */
+export async function measureQemuCcache(
+	cacheDir: string,
+	scratch: string,
+	log: (line: string) => void,
+): Promise<Row[]> {
+	const source = await ensureQemuSource({cacheDir, onLine: log});
+	const ownCache = path.join(scratch, 'qemu-ccache');
+	const qemuDir = path.join(ownCache, 'qemu');
+	fs.mkdirSync(qemuDir, {recursive: true});
+	const copy = spawnSync(
+		'cp',
+		['-a', path.dirname(source.dir), path.join(qemuDir, path.basename(path.dirname(source.dir)))],
+		{
+			encoding: 'utf8',
+		},
+	);
+	if (copy.status !== 0) throw new Error(`copying QEMU's source: ${copy.stderr.trim()}`);
+	const deviceCopy = path.join(scratch, 'device-exercise');
+	fs.cpSync(path.join(devicesDir, 'virtio-hello'), deviceCopy, {recursive: true});
+	const saved = process.env.KERNELCRAFT_SHARED_CACHE;
+	process.env.KERNELCRAFT_SHARED_CACHE = '';
+	const rows: Row[] = [];
+	try {
+		let coldMs = 0;
+		for (const build of [
+			{name: "kernelcraft's QEMU, an empty ccache (filling it)", deviceDir: undefined},
+			{name: "the learner's device-exercise QEMU, a new work tree, that ccache warm", deviceDir: deviceCopy},
+		]) {
+			log(`QEMU through ensureQemu: ${build.name}`);
+			const started = performance.now();
+			const built = await ensureQemu({cacheDir: ownCache, deviceDir: build.deviceDir, onLine: () => {}});
+			const ms = performance.now() - started;
+			if (!built.rebuilt) throw new Error(`${build.name}: ensureQemu found it built already`);
+			const cached = readCompilerCacheStats(path.join(path.dirname(built.logPath), compilerCacheLogName));
+			const hits = cached ? `; ccache ${cached.hits} hits, ${cached.misses} misses` : '';
+			log(`  ${build.name}: ${seconds(ms, 0)}${hits}`);
+			if (!build.deviceDir) coldMs = ms;
+			rows.push({
+				figure: `QEMU build, ${build.name}: qemu-build.sh + ninja -j${os.availableParallelism()} (ensureQemu)`,
+				value: build.deviceDir
+					? `${seconds(ms, 0)} = ${(ms / coldMs).toFixed(2)}× the first${hits}`
+					: `${seconds(ms, 0)}${hits}`,
+				target: '',
+			});
+		}
+	} finally {
+		if (saved === undefined) delete process.env.KERNELCRAFT_SHARED_CACHE;
+		else process.env.KERNELCRAFT_SHARED_CACHE = saved;
+		fs.rmSync(ownCache, {recursive: true, force: true});
+	}
+	return rows;
 }

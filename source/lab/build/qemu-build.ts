@@ -129,7 +129,7 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 				];
 				const build = runLogged('bash', [script(), ...scriptArgs], {
 					logPath,
-					env: compilerCacheEnv({cacheDir: options.cacheDir, statsLog}),
+					env: compilerCacheEnv({cacheDir: options.cacheDir, statsLog, workTrees: true}),
 					what: 'the QEMU build',
 					signal: options.signal,
 					background: options.background,

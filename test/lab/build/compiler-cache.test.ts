@@ -64,6 +64,10 @@ test("the build environment puts ccache's compilers first and keeps its folder i
 		undefined,
 		"a module's messages keep absolute paths, to be mapped to the learner's folder",
 	);
+	const qemu = compilerCacheEnv({cacheDir: '/c', workTrees: true, env: {PATH: '/bin'}});
+	t.is(qemu.CCACHE_BASEDIR, '/c', "QEMU's work trees: paths hashed relative, so a second tree hits the first's");
+	t.is(qemu.CCACHE_DEPEND, 'true', "QEMU's work trees: headers from meson's .d files, no second preprocessor run");
+	t.is(env.CCACHE_DEPEND, undefined, 'the kernel keeps the preprocessed text (a fragment change needs it)');
 	const off = {PATH: '/bin', KERNELCRAFT_CCACHE: '0'};
 	t.is(compilerCacheEnv({cacheDir: '/c', env: off}), off, 'KERNELCRAFT_CCACHE=0 leaves the environment alone');
 });
