@@ -23,6 +23,8 @@ export interface PanelPairs {
 	withoutPanelMBps: number[];
 	/** (without - with) / without, per pair, in per cent. */
 	lossPercent: number[];
+	/** The share of each read with the panel during which QEMU's per-request trace was on. */
+	traceOnShare: number[];
 }
 
 export interface PanelCost {
@@ -32,16 +34,16 @@ export interface PanelCost {
 	shown: PanelPairs;
 }
 
-/** Reads 128 MiB with O_DIRECT in 4 KiB requests and returns MB/s by the guest's clock. */
+/** Reads 256 MiB with O_DIRECT in 4 KiB requests and returns MB/s by the guest's clock. */
 async function ddThroughput(session: Session): Promise<number> {
-	// 128 MiB: about 3 s at 40 MB/s, so a read spans one whole period of the trace's windows.
+	// 256 MiB: about 6 s at 45 MB/s, so a read spans two whole periods of the trace's windows.
 	// Timed by the guest's own clock (busybox dd prints no rate): /proc/uptime before and after.
 	const command =
-		'a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=32768 iflag=direct 2>/dev/null; b=$(cut -d" " -f1 /proc/uptime); echo "$a $b"';
+		'a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=65536 iflag=direct 2>/dev/null; b=$(cut -d" " -f1 /proc/uptime); echo "$a $b"';
 	const {output, status} = await session.vm!.checks.run(command, {timeoutMs: 120_000});
 	const [start, end] = output.trim().split(' ').map(Number);
 	if (status !== 0 || !(end! > start!)) throw new Error(`dd in the guest printed: ${output}`);
-	return (128 * 1024 * 1024) / (end! - start!) / 1e6;
+	return (256 * 1024 * 1024) / (end! - start!) / 1e6;
 }
 
 async function guestLoop(session: Session, signal: 'STOP' | 'CONT'): Promise<void> {
@@ -64,7 +66,7 @@ async function pairsInOneVm(
 		const disk = await makeDiskImage({
 			contentDir: path.join(configsDir, 'disk'),
 			cacheDir,
-			sizeMb: 160,
+			sizeMb: 288,
 			runDir: session.runDir('bench-panel'),
 		});
 		const vm = await session.boot({
@@ -81,17 +83,31 @@ async function pairsInOneVm(
 		const withPanel = async () => {
 			panel.hold(false);
 			await guestLoop(session, 'CONT');
-			// Settle: the sampler's first samples and the trace's first window have come and gone.
-			await sleep(1000);
-			return ddThroughput(session);
+			// Settle: resuming opens a trace window at once, which may stay open its longest (1.5 s)
+			// while the guest is idle. The read starts after it, in the duty cycle's steady state.
+			await sleep(3500);
+			let polls = 0;
+			let on = 0;
+			const poll = setInterval(() => {
+				polls++;
+				if (panel.counting) on++;
+			}, 50);
+			try {
+				return await ddThroughput(session);
+			} finally {
+				clearInterval(poll);
+				into.traceOnShare.push(polls > 0 ? on / polls : 0);
+			}
 		};
 		const withoutPanel = async () => {
 			panel.hold(true);
 			await guestLoop(session, 'STOP');
-			await sleep(1000);
+			await sleep(3500);
 			return panel.withoutCounting(() => ddThroughput(session));
 		};
-		await ddThroughput(session); // warm-up: the host's page cache
+		// Warm-up, twice: the host's page cache, then the guest's first reads, slower in every VM tried.
+		await ddThroughput(session);
+		await ddThroughput(session);
 		for (let pair = 0; pair < pairs; pair++) {
 			let on: number;
 			let off: number;
@@ -106,7 +122,7 @@ async function pairsInOneVm(
 			into.withoutPanelMBps.push(off);
 			into.lossPercent.push(((off - on) / off) * 100);
 			log(
-				`panel ${shown ? 'on screen' : 'as in run'}, pair ${pair + 1}: ${on.toFixed(1)} MB/s with, ${off.toFixed(1)} without (${(((off - on) / off) * 100).toFixed(1)} %)`,
+				`panel ${shown ? 'on screen' : 'as in run'}, pair ${pair + 1}: ${on.toFixed(1)} MB/s with, ${off.toFixed(1)} without (${(((off - on) / off) * 100).toFixed(1)} %); trace on ${((into.traceOnShare.at(-1) ?? 0) * 100).toFixed(0)} % of the read`,
 			);
 		}
 	} finally {
@@ -120,7 +136,7 @@ export async function measurePanelCost(
 	pairsPerVm: number,
 	log: (line: string) => void,
 ): Promise<PanelCost> {
-	const empty = (): PanelPairs => ({withPanelMBps: [], withoutPanelMBps: [], lossPercent: []});
+	const empty = (): PanelPairs => ({withPanelMBps: [], withoutPanelMBps: [], lossPercent: [], traceOnShare: []});
 	const result: PanelCost = {run: empty(), shown: empty()};
 	for (let vm = 0; vm < vms; vm++) {
 		await pairsInOneVm(cacheDir, true, pairsPerVm, result.shown, log);
