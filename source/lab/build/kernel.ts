@@ -203,7 +203,7 @@ async function buildInto(
 	const bzImage = path.join(buildDir, 'arch/x86/boot/bzImage');
 	fs.mkdirSync(buildDir, {recursive: true});
 	const statsLog = path.join(buildDir, compilerCacheLogName);
-	const env = compilerCacheEnv({cacheDir: options.cacheDir, statsLog});
+	const env = compilerCacheEnv({cacheDir: options.cacheDir, statsLog, preprocessOnce: true});
 	const make = (args: string[], what: string, onLine?: (line: string) => void) =>
 		runLogged('make', ['-C', source.dir, `O=${buildDir}`, ...args], {
 			logPath,

@@ -68,6 +68,12 @@ test("the build environment puts ccache's compilers first and keeps its folder i
 	t.is(qemu.CCACHE_BASEDIR, '/c', "QEMU's work trees: paths hashed relative, so a second tree hits the first's");
 	t.is(qemu.CCACHE_DEPEND, 'true', "QEMU's work trees: headers from meson's .d files, no second preprocessor run");
 	t.is(env.CCACHE_DEPEND, undefined, 'the kernel keeps the preprocessed text (a fragment change needs it)');
+	t.is(env.CCACHE_NOCPP2, undefined, "a module's compiler sees its source, for its notes about macros");
+	t.is(
+		compilerCacheEnv({cacheDir: '/c', preprocessOnce: true, env: {PATH: '/bin'}}).CCACHE_NOCPP2,
+		'true',
+		'the kernel: a miss compiles the text ccache preprocessed, not the source once more',
+	);
 	const off = {PATH: '/bin', KERNELCRAFT_CCACHE: '0'};
 	t.is(compilerCacheEnv({cacheDir: '/c', env: off}), off, 'KERNELCRAFT_CCACHE=0 leaves the environment alone');
 });
