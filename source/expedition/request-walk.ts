@@ -27,6 +27,12 @@ export const walkBreakpoints = {
 	driverCallback: 'vh_vq_done',
 } as const;
 
+/**
+ * virtqueue_fill() answers for every virtio device in QEMU: the walk's breakpoint stops only when
+ * virtio-hello's handler called it (gdb counts the inlined handler as a frame of its own).
+ */
+export const deviceHandlerCondition = '$_caller_is("virtio_hello_handle_one")';
+
 /** Printed in the driver at vh_queue(): its scatterlist, the first buffer's address, the indices. */
 export const driverQueueCommands = [
 	'printf "out %u, in %u scatterlists\\n", out, in',
@@ -143,7 +149,7 @@ export async function followOneRequest(
 		if (!queued.set) throw new Error(queued.message);
 	} else if (kernelGdb.breakpointFunction !== walkBreakpoints.driverQueue)
 		throw new Error(`gdb does not hold the driver in ${walkBreakpoints.driverQueue}.`);
-	const handled = await qemuGdb.break(walkBreakpoints.deviceHandler);
+	const handled = await qemuGdb.break(walkBreakpoints.deviceHandler, {condition: deviceHandlerCondition});
 	if (!handled.set) throw new Error(handled.message);
 	if (options.send) {
 		answer = options.send();

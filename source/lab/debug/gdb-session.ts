@@ -239,7 +239,10 @@ export class GdbSession {
 	 * the module is loaded (lx-symbols reloads symbols on every module load), or that no such
 	 * function exists anywhere. A running target is stopped for it, then resumed.
 	 */
-	async break(name: string): Promise<{set: boolean; pending: boolean; message: string}> {
+	async break(
+		name: string,
+		options: {condition?: string} = {},
+	): Promise<{set: boolean; pending: boolean; message: string}> {
 		if (!/^\*?[\w.:]+$/.test(name)) {
 			const message = `"${name}" is not a function name.`;
 			this.emit({type: 'note', text: message});
@@ -250,8 +253,12 @@ export class GdbSession {
 		await this.command('set breakpoint pending off');
 		const said = await this.command(`break ${name}`);
 		let result: {set: boolean; pending: boolean; message: string};
-		if (/^Breakpoint \d+ at /m.test(said)) result = {set: true, pending: false, message: said.trim()};
-		else {
+		const number = /^Breakpoint (\d+) at /m.exec(said)?.[1];
+		if (number) {
+			// Only the stops the caller wants: gdb tests the condition at each hit and goes on.
+			if (options.condition) await this.command(`condition ${number} ${options.condition}`);
+			result = {set: true, pending: false, message: said.trim()};
+		} else {
 			const module = moduleDefining(name.replace(/^\*/, ''), this.options.modulePaths ?? []);
 			if (module) {
 				await this.command('set breakpoint pending on');

@@ -4,6 +4,7 @@ import {shellPrompt} from '../../../source/expedition/shell.js';
 import {
 	descriptorAddress,
 	deviceHandlerCommands,
+	deviceHandlerCondition,
 	driverCallbackCommands,
 	driverQueueCommands,
 	indicesIn,
@@ -28,7 +29,8 @@ import {isAlive, waitUntil} from '../../helpers/processes.js';
 
 // One request followed with two real gdbs in ptys: the guest kernel's (gdbstub, debug kernel,
 // lx-symbols) and QEMU's (gdb -p on the QEMU built with -g). The tests run in order on one VM:
-// each picks up where the one before stopped.
+// each picks up where the one before stopped. The VM also has a virtio disk kept busy meanwhile:
+// its completions go through the same virtqueue_fill() the device-side breakpoint is on.
 
 interface Walk {
 	session: Session;
@@ -37,7 +39,15 @@ interface Walk {
 	qemuGdb?: GdbSession;
 	greeting?: Promise<{output: string; status: number}>;
 	driverSaid?: string;
+	/** Reads the busy disk had completed when the device-side breakpoint was set. */
+	diskReadsBefore?: number;
 	modulePaths: string[];
+}
+
+/** Reads the guest's virtio disk completed so far (the first field of /sys/block/vda/stat). */
+async function diskReads(vm: QemuVm): Promise<number> {
+	const {output} = await vm.checks.run('cat /sys/block/vda/stat', {timeoutMs: 60_000});
+	return Number(output.trim().split(/\s+/)[0]);
 }
 
 let started: Promise<Walk> | undefined;
@@ -58,7 +68,14 @@ function walk(): Promise<Walk> {
 			qemu: qemu.binary,
 			append: gdbKernelAppend,
 			gdbSocket: socket,
-			extraArgs: ['-device', `virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`],
+			extraArgs: [
+				'-device',
+				`virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`,
+				'-blockdev',
+				'null-co,node-name=nullblk,size=67108864',
+				'-device',
+				'virtio-blk-pci,drive=nullblk,id=blk0',
+			],
 		});
 		await vm.console.expect(shellPrompt, {what: 'the shell prompt', timeoutMs: 120_000, since: 0});
 		const loaded = await vm.checks.run('modprobe virtio_hello', {timeoutMs: 60_000});
@@ -105,7 +122,14 @@ test.serial(
 		const qemuPid = w.vm.pid;
 		w.qemuGdb = new GdbSession({argv: qemuGdbCommand({qemu: w.vm.commandLine[0]!, pid: qemuPid})});
 		await w.qemuGdb.ready;
-		const handler = await w.qemuGdb.break(walkBreakpoints.deviceHandler);
+		// The disk reads on and on, each read completed through virtqueue_fill(), while the
+		// breakpoint there is set: only virtio-hello's handler may stop it.
+		const reading = await w.vm.checks.run(
+			'dd if=/dev/vda of=/dev/null bs=4096 count=100000000 iflag=direct >/dev/null 2>&1 & echo $! >/tmp/dd.pid',
+		);
+		t.is(reading.status, 0, reading.output);
+		w.diskReadsBefore = await diskReads(w.vm);
+		const handler = await w.qemuGdb.break(walkBreakpoints.deviceHandler, {condition: deviceHandlerCondition});
 		t.true(handler.set, handler.message);
 		t.true(await waitUntil(() => !w.qemuGdb!.stopped && !w.kernelGdb.stopped, 30_000), 'both targets run');
 		w.greeting = w.vm.checks.run('hello-client greet Ada', {timeoutMs: 600_000});
@@ -133,7 +157,7 @@ test.serial(
 		t.true(await waitUntil(() => w.qemuGdb!.stopped, 120_000), w.qemuGdb!.transcript.slice(-2000));
 		t.regex(w.qemuGdb!.transcript, /Breakpoint \d+, virtqueue_fill \(vq=0x[0-9a-f]+,\s+elem=(elem@entry=)?0x[0-9a-f]+/);
 		const deviceSaid = await printAll(w.qemuGdb!, deviceHandlerCommands);
-		t.regex(deviceSaid, /#1 .*virtio_hello_handle_one/, "called from the device's handler");
+		t.regex(deviceSaid, /#1 .*virtio_hello_handle_one/, "called from the device's handler, not the disk's");
 		t.is(descriptorAddress(deviceSaid), descriptorAddress(w.driverSaid!), `${w.driverSaid}\n${deviceSaid}`);
 		const lengths = (said: string) => /^descriptor 0: addr \S+ len (\d+)/m.exec(said)?.[1];
 		t.is(lengths(deviceSaid), lengths(w.driverSaid!));
@@ -158,6 +182,11 @@ test.serial(
 		const reply = await w.greeting!;
 		t.is(reply.status, 0, reply.output);
 		t.is(reply.output.trim(), `Hello, Ada! from ${deviceGreeting}`);
+		// The disk was busy all along: its completions passed the breakpoint without a stop.
+		const readsAfter = await diskReads(w.vm);
+		await w.vm.checks.run('kill "$(cat /tmp/dd.pid)"');
+		t.log(`disk reads completed while the breakpoint was set: ${readsAfter - w.diskReadsBefore!}`);
+		t.true(readsAfter - w.diskReadsBefore! > 100, 'the disk went on reading through the walk');
 	},
 );
 
