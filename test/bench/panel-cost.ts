@@ -8,7 +8,7 @@
 // as in a headless `run` (the same, the trace off outside counting windows). Without it: the
 // host samples nothing (PanelFeed.hold), the trace is off (withoutCounting), and the guest's
 // stats loop is stopped (kill -STOP). What stays is an idle QMP connection and QEMU's -trace
-// option with its events off, which cost nothing measurable.
+// option with its events off (each trace point then tests one flag).
 import {makeDiskImage} from '../../source/lab/build/disk-image.js';
 import {configsDir} from '../../source/lab/paths.js';
 import {shellPrompt} from '../../source/expedition/shell.js';

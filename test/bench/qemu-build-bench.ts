@@ -66,8 +66,7 @@ export async function measureQemuBuilds(
 		const tree = path.join(workDir, 'src');
 		fs.mkdirSync(workDir, {recursive: true});
 		// The script patches the tree it is given: each build gets its own pristine copy (untimed).
-		const copy = spawnSync('cp', ['-a', source.dir, tree], {encoding: 'utf8'});
-		if (copy.status !== 0) throw new Error(`cp -a ${source.dir} ${tree}: ${copy.stderr.trim()}`);
+		copyTree(source.dir, tree);
 		log(`cold QEMU build, ${variant.name}: qemu-build.sh -j${jobs} in ${workDir}`);
 		const started = performance.now();
 		let ninjaAt: number | undefined;
@@ -150,6 +149,12 @@ export function qemuBuildRows(results: QemuBuildFigures[]): Row[] {
 	return rows;
 }
 
+/** cp -a: a copy that keeps mtimes (ninja's view of the tree), untimed. */
+function copyTree(from: string, to: string): void {
+	const copy = spawnSync('cp', ['-a', from, to], {encoding: 'utf8'});
+	if (copy.status !== 0) throw new Error(`cp -a ${from} ${to}: ${copy.stderr.trim()}`);
+}
+
 /** bash SCRIPT..., every output line to the log file and to onLine; rejects on a non-zero exit. */
 function runScript(args: string[], logPath: string, onLine: (line: string) => void): Promise<void> {
 	const logFile = fs.createWriteStream(logPath);
@@ -194,14 +199,7 @@ export async function measureQemuCcache(
 	const ownCache = path.join(scratch, 'qemu-ccache');
 	const qemuDir = path.join(ownCache, 'qemu');
 	fs.mkdirSync(qemuDir, {recursive: true});
-	const copy = spawnSync(
-		'cp',
-		['-a', path.dirname(source.dir), path.join(qemuDir, path.basename(path.dirname(source.dir)))],
-		{
-			encoding: 'utf8',
-		},
-	);
-	if (copy.status !== 0) throw new Error(`copying QEMU's source: ${copy.stderr.trim()}`);
+	copyTree(path.dirname(source.dir), path.join(qemuDir, path.basename(path.dirname(source.dir))));
 	const deviceCopy = path.join(scratch, 'device-exercise');
 	fs.cpSync(path.join(devicesDir, 'virtio-hello'), deviceCopy, {recursive: true});
 	const saved = process.env.KERNELCRAFT_SHARED_CACHE;
