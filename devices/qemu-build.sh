@@ -16,6 +16,8 @@
 #                   in kernelcraft reads it, and it costs build time and 40 MB.
 #                   `--all-devices --debug-info` is the build before the device
 #                   list existed (npm run bench -- --only-qemu-build compares)
+#   --no-pch        do not precompile qemu/osdep.h (devices/qemu-pch.py): the
+#                   build as it was before; the bench's earlier variants use it
 #   -j N            ninja parallelism (default: number of CPUs)
 #   --device-dir D  take the device's files from D instead of
 #                   devices/virtio-hello (a learner's exercise copy, with the
@@ -28,6 +30,8 @@
 #   - copy devices/qemu-devices.mak (the device list) into the tree as
 #      configs/devices/x86_64-softmmu/kernelcraft.mak
 #   - configure (once; again only if the configure line changed)
+#   - precompile qemu/osdep.h (devices/qemu-pch.py; again only when its flags
+#     or the files it is made from changed)
 #   - ninja qemu-system-x86_64 (normal "[n/m]" output is kept)
 #
 # It changes nothing outside WORK_DIR and SOURCE_DIR: fetching Debian's
@@ -42,6 +46,7 @@ SUPPORTED_SERIES="7.2"
 no_build=0
 all_devices=0
 debug_info=0
+pch=1
 jobs=$(nproc 2>/dev/null || echo 2)
 args=()
 while [ $# -gt 0 ]; do
@@ -49,6 +54,7 @@ while [ $# -gt 0 ]; do
     --no-build) no_build=1 ;;
     --all-devices) all_devices=1 ;;
     --debug-info) debug_info=1 ;;
+    --no-pch) pch=0 ;;
     -j) shift; jobs="$1" ;;
     --device-dir) shift; DEV_DIR=$(cd "$1" && pwd) ;;
     -j*) jobs="${1#-j}" ;;
@@ -59,7 +65,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ ${#args[@]} -ne 2 ]; then
-    echo "usage: $0 [--no-build] [--all-devices] [--debug-info] [--device-dir DIR] [-j N] WORK_DIR SOURCE_DIR" >&2
+    echo "usage: $0 [--no-build] [--all-devices] [--debug-info] [--no-pch] [--device-dir DIR] [-j N] WORK_DIR SOURCE_DIR" >&2
     exit 2
 fi
 
@@ -187,12 +193,18 @@ else
 fi
 # -g changes no generated code (the tune milestone's figures stay comparable).
 if [ "$debug_info" -eq 1 ]; then DEBUG_ARGS=(--enable-debug-info); else DEBUG_ARGS=(--disable-debug-info); fi
+# With the precompiled osdep.h (section 6): -fpch-deps keeps the headers it was made from in each
+# object's .d file (ninja's and ccache's view of what an object depends on); -Wno-invalid-pch
+# because GCC tries both headers of qemu/osdep.h.gch/ and one of them never fits.
+PCH_ARGS=()
+[ "$pch" -eq 1 ] && PCH_ARGS=("--extra-cflags=-fpch-deps -Wno-invalid-pch")
 
 # ---------------------------------------------------------------- 5. configure
 CONFIGURE_ARGS=(
     --target-list=x86_64-softmmu
     ${DEVICE_ARGS[@]+"${DEVICE_ARGS[@]}"}
     "${DEBUG_ARGS[@]}"
+    ${PCH_ARGS[@]+"${PCH_ARGS[@]}"}
     --without-default-features
     --enable-kvm --enable-tcg
     --enable-fdt=system
@@ -211,7 +223,20 @@ else
 fi
 [ "$no_build" -eq 1 ] && exit 0
 
-# ---------------------------------------------------------------- 6. build
+# ---------------------------------------------------------------- 6. precompiled osdep.h
+# Before ninja, so no object is compiled against an older one. build.ninja first (a meson.build the
+# patch changed re-runs meson, and with it compile_commands.json), and config-poison.h, the one
+# generated header osdep.h includes that configure does not write. Its "[n/m]" lines are prefixed:
+# kernelcraft reads them as the build's progress.
+if [ "$pch" -eq 1 ]; then
+    command -v python3 >/dev/null || die "python3 missing (meson needs it too): apt-get install python3"
+    ninja -C "$BUILD_DIR" build.ninja config-poison.h 2>&1 | sed 's/^/qemu-build: pre-step: /'
+    python3 "$SCRIPT_DIR/qemu-pch.py" "$BUILD_DIR" "$SRC_DIR"
+else
+    rm -rf "$BUILD_DIR/qemu/osdep.h.gch" "$BUILD_DIR/qemu-pch"
+fi
+
+# ---------------------------------------------------------------- 7. build
 # meson.build/Kconfig edits make ninja re-run meson by itself.
 # A learner's device (--device-dir) may not compile yet: -k 0 compiles the rest of QEMU all the
 # same, so once it does, that is all there is left to build.

@@ -1,7 +1,8 @@
-// `npm run bench -- --only-qemu-build`: QEMU built cold three times in one run, each from its own
+// `npm run bench -- --only-qemu-build`: QEMU built cold four times in one run, each from its own
 // fresh copy of Debian's source in a temp dir: the build before devices/qemu-devices.mak (QEMU's
-// full default device set, with -g), the device list with -g, and the device list as kernelcraft
-// builds it now (no -g), so the saving of each change is measured on its own.
+// full default device set, with -g), the device list with -g, the list without -g, and the build
+// as kernelcraft makes it now (the list, no -g, a precompiled qemu/osdep.h: devices/qemu-pch.py),
+// so the saving of each change is measured on its own.
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,11 +47,18 @@ export function stepSecondsByArea(ninjaLog: string): Map<string, number> {
 	return byArea;
 }
 
-/** The first is the build before devices/qemu-devices.mak; the last is the one kernelcraft makes now. */
+/**
+ * The first is the build before devices/qemu-devices.mak; the last is the one kernelcraft makes now.
+ * Each step in between adds one change, so each change's saving is measured on its own.
+ */
 const variants = [
-	{name: 'before: full default devices, -g (--all-devices --debug-info)', args: ['--all-devices', '--debug-info']},
-	{name: 'the device list, -g (--debug-info)', args: ['--debug-info']},
-	{name: 'now: the device list, no -g (no option)', args: []},
+	{
+		name: 'before: full default devices, -g (--all-devices --debug-info --no-pch)',
+		args: ['--all-devices', '--debug-info', '--no-pch'],
+	},
+	{name: 'the device list, -g (--debug-info --no-pch)', args: ['--debug-info', '--no-pch']},
+	{name: 'the device list, no -g (--no-pch)', args: ['--no-pch']},
+	{name: 'now: the device list, no -g, precompiled qemu/osdep.h (no option)', args: []},
 ] as const;
 
 export async function measureQemuBuilds(
