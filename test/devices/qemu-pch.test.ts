@@ -157,6 +157,7 @@ test.serial(
 				}
 				const commands = JSON.parse(fs.readFileSync(path.join(buildDir, 'compile_commands.json'), 'utf8')) as Array<{
 					command: string;
+					file: string;
 					output: string;
 				}>;
 				// A source in the build dir itself (x86_64-softmmu-gdbstub-xml.c) finds qemu/ beside it before
