@@ -1,8 +1,9 @@
-// `npm run bench -- --only-qemu-build`: QEMU built cold four times in one run, each from its own
+// `npm run bench -- --only-qemu-build`: QEMU built cold six times in one run, each from its own
 // fresh copy of Debian's source in a temp dir: the build before devices/qemu-devices.mak (QEMU's
 // full default device set, with -g), the device list with -g, the list without -g, and the build
 // as kernelcraft makes it now (the list, no -g, a precompiled qemu/osdep.h: devices/qemu-pch.py),
-// so the saving of each change is measured on its own.
+// so the saving of each change is measured on its own. The first and the last run twice: their ratio
+// has the target (at most half).
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,12 +12,14 @@ import {compilerCacheLogName, readCompilerCacheStats} from '../../source/lab/bui
 import {ensureQemu} from '../../source/lab/build/qemu-build.js';
 import {ensureQemuSource} from '../../source/lab/build/qemu-source.js';
 import {devicesDir} from '../../source/lab/paths.js';
-import {seconds, type Row} from './report.js';
+import {seconds, stats, type Row} from './report.js';
 
 export interface QemuBuildFigures {
 	variant: string;
-	/** Wall time: configure (with the device patch applied before it) + ninja. */
+	/** Wall time: configure (with the device patch applied before it) + ninja; the median of runsMs. */
 	totalMs: number;
+	/** Every build's wall time, in the order they ran. */
+	runsMs: number[];
 	configureMs: number;
 	ninjaMs: number;
 	/** The "m" of ninja's last "[n/m]" line: the steps it had to run. */
@@ -61,70 +64,97 @@ const variants = [
 	{name: 'now: the device list, no -g, precompiled qemu/osdep.h (no option)', args: []},
 ] as const;
 
+/**
+ * The order the builds run in (indexes into variants): before and now twice each, mirrored (before,
+ * now, the two lists, now, before), so a machine that speeds up or slows down while they run
+ * weighs on both sides of their ratio alike.
+ */
+const schedule = [0, 3, 1, 2, 3, 0];
+
 export async function measureQemuBuilds(
 	cacheDir: string,
 	scratch: string,
 	log: (line: string) => void,
 ): Promise<QemuBuildFigures[]> {
 	const source = await ensureQemuSource({cacheDir, onLine: log});
-	const jobs = os.availableParallelism();
-	const results: QemuBuildFigures[] = [];
-	for (const variant of variants) {
-		const workDir = path.join(scratch, `qemu-${results.length}`);
-		const tree = path.join(workDir, 'src');
-		fs.mkdirSync(workDir, {recursive: true});
-		// The script patches the tree it is given: each build gets its own pristine copy (untimed).
-		copyTree(source.dir, tree);
-		log(`cold QEMU build, ${variant.name}: qemu-build.sh -j${jobs} in ${workDir}`);
-		const started = performance.now();
-		let ninjaAt: number | undefined;
-		let steps = 0;
-		let lastTenth = -1;
-		await runScript(
-			[path.join(devicesDir, 'qemu-build.sh'), ...variant.args, '-j', String(jobs), workDir, tree],
-			path.join(workDir, 'build.log'),
-			line => {
-				if (ninjaAt === undefined && /^qemu-build: ninja /.test(line)) ninjaAt = performance.now();
-				const step = /^\[(\d+)\/(\d+)\]/.exec(line);
-				if (!step) return;
-				steps = Number(step[2]);
-				const tenth = Math.floor((Number(step[1]) / steps) * 10);
-				if (tenth !== lastTenth) {
-					lastTenth = tenth;
-					log(`  ${variant.name}: [${step[1]}/${step[2]}] after ${seconds(performance.now() - started, 0)}`);
-				}
-			},
-		);
-		const done = performance.now();
-		if (ninjaAt === undefined)
-			throw new Error(`qemu-build.sh (${variant.name}) never reached ninja: see ${workDir}/build.log`);
-		const build = path.join(workDir, 'build');
-		const devices = fs
-			.readFileSync(path.join(build, 'x86_64-softmmu-config-devices.mak'), 'utf8')
-			.split('\n')
-			.filter(line => /^CONFIG_\w+=y/.test(line)).length;
-		const figures: QemuBuildFigures = {
-			variant: variant.name,
-			totalMs: done - started,
-			configureMs: ninjaAt - started,
-			ninjaMs: done - ninjaAt,
-			steps,
-			devices,
-			binaryBytes: fs.statSync(path.join(build, 'qemu-system-x86_64')).size,
-			stepSeconds: stepSecondsByArea(fs.readFileSync(path.join(build, '.ninja_log'), 'utf8')),
-		};
-		log(`  ${variant.name}: ${seconds(figures.totalMs, 0)} (${steps} ninja steps)`);
-		results.push(figures);
-		fs.rmSync(workDir, {recursive: true, force: true});
+	const runs = new Map<number, QemuBuildFigures[]>();
+	for (const [order, index] of schedule.entries()) {
+		const figures = await buildOnce(source.dir, path.join(scratch, `qemu-${order}`), variants[index]!, log);
+		runs.set(index, [...(runs.get(index) ?? []), figures]);
 	}
-	return results;
+	return variants.map((_, index) => {
+		const all = runs.get(index)!;
+		const median = (pick: (figures: QemuBuildFigures) => number) => stats(all.map(pick)).median;
+		return {
+			...all[0]!,
+			totalMs: median(figures => figures.totalMs),
+			configureMs: median(figures => figures.configureMs),
+			ninjaMs: median(figures => figures.ninjaMs),
+			runsMs: all.map(figures => figures.totalMs),
+		};
+	});
+}
+
+async function buildOnce(
+	sourceDir: string,
+	workDir: string,
+	variant: (typeof variants)[number],
+	log: (line: string) => void,
+): Promise<QemuBuildFigures> {
+	const jobs = os.availableParallelism();
+	const tree = path.join(workDir, 'src');
+	fs.mkdirSync(workDir, {recursive: true});
+	// The script patches the tree it is given: each build gets its own pristine copy (untimed).
+	copyTree(sourceDir, tree);
+	log(`cold QEMU build, ${variant.name}: qemu-build.sh -j${jobs} in ${workDir}`);
+	const started = performance.now();
+	let ninjaAt: number | undefined;
+	let steps = 0;
+	let lastTenth = -1;
+	await runScript(
+		[path.join(devicesDir, 'qemu-build.sh'), ...variant.args, '-j', String(jobs), workDir, tree],
+		path.join(workDir, 'build.log'),
+		line => {
+			if (ninjaAt === undefined && /^qemu-build: ninja /.test(line)) ninjaAt = performance.now();
+			const step = /^\[(\d+)\/(\d+)\]/.exec(line);
+			if (!step) return;
+			steps = Number(step[2]);
+			const tenth = Math.floor((Number(step[1]) / steps) * 10);
+			if (tenth !== lastTenth) {
+				lastTenth = tenth;
+				log(`  ${variant.name}: [${step[1]}/${step[2]}] after ${seconds(performance.now() - started, 0)}`);
+			}
+		},
+	);
+	const done = performance.now();
+	if (ninjaAt === undefined)
+		throw new Error(`qemu-build.sh (${variant.name}) never reached ninja: see ${workDir}/build.log`);
+	const build = path.join(workDir, 'build');
+	const devices = fs
+		.readFileSync(path.join(build, 'x86_64-softmmu-config-devices.mak'), 'utf8')
+		.split('\n')
+		.filter(line => /^CONFIG_\w+=y/.test(line)).length;
+	const figures: QemuBuildFigures = {
+		variant: variant.name,
+		totalMs: done - started,
+		configureMs: ninjaAt - started,
+		ninjaMs: done - ninjaAt,
+		runsMs: [done - started],
+		steps,
+		devices,
+		binaryBytes: fs.statSync(path.join(build, 'qemu-system-x86_64')).size,
+		stepSeconds: stepSecondsByArea(fs.readFileSync(path.join(build, '.ninja_log'), 'utf8')),
+	};
+	log(`  ${variant.name}: ${seconds(figures.totalMs, 0)} (${steps} ninja steps)`);
+	fs.rmSync(workDir, {recursive: true, force: true});
+	return figures;
 }
 
 export function qemuBuildRows(results: QemuBuildFigures[]): Row[] {
 	const jobs = os.availableParallelism();
 	const rows: Row[] = results.map(result => ({
 		figure: `cold QEMU build, ${result.variant}: configure + ninja -j${jobs} qemu-system-x86_64`,
-		value: `${seconds(result.totalMs, 0)} (configure ${seconds(result.configureMs, 0)}, ninja ${seconds(result.ninjaMs, 0)}; ${result.steps} ninja steps; ${result.devices} CONFIG_ symbols; binary ${(result.binaryBytes / 1024 / 1024).toFixed(1)} MB)`,
+		value: `${seconds(result.totalMs, 0)}${result.runsMs.length > 1 ? ` (median of ${result.runsMs.map(ms => seconds(ms, 0)).join(', ')})` : ''} (configure ${seconds(result.configureMs, 0)}, ninja ${seconds(result.ninjaMs, 0)}; ${result.steps} ninja steps; ${result.devices} CONFIG_ symbols; binary ${(result.binaryBytes / 1024 / 1024).toFixed(1)} MB)`,
 		target: '',
 	}));
 	const [before, ...after] = results;

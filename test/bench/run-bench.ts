@@ -35,7 +35,7 @@ const writeReadme = !args.includes('--no-readme');
 const onlyTune = args.includes('--only-tune');
 /** Only the boot-phases section (prints its table; README.md is left alone). */
 const onlyBootPhases = args.includes('--only-boot-phases');
-/** Only the QEMU builds (four cold: before, then one change at a time; then under ccache). */
+/** Only the QEMU builds (six cold: before, one change at a time, before and now twice; then under ccache). */
 const onlyQemuBuild = args.includes('--only-qemu-build');
 /** Only the virtqueue panel's cost (printed; README.md is left alone). */
 const onlyPanel = args.includes('--only-panel');
@@ -55,11 +55,12 @@ const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-t
   --only-compiler-cache  only the compiler cache: a cold kernel build without ccache, one with an empty
                       ccache (filling it and a Redis server the bench starts), the rebuild after a config
                       fragment change, and an empty ccache backed by that Redis (printed, README.md left alone)
-  --only-qemu-build   only the QEMU builds: four cold, without ccache, each from a fresh copy of Debian's
+  --only-qemu-build   only the QEMU builds: six cold, without ccache, each from a fresh copy of Debian's
                       source in a temp dir (as before devices/qemu-devices.mak: full default devices, -g;
                       the list with -g; the list without -g; now: the list, no -g, a precompiled
-                      qemu/osdep.h), then kernelcraft's own build with an empty ccache and the
-                      device-exercise QEMU from it warm. 9 to 25 minutes on 2 cores.
+                      qemu/osdep.h; before and now twice, in mirrored order), then kernelcraft's own
+                      build with an empty ccache and the device-exercise QEMU from it warm. 12 to 30
+                      minutes on 2 cores.
                       Printed; README.md is left alone.
 `;
 const command =
