@@ -18,6 +18,11 @@
 #                   list existed (npm run bench -- --only-qemu-build compares)
 #   --no-pch        do not precompile qemu/osdep.h (devices/qemu-pch.py): the
 #                   build as it was before; the bench's earlier variants use it
+#   --no-unity      generate and compile QEMU's trace and QAPI sources as QEMU
+#                   does (two tracetool runs and one compile per trace group,
+#                   one compile per QAPI file) instead of one tracetool run for
+#                   all and a few unity files (devices/qemu-7.2-unity.patch);
+#                   the bench's earlier variants use it
 #   -j N            ninja parallelism (default: number of CPUs)
 #   --device-dir D  take the device's files from D instead of
 #                   devices/virtio-hello (a learner's exercise copy, with the
@@ -29,6 +34,8 @@
 #      rebuilds only what changed), patch hw/virtio/meson.build + Kconfig
 #   - copy devices/qemu-devices.mak (the device list) into the tree as
 #      configs/devices/x86_64-softmmu/kernelcraft.mak
+#   - patch trace/ and qapi/meson.build (devices/qemu-7.2-unity.patch), or
+#      back it out with --no-unity
 #   - configure (once; again only if the configure line changed)
 #   - precompile qemu/osdep.h (devices/qemu-pch.py; again only when its flags
 #     or the files it is made from changed)
@@ -47,6 +54,7 @@ no_build=0
 all_devices=0
 debug_info=0
 pch=1
+unity=1
 jobs=$(nproc 2>/dev/null || echo 2)
 args=()
 while [ $# -gt 0 ]; do
@@ -55,6 +63,7 @@ while [ $# -gt 0 ]; do
     --all-devices) all_devices=1 ;;
     --debug-info) debug_info=1 ;;
     --no-pch) pch=0 ;;
+    --no-unity) unity=0 ;;
     -j) shift; jobs="$1" ;;
     --device-dir) shift; DEV_DIR=$(cd "$1" && pwd) ;;
     -j*) jobs="${1#-j}" ;;
@@ -65,7 +74,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ ${#args[@]} -ne 2 ]; then
-    echo "usage: $0 [--no-build] [--all-devices] [--debug-info] [--no-pch] [--device-dir DIR] [-j N] WORK_DIR SOURCE_DIR" >&2
+    echo "usage: $0 [--no-build] [--all-devices] [--debug-info] [--no-pch] [--no-unity] [--device-dir DIR] [-j N] WORK_DIR SOURCE_DIR" >&2
     exit 2
 fi
 
@@ -113,6 +122,28 @@ copy_if_changed "$DEV_DIR/virtio-hello.h" "$SRC_DIR/include/hw/virtio/virtio-hel
 copy_if_changed "$DEV_DIR/virtio-hello.c" "$SRC_DIR/hw/virtio/virtio-hello.c"
 copy_if_changed "$DEV_DIR/virtio-hello-pci.c" "$SRC_DIR/hw/virtio/virtio-hello-pci.c"
 
+patch_q() { patch -d "$SRC_DIR" -p1 -s -f --no-backup-if-mismatch "$@"; }
+
+# tree_patch NAME PATCH WANT: PATCH applied to the tree (WANT=1) or not (WANT=0). The tree keeps a
+# copy of the version it has applied (.kernelcraft-NAME.patch), so a newer version, or WANT=0,
+# backs that one out first.
+tree_patch() {
+    local name="$1" new="$2" want="$3" applied="$SRC_DIR/.kernelcraft-$1.patch"
+    if [ -f "$applied" ] && { [ "$want" -eq 0 ] || ! cmp -s "$applied" "$new"; }; then
+        patch_q -R --dry-run <"$applied" >/dev/null 2>&1 ||
+            die "$SRC_DIR: the $name patch applied earlier does not back out; start from a fresh tree"
+        patch_q -R <"$applied"
+        rm -f "$applied"
+        log "backed out the $name patch"
+    fi
+    if [ "$want" -eq 1 ] && [ ! -f "$applied" ]; then
+        patch_q --dry-run <"$new" >/dev/null 2>&1 || die "$new does not apply to $SRC_DIR"
+        patch_q <"$new"
+        cp "$new" "$applied"
+        log "applied the $name patch"
+    fi
+}
+
 # The core patch (hw/virtio/virtio.c, virtio-pci.c, virtio-mmio.c, virtio.h):
 # the device's name (virtio_init() asserts one exists) and its feature names
 # for x-query-virtio-status (which would otherwise hit g_assert_not_reached()
@@ -122,7 +153,6 @@ copy_if_changed "$DEV_DIR/virtio-hello-pci.c" "$SRC_DIR/hw/virtio/virtio-hello-p
 # the new one.
 core_patch="$DEV_DIR/qemu-7.2-virtio-core.patch"
 core_applied="$SRC_DIR/.kernelcraft-core.patch"
-patch_q() { patch -d "$SRC_DIR" -p1 -s -f --no-backup-if-mismatch "$@"; }
 if [ -f "$core_applied" ] && cmp -s "$core_applied" "$core_patch"; then
     :   # this version is applied
 elif [ ! -f "$core_applied" ] && patch_q -R --dry-run <"$core_patch" >/dev/null 2>&1; then
@@ -146,6 +176,13 @@ else
     cp "$core_patch" "$core_applied"
     log "patched the virtio core (hw/virtio/virtio.c, virtio-pci.c, virtio-mmio.c)"
 fi
+
+# trace/ and qapi/meson.build: one tracetool process for every trace group, and the generated
+# sources compiled as a few unity files (devices/qemu-trace-batch.py and kernelcraft_unity.py say
+# why); --no-unity builds them as QEMU does. A change to the patch re-runs meson by itself.
+copy_if_changed "$SCRIPT_DIR/qemu-trace-batch.py" "$SRC_DIR/scripts/kernelcraft-trace-batch.py"
+copy_if_changed "$SCRIPT_DIR/kernelcraft_unity.py" "$SRC_DIR/scripts/kernelcraft_unity.py"
+tree_patch unity "$SCRIPT_DIR/qemu-7.2-unity.patch" "$unity"
 
 # hw/virtio/trace-events: devices/virtio-hello/trace-events, as one marked
 # block replaced whole (an event whose format changed must not appear twice);

@@ -1,9 +1,10 @@
-// `npm run bench -- --only-qemu-build`: QEMU built cold six times in one run, each from its own
+// `npm run bench -- --only-qemu-build`: QEMU built cold seven times in one run, each from its own
 // fresh copy of Debian's source in a temp dir: the build before devices/qemu-devices.mak (QEMU's
-// full default device set, with -g), the device list with -g, the list without -g, and the build
-// as kernelcraft makes it now (the list, no -g, a precompiled qemu/osdep.h: devices/qemu-pch.py),
-// so the saving of each change is measured on its own. The first and the last run twice: their ratio
-// has the target (at most half).
+// full default device set, with -g), the device list with -g, the list without -g, the list with a
+// precompiled qemu/osdep.h (devices/qemu-pch.py), and the build as kernelcraft makes it now (that,
+// plus the trace and QAPI sources batched: devices/qemu-7.2-unity.patch), so the saving of each
+// change is measured on its own. The first and the last run twice: their ratio has the target (at
+// most half).
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -56,20 +57,24 @@ export function stepSecondsByArea(ninjaLog: string): Map<string, number> {
  */
 const variants = [
 	{
-		name: 'before: full default devices, -g (--all-devices --debug-info --no-pch)',
-		args: ['--all-devices', '--debug-info', '--no-pch'],
+		name: 'before: full default devices, -g (--all-devices --debug-info --no-pch --no-unity)',
+		args: ['--all-devices', '--debug-info', '--no-pch', '--no-unity'],
 	},
-	{name: 'the device list, -g (--debug-info --no-pch)', args: ['--debug-info', '--no-pch']},
-	{name: 'the device list, no -g (--no-pch)', args: ['--no-pch']},
-	{name: 'now: the device list, no -g, precompiled qemu/osdep.h (no option)', args: []},
+	{name: 'the device list, -g (--debug-info --no-pch --no-unity)', args: ['--debug-info', '--no-pch', '--no-unity']},
+	{name: 'the device list, no -g (--no-pch --no-unity)', args: ['--no-pch', '--no-unity']},
+	{name: 'the device list, no -g, precompiled qemu/osdep.h (--no-unity)', args: ['--no-unity']},
+	{
+		name: 'now: the device list, no -g, precompiled qemu/osdep.h, trace and QAPI sources batched (no option)',
+		args: [],
+	},
 ] as const;
 
 /**
  * The order the builds run in (indexes into variants): before and now twice each, mirrored (before,
- * now, the two lists, now, before), so a machine that speeds up or slows down while they run
+ * now, the steps between, now, before), so a machine that speeds up or slows down while they run
  * weighs on both sides of their ratio alike.
  */
-const schedule = [0, 3, 1, 2, 3, 0];
+const schedule = [0, 4, 1, 2, 3, 4, 0];
 
 export async function measureQemuBuilds(
 	cacheDir: string,

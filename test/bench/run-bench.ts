@@ -35,7 +35,7 @@ const writeReadme = !args.includes('--no-readme');
 const onlyTune = args.includes('--only-tune');
 /** Only the boot-phases section (prints its table; README.md is left alone). */
 const onlyBootPhases = args.includes('--only-boot-phases');
-/** Only the QEMU builds (six cold: before, one change at a time, before and now twice; then under ccache). */
+/** Only the QEMU builds (seven cold: before, one change at a time, before and now twice; then under ccache). */
 const onlyQemuBuild = args.includes('--only-qemu-build');
 /** Only the virtqueue panel's cost (printed; README.md is left alone). */
 const onlyPanel = args.includes('--only-panel');
@@ -55,12 +55,12 @@ const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-t
   --only-compiler-cache  only the compiler cache: a cold kernel build without ccache, one with an empty
                       ccache (filling it and a Redis server the bench starts), the rebuild after a config
                       fragment change, and an empty ccache backed by that Redis (printed, README.md left alone)
-  --only-qemu-build   only the QEMU builds: six cold, without ccache, each from a fresh copy of Debian's
+  --only-qemu-build   only the QEMU builds: seven cold, without ccache, each from a fresh copy of Debian's
                       source in a temp dir (as before devices/qemu-devices.mak: full default devices, -g;
-                      the list with -g; the list without -g; now: the list, no -g, a precompiled
-                      qemu/osdep.h; before and now twice, in mirrored order), then kernelcraft's own
-                      build with an empty ccache and the device-exercise QEMU from it warm. 12 to 30
-                      minutes on 2 cores.
+                      the list with -g; the list without -g; the list with a precompiled qemu/osdep.h;
+                      now: that, with the trace and QAPI sources batched; before and now twice, in
+                      mirrored order), then kernelcraft's own build with an empty ccache and the
+                      device-exercise QEMU from it warm. 14 to 35 minutes on 2 cores.
                       Printed; README.md is left alone.
 `;
 const command =
@@ -277,7 +277,7 @@ async function qemuBuilds(scratch: string): Promise<void> {
 	rows.push(...qemuBuildRows(await measureQemuBuilds(cacheDir, scratch, log)));
 	rows.push(...(await measureQemuCcache(cacheDir, scratch, log)));
 	notes.push(
-		`QEMU builds: devices/qemu-build.sh on a fresh \`cp -a\` of Debian's QEMU source (not timed) into ${os.tmpdir()}, one build after the other, without ccache; wall time from the script's start (device patch + configure) to ninja's end. Full: \`--all-devices\` (QEMU's Kconfig defaults); the list: \`--without-default-devices --with-devices-x86_64=kernelcraft\`; no -g: \`--disable-debug-info\`; without the precompiled qemu/osdep.h: \`--no-pch\`. Then QEMU as kernelcraft builds it (ensureQemu, under ccache) in a cache of its own: with an empty ccache, then the device-exercise QEMU in a second work tree from that ccache.`,
+		`QEMU builds: devices/qemu-build.sh on a fresh \`cp -a\` of Debian's QEMU source (not timed) into ${os.tmpdir()}, one build after the other, without ccache; wall time from the script's start (device patch + configure) to ninja's end. Full: \`--all-devices\` (QEMU's Kconfig defaults); the list: \`--without-default-devices --with-devices-x86_64=kernelcraft\`; no -g: \`--disable-debug-info\`; without the precompiled qemu/osdep.h: \`--no-pch\`; without the batched trace and QAPI sources: \`--no-unity\`. Then QEMU as kernelcraft builds it (ensureQemu, under ccache) in a cache of its own: with an empty ccache, then the device-exercise QEMU in a second work tree from that ccache.`,
 	);
 }
 

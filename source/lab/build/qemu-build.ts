@@ -52,6 +52,8 @@ export interface QemuBuildOptions {
 }
 
 const script = () => path.join(devicesDir, 'qemu-build.sh');
+/** Files of devices/ that qemu-build.sh runs or applies to the tree. */
+const buildHelpers = ['qemu-pch.py', 'qemu-trace-batch.py', 'kernelcraft_unity.py', 'qemu-7.2-unity.patch'];
 /** The devices compiled in: qemu-build.sh configures QEMU with exactly this list. */
 export const qemuDeviceList = () => path.join(devicesDir, 'qemu-devices.mak');
 
@@ -94,6 +96,8 @@ export async function ensureQemu(options: QemuBuildOptions): Promise<QemuBuild> 
 	const inputs = hashInputs({
 		sourceKey,
 		script: fs.readFileSync(script(), 'utf8'),
+		// What qemu-build.sh runs or applies besides itself: a change to one rebuilds QEMU with it.
+		...Object.fromEntries(buildHelpers.map(name => [name, fs.readFileSync(path.join(devicesDir, name), 'utf8')])),
 		deviceList: fs.readFileSync(qemuDeviceList(), 'utf8'),
 		...directoryContents(path.join(devicesDir, 'virtio-hello'), name => name === 'test'),
 		...(options.debugInfo ? {debugInfo: 'qemu-build.sh --debug-info'} : {}),
