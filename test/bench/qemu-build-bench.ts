@@ -2,9 +2,9 @@
 // fresh copy of Debian's source in a temp dir: the build before devices/qemu-devices.mak (QEMU's
 // full default device set, with -g), the device list with -g, the list without -g, the list with a
 // precompiled qemu/osdep.h (devices/qemu-pch.py), and the build as kernelcraft makes it now (that,
-// plus the trace and QAPI sources batched: devices/qemu-7.2-unity.patch), so the saving of each
-// change is measured on its own. The first and the last run twice: their ratio has the target (at
-// most half).
+// plus the trace and QAPI sources batched: devices/qemu-7.2-unity.patch, and configure without its
+// Objective-C checks), so the saving of each change is measured on its own. The first and the last
+// run twice: their ratio has the target (at most half).
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -57,14 +57,23 @@ export function stepSecondsByArea(ninjaLog: string): Map<string, number> {
  */
 const variants = [
 	{
-		name: 'before: full default devices, -g (--all-devices --debug-info --no-pch --no-unity)',
-		args: ['--all-devices', '--debug-info', '--no-pch', '--no-unity'],
+		name: 'before: full default devices, -g (--all-devices --debug-info --no-pch --no-unity --objc-checks)',
+		args: ['--all-devices', '--debug-info', '--no-pch', '--no-unity', '--objc-checks'],
 	},
-	{name: 'the device list, -g (--debug-info --no-pch --no-unity)', args: ['--debug-info', '--no-pch', '--no-unity']},
-	{name: 'the device list, no -g (--no-pch --no-unity)', args: ['--no-pch', '--no-unity']},
-	{name: 'the device list, no -g, precompiled qemu/osdep.h (--no-unity)', args: ['--no-unity']},
 	{
-		name: 'now: the device list, no -g, precompiled qemu/osdep.h, trace and QAPI sources batched (no option)',
+		name: 'the device list, -g (--debug-info --no-pch --no-unity --objc-checks)',
+		args: ['--debug-info', '--no-pch', '--no-unity', '--objc-checks'],
+	},
+	{
+		name: 'the device list, no -g (--no-pch --no-unity --objc-checks)',
+		args: ['--no-pch', '--no-unity', '--objc-checks'],
+	},
+	{
+		name: 'the device list, no -g, precompiled qemu/osdep.h (--no-unity --objc-checks)',
+		args: ['--no-unity', '--objc-checks'],
+	},
+	{
+		name: 'now: the device list, no -g, precompiled qemu/osdep.h, trace and QAPI sources batched, no Objective-C checks (no option)',
 		args: [],
 	},
 ] as const;
@@ -184,7 +193,8 @@ export function qemuBuildRows(results: QemuBuildFigures[]): Row[] {
 		const now = result === after.at(-1);
 		rows.push({
 			figure: `cold QEMU build, ${result.variant} / before (wall time)`,
-			value: `${ratio.toFixed(2)} (ninja steps ${(result.steps / before.steps).toFixed(2)}, binary ${(result.binaryBytes / before.binaryBytes).toFixed(2)})`,
+			// Three decimals where there is a target: 0.504 is not "0.50" against ≤ 0.50.
+			value: `${ratio.toFixed(now ? 3 : 2)} (ninja steps ${(result.steps / before.steps).toFixed(2)}, binary ${(result.binaryBytes / before.binaryBytes).toFixed(2)})`,
 			target: now ? '≤ 0.50' : '',
 			met: now ? ratio <= 0.5 : undefined,
 		});

@@ -58,9 +58,10 @@ const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-t
   --only-qemu-build   only the QEMU builds: seven cold, without ccache, each from a fresh copy of Debian's
                       source in a temp dir (as before devices/qemu-devices.mak: full default devices, -g;
                       the list with -g; the list without -g; the list with a precompiled qemu/osdep.h;
-                      now: that, with the trace and QAPI sources batched; before and now twice, in
-                      mirrored order), then kernelcraft's own build with an empty ccache and the
-                      device-exercise QEMU from it warm. 14 to 35 minutes on 2 cores.
+                      now: that, with the trace and QAPI sources batched and no Objective-C checks
+                      in configure; before and now twice, in mirrored order), then kernelcraft's own
+                      build with an empty ccache and the device-exercise QEMU from it warm. 14 to 35
+                      minutes on 2 cores.
                       Printed; README.md is left alone.
 `;
 const command =
@@ -277,7 +278,7 @@ async function qemuBuilds(scratch: string): Promise<void> {
 	rows.push(...qemuBuildRows(await measureQemuBuilds(cacheDir, scratch, log)));
 	rows.push(...(await measureQemuCcache(cacheDir, scratch, log)));
 	notes.push(
-		`QEMU builds: devices/qemu-build.sh on a fresh \`cp -a\` of Debian's QEMU source (not timed) into ${os.tmpdir()}, one build after the other, without ccache; wall time from the script's start (device patch + configure) to ninja's end. Full: \`--all-devices\` (QEMU's Kconfig defaults); the list: \`--without-default-devices --with-devices-x86_64=kernelcraft\`; no -g: \`--disable-debug-info\`; without the precompiled qemu/osdep.h: \`--no-pch\`; without the batched trace and QAPI sources: \`--no-unity\`. Then QEMU as kernelcraft builds it (ensureQemu, under ccache) in a cache of its own: with an empty ccache, then the device-exercise QEMU in a second work tree from that ccache.`,
+		`QEMU builds: devices/qemu-build.sh on a fresh \`cp -a\` of Debian's QEMU source (not timed) into ${os.tmpdir()}, one build after the other, without ccache; wall time from the script's start (device patch + configure) to ninja's end. Full: \`--all-devices\` (QEMU's Kconfig defaults); the list: \`--without-default-devices --with-devices-x86_64=kernelcraft\`; no -g: \`--disable-debug-info\`; without the precompiled qemu/osdep.h: \`--no-pch\`; without the batched trace and QAPI sources: \`--no-unity\`; with configure's Objective-C checks: \`--objc-checks\`. Then QEMU as kernelcraft builds it (ensureQemu, under ccache) in a cache of its own: with an empty ccache, then the device-exercise QEMU in a second work tree from that ccache.`,
 	);
 }
 

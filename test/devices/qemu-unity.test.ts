@@ -133,6 +133,49 @@ test.serial(
 	},
 );
 
+test('kernelcraft_unity.py --rename-statics: two files with the same static names compile as one, each calling its own', t => {
+	const root = tempDir(t);
+	fs.mkdirSync(path.join(root, 'include', 'qemu'), {recursive: true});
+	fs.writeFileSync(path.join(root, 'include', 'qemu', 'osdep.h'), '#include <stdio.h>\n');
+	fs.mkdirSync(path.join(root, 'gen'));
+	const module = (name: string, value: number) =>
+		[
+			'#include "qemu/osdep.h"',
+			`static int helper(int x)`,
+			`{`,
+			`    return x + ${value};`,
+			`}`,
+			`static const int base = ${value * 10};`,
+			`int ${name}_value(void) { return helper(base); }`,
+			'',
+		].join('\n');
+	fs.writeFileSync(path.join(root, 'gen', 'mod-a.c'), module('a', 1));
+	fs.writeFileSync(path.join(root, 'gen', 'mod-b.c'), module('b', 2));
+	fs.writeFileSync(
+		path.join(root, 'main.c'),
+		'#include <stdio.h>\nint a_value(void);\nint b_value(void);\nint main(void) { printf("%d %d\\n", a_value(), b_value()); return 0; }\n',
+	);
+	const unity = (...options: string[]) => {
+		const written = python(
+			[path.join(devicesDir, 'kernelcraft_unity.py'), ...options, 'gen/unity.c', 'gen/mod-a.c', 'gen/mod-b.c'],
+			root,
+		);
+		t.is(written.status, 0, written.stderr);
+		return spawnSync('cc', ['-Iinclude', '-o', 'prog', 'gen/unity.c', 'main.c'], {cwd: root, encoding: 'utf8'});
+	};
+	// Merged as they are, the two helpers clash: the renaming is what makes the merge possible.
+	const plain = unity();
+	t.not(plain.status, 0);
+	t.regex(plain.stderr, /redefinition of .helper./);
+	const renamed = unity('--rename-statics');
+	t.is(renamed.status, 0, renamed.stderr);
+	t.regex(
+		fs.readFileSync(path.join(root, 'gen', 'unity.c'), 'utf8'),
+		/#define helper kc_unity_mod_a_helper\n#define base kc_unity_mod_a_base\n#include "mod-a.c"\n#undef helper\n#undef base\n/,
+	);
+	t.is(spawnSync(path.join(root, 'prog'), {encoding: 'utf8'}).stdout, '11 22\n');
+});
+
 interface CompileCommand {
 	command: string;
 	file: string;
@@ -200,7 +243,7 @@ test.serial(
 					fs.readFileSync(path.join(buildDir, 'compile_commands.json'), 'utf8'),
 				) as CompileCommand[];
 				const unities = commands.filter(entry => /\/(trace-unity|qapi-unity)-[^/]*\.c$/.test(entry.file));
-				t.is(unities.length, 6, unities.map(entry => entry.file).join(' '));
+				t.is(unities.length, 8, unities.map(entry => entry.file).join(' '));
 				const includedBy = new Map<string, string[]>();
 				for (const unity of unities) {
 					const unityFile = path.resolve(buildDir, unity.file);
@@ -228,8 +271,8 @@ test.serial(
 				t.deepEqual(includedBy.get('trace')!.sort(), groups.map(group => `trace-${group}.c`).sort());
 				const qapiMerged = fs
 					.readdirSync(path.join(buildDir, 'qapi'))
-					.filter(name => /^qapi-(types|visit|events)-.+\.c$/.test(name) && !name.endsWith('-target.c'));
-				t.true(qapiMerged.length > 90, `${qapiMerged.length} QAPI files`);
+					.filter(name => /^qapi-(types|visit|events|commands)-.+\.c$/.test(name) && !name.endsWith('-target.c'));
+				t.true(qapiMerged.length > 130, `${qapiMerged.length} QAPI files`);
 				t.deepEqual(includedBy.get('qapi')!.sort(), qapiMerged.sort());
 			},
 		);
