@@ -8,7 +8,7 @@ one per QAPI module), about 25 ms each, 6 s of a 2-CPU build's step time for
 as scripts/kernelcraft-trace-batch.py, and its patch to trace/meson.build runs
 it once, as one ninja step with all of those outputs.  The text it writes is
 tracetool's own, byte for byte: the same functions with the same arguments
-(test/devices/qemu-trace-batch.test.ts compares).
+(test/devices/qemu-unity.test.ts compares).
 
 It also writes UNITY files trace-unity-K.c that #include the groups' .c files
 (scripts/kernelcraft_unity.py), so the build compiles a few files instead of
