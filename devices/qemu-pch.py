@@ -29,6 +29,7 @@ a depfile; every compile of meson's has one, and so does the check here.)
 
 Prints one line per header and whether a sample compile of its set uses it.
 """
+import concurrent.futures
 import json
 import os
 import shlex
@@ -115,6 +116,48 @@ def uses_header(entry, gch):
     return marked, reasons
 
 
+def precompile(name, prefix, entries, header, gch_dir, meta_dir):
+    """Make (or keep) the header of one set; the sets are independent, so they are made at once."""
+    # A file already there (a generated one may not be yet): the check below compiles it.
+    entry = next(
+        (e for e in entries if e["output"].startswith(prefix) and os.path.exists(e["file"])),
+        None,
+    )
+    if entry is None:
+        log(f"no compile of {prefix} in compile_commands.json: osdep.h not precompiled for it")
+        return
+    gch = os.path.join(gch_dir, f"{name}.gch")
+    depfile = os.path.join(meta_dir, f"{name}.d")
+    stamp = os.path.join(meta_dir, f"{name}.command")
+    args = without_output_args(shlex.split(entry["command"]))
+    command = shlex.join(args)
+    if not is_stale(gch, depfile, stamp, command):
+        log(f"precompiled qemu/osdep.h ({name}) is up to date")
+        return
+    partial = os.path.join(meta_dir, f"{name}.gch.partial")
+    # An out-of-date header must never be used: it goes before the new one is made.
+    for old in (gch, stamp):
+        if os.path.exists(old):
+            os.remove(old)
+    made = subprocess.run(
+        args + ["-MD", "-MQ", gch, "-MF", depfile, "-x", "c-header", header, "-o", partial]
+    )
+    if made.returncode != 0:
+        log(f"warning: qemu/osdep.h ({name}) did not precompile, the build parses it as before")
+        return
+    os.replace(partial, gch)
+    with open(stamp + ".partial", "w") as recorded:
+        recorded.write(command)
+    os.replace(stamp + ".partial", stamp)
+    used, reasons = uses_header(entry, gch)
+    if used:
+        log(f"precompiled qemu/osdep.h ({name}): {entry['file']} compiles with it")
+    else:
+        log(f"warning: precompiled qemu/osdep.h ({name}) is not used, the build parses it as before")
+        for reason in reasons[:3]:
+            log(f"  {reason}")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__.splitlines()[2])
@@ -134,46 +177,14 @@ def main():
         if os.path.lexists(link):
             os.remove(link)
         os.symlink(target, link)
-    for name, prefix in SETS:
-        # A file already there (a generated one may not be yet): the check below compiles it.
-        entry = next(
-            (e for e in entries if e["output"].startswith(prefix) and os.path.exists(e["file"])),
-            None,
-        )
-        if entry is None:
-            log(f"no compile of {prefix} in compile_commands.json: osdep.h not precompiled for it")
-            continue
-        gch = os.path.join(gch_dir, f"{name}.gch")
-        depfile = os.path.join(meta_dir, f"{name}.d")
-        stamp = os.path.join(meta_dir, f"{name}.command")
-        args = without_output_args(shlex.split(entry["command"]))
-        command = shlex.join(args)
-        if not is_stale(gch, depfile, stamp, command):
-            log(f"precompiled qemu/osdep.h ({name}) is up to date")
-            continue
-        partial = os.path.join(meta_dir, f"{name}.gch.partial")
-        # An out-of-date header must never be used: it goes before the new one is made.
-        for old in (gch, stamp):
-            if os.path.exists(old):
-                os.remove(old)
-        made = subprocess.run(
-            args + ["-MD", "-MQ", gch, "-MF", depfile, "-x", "c-header", header, "-o", partial]
-        )
-        if made.returncode != 0:
-            log(f"warning: qemu/osdep.h ({name}) did not precompile, the build parses it as before")
-            continue
-        os.replace(partial, gch)
-        with open(stamp + ".partial", "w") as recorded:
-            recorded.write(command)
-        os.replace(stamp + ".partial", stamp)
-        used, reasons = uses_header(entry, gch)
-        if used:
-            log(f"precompiled qemu/osdep.h ({name}): {entry['file']} compiles with it")
-        else:
-            log(f"warning: precompiled qemu/osdep.h ({name}) is not used, the build parses it as before")
-            for reason in reasons[:3]:
-                log(f"  {reason}")
-
+    # Both headers at once: nothing else runs before ninja, and each takes a CPU for about 0.3 s.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(SETS)) as pool:
+        jobs = [
+            pool.submit(precompile, name, prefix, entries, header, gch_dir, meta_dir)
+            for name, prefix in SETS
+        ]
+        for job in jobs:
+            job.result()
 
 if __name__ == "__main__":
     main()

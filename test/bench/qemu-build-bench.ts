@@ -1,10 +1,11 @@
-// `npm run bench -- --only-qemu-build`: QEMU built cold seven times in one run, each from its own
+// `npm run bench -- --only-qemu-build`: QEMU built cold eight times in one run, each from its own
 // fresh copy of Debian's source in a temp dir: the build before devices/qemu-devices.mak (QEMU's
 // full default device set, with -g), the device list with -g, the list without -g, the list with a
-// precompiled qemu/osdep.h (devices/qemu-pch.py), and the build as kernelcraft makes it now (that,
-// plus the trace and QAPI sources batched: devices/qemu-7.2-unity.patch, and configure without its
-// Objective-C checks), so the saving of each change is measured on its own. The first and the last
-// run twice: their ratio has the target (at most half).
+// precompiled qemu/osdep.h (devices/qemu-pch.py), that plus the trace and QAPI sources batched
+// (devices/qemu-7.2-unity.patch), and the build as kernelcraft makes it now (that, plus configure
+// without the steps it never needs and two compiler flags that change no object), so the saving of
+// each change is measured on its own. The first and the last run twice: their ratio has the target
+// (at most half).
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -57,23 +58,27 @@ export function stepSecondsByArea(ninjaLog: string): Map<string, number> {
  */
 const variants = [
 	{
-		name: 'before: full default devices, -g (--all-devices --debug-info --no-pch --no-unity --objc-checks)',
-		args: ['--all-devices', '--debug-info', '--no-pch', '--no-unity', '--objc-checks'],
+		name: 'before: full default devices, -g (--all-devices --debug-info --no-pch --no-unity --stock-configure --plain-cflags)',
+		args: ['--all-devices', '--debug-info', '--no-pch', '--no-unity', '--stock-configure', '--plain-cflags'],
 	},
 	{
-		name: 'the device list, -g (--debug-info --no-pch --no-unity --objc-checks)',
-		args: ['--debug-info', '--no-pch', '--no-unity', '--objc-checks'],
+		name: 'the device list, -g (--debug-info --no-pch --no-unity --stock-configure --plain-cflags)',
+		args: ['--debug-info', '--no-pch', '--no-unity', '--stock-configure', '--plain-cflags'],
 	},
 	{
-		name: 'the device list, no -g (--no-pch --no-unity --objc-checks)',
-		args: ['--no-pch', '--no-unity', '--objc-checks'],
+		name: 'the device list, no -g (--no-pch --no-unity --stock-configure --plain-cflags)',
+		args: ['--no-pch', '--no-unity', '--stock-configure', '--plain-cflags'],
 	},
 	{
-		name: 'the device list, no -g, precompiled qemu/osdep.h (--no-unity --objc-checks)',
-		args: ['--no-unity', '--objc-checks'],
+		name: 'the device list, no -g, precompiled qemu/osdep.h (--no-unity --stock-configure --plain-cflags)',
+		args: ['--no-unity', '--stock-configure', '--plain-cflags'],
 	},
 	{
-		name: 'now: the device list, no -g, precompiled qemu/osdep.h, trace and QAPI sources batched, no Objective-C checks (no option)',
+		name: 'the device list, no -g, precompiled qemu/osdep.h, trace and QAPI sources batched (--stock-configure --plain-cflags)',
+		args: ['--stock-configure', '--plain-cflags'],
+	},
+	{
+		name: 'now: that, configure without Objective-C checks, CMake and a second meson start, -pipe -ftrack-macro-expansion=0 (no option)',
 		args: [],
 	},
 ] as const;
@@ -83,7 +88,7 @@ const variants = [
  * now, the steps between, now, before), so a machine that speeds up or slows down while they run
  * weighs on both sides of their ratio alike.
  */
-const schedule = [0, 4, 1, 2, 3, 4, 0];
+const schedule = [0, 5, 1, 2, 3, 4, 5, 0];
 
 export async function measureQemuBuilds(
 	cacheDir: string,

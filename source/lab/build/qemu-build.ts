@@ -53,7 +53,13 @@ export interface QemuBuildOptions {
 
 const script = () => path.join(devicesDir, 'qemu-build.sh');
 /** Files of devices/ that qemu-build.sh runs or applies to the tree. */
-const buildHelpers = ['qemu-pch.py', 'qemu-trace-batch.py', 'kernelcraft_unity.py', 'qemu-7.2-unity.patch'];
+const buildHelpers = [
+	'qemu-pch.py',
+	'qemu-trace-batch.py',
+	'kernelcraft_unity.py',
+	'qemu-7.2-unity.patch',
+	'qemu-7.2-configure.patch',
+];
 /** The devices compiled in: qemu-build.sh configures QEMU with exactly this list. */
 export const qemuDeviceList = () => path.join(devicesDir, 'qemu-devices.mak');
 
