@@ -55,11 +55,12 @@ const usage = `usage: run-bench [--skip-cold] [--runs N] [--no-readme] [--only-t
   --only-compiler-cache  only the compiler cache: a cold kernel build without ccache, one with an empty
                       ccache (filling it and a Redis server the bench starts), the rebuild after a config
                       fragment change, and an empty ccache backed by that Redis (printed, README.md left alone)
-  --only-qemu-build   only the QEMU builds: seven cold, without ccache, each from a fresh copy of Debian's
+  --only-qemu-build   only the QEMU builds: eight cold, without ccache, each from a fresh copy of Debian's
                       source in a temp dir (as before devices/qemu-devices.mak: full default devices, -g;
                       the list with -g; the list without -g; the list with a precompiled qemu/osdep.h;
-                      now: that, with the trace and QAPI sources batched and no Objective-C checks
-                      in configure; before and now twice, in mirrored order), then kernelcraft's own
+                      that, with the trace and QAPI sources batched; now: that, with configure's
+                      needless steps left out and -pipe -ftrack-macro-expansion=0; before and now
+                      twice, in mirrored order), then kernelcraft's own
                       build with an empty ccache and the device-exercise QEMU from it warm. 14 to 35
                       minutes on 2 cores.
                       Printed; README.md is left alone.
