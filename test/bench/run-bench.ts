@@ -581,7 +581,7 @@ async function editLoop(scratch: string): Promise<void> {
 	rows.push({figure: 'edit loop, median per step', value: breakdown, target: ''});
 }
 
-/** 4. The TUI's own CPU (utime+stime) over 10 s while the booted guest idles at its prompt. */
+/** 4. The TUI's own CPU (utime+stime) in three 10 s windows while the booted guest idles at its prompt. */
 async function tuiIdle(scratch: string): Promise<void> {
 	const hz = Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100;
 	const app = new TuiPty({
@@ -610,22 +610,34 @@ async function tuiIdle(scratch: string): Promise<void> {
 		const vm = qemuChildOf(app.pid);
 		if (!vm) throw new Error('the TUI has no QEMU child after boot verified');
 		await delay(3000);
+		// Three back-to-back windows, reported by their median: one window can catch a garbage
+		// collection or a burst from another process on the machine.
 		const windowMs = 10_000;
-		const before = {app: cpuTicks(app.pid), vm: cpuTicks(vm.pid), bytes: app.outputBytes, at: performance.now()};
-		await delay(windowMs);
-		const after = {app: cpuTicks(app.pid), vm: cpuTicks(vm.pid), bytes: app.outputBytes, at: performance.now()};
-		const wall = (after.at - before.at) / 1000;
-		const percent = (ticks: number) => (ticks / hz / wall) * 100;
-		const tui = percent(after.app - before.app);
+		const windows: {tui: number; vm: number; bytesPerSecond: number; wall: number}[] = [];
+		for (let index = 0; index < 3; index++) {
+			const before = {app: cpuTicks(app.pid), vm: cpuTicks(vm.pid), bytes: app.outputBytes, at: performance.now()};
+			await delay(windowMs);
+			const after = {app: cpuTicks(app.pid), vm: cpuTicks(vm.pid), bytes: app.outputBytes, at: performance.now()};
+			const wall = (after.at - before.at) / 1000;
+			const percent = (ticks: number) => (ticks / hz / wall) * 100;
+			windows.push({
+				tui: percent(after.app - before.app),
+				vm: percent(after.vm - before.vm),
+				bytesPerSecond: (after.bytes - before.bytes) / wall,
+				wall,
+			});
+		}
+		const tui = stats(windows.map(window => window.tui));
+		const wall = stats(windows.map(window => window.wall)).median;
 		rows.push({
-			figure: `TUI idle CPU (node process, guest idle at its prompt, ${wall.toFixed(1)} s window)`,
-			value: `${tui.toFixed(1)} % of one core`,
+			figure: `TUI idle CPU (node process, guest idle at its prompt, median of ${windows.length} windows of ${wall.toFixed(1)} s)`,
+			value: `${tui.median.toFixed(1)} % of one core (windows: ${windows.map(window => window.tui.toFixed(1)).join(', ')} %)`,
 			target: '< 5 %',
-			met: tui < 5,
+			met: tui.median < 5,
 		});
 		rows.push({
-			figure: "while idle: terminal output / QEMU's own CPU",
-			value: `${((after.bytes - before.bytes) / 1024 / wall).toFixed(1)} KiB/s / ${percent(after.vm - before.vm).toFixed(1)} %`,
+			figure: "while idle: terminal output / QEMU's own CPU (medians of the windows)",
+			value: `${(stats(windows.map(window => window.bytesPerSecond)).median / 1024).toFixed(1)} KiB/s / ${stats(windows.map(window => window.vm)).median.toFixed(1)} %`,
 			target: '',
 		});
 		app.write('q');
