@@ -117,23 +117,25 @@ def uses_header(entry, gch):
 
 
 def precompile(name, prefix, entries, header, gch_dir, meta_dir):
-    """Make (or keep) the header of one set; the sets are independent, so they are made at once."""
+    """Make (or keep) the header of one set. Returns the lines to log: the sets are made at once,
+    and their lines are printed in SETS order, so the output reads the same every time."""
+    lines = []
     # A file already there (a generated one may not be yet): the check below compiles it.
     entry = next(
         (e for e in entries if e["output"].startswith(prefix) and os.path.exists(e["file"])),
         None,
     )
     if entry is None:
-        log(f"no compile of {prefix} in compile_commands.json: osdep.h not precompiled for it")
-        return
+        lines.append(f"no compile of {prefix} in compile_commands.json: osdep.h not precompiled for it")
+        return lines
     gch = os.path.join(gch_dir, f"{name}.gch")
     depfile = os.path.join(meta_dir, f"{name}.d")
     stamp = os.path.join(meta_dir, f"{name}.command")
     args = without_output_args(shlex.split(entry["command"]))
     command = shlex.join(args)
     if not is_stale(gch, depfile, stamp, command):
-        log(f"precompiled qemu/osdep.h ({name}) is up to date")
-        return
+        lines.append(f"precompiled qemu/osdep.h ({name}) is up to date")
+        return lines
     partial = os.path.join(meta_dir, f"{name}.gch.partial")
     # An out-of-date header must never be used: it goes before the new one is made.
     for old in (gch, stamp):
@@ -143,19 +145,20 @@ def precompile(name, prefix, entries, header, gch_dir, meta_dir):
         args + ["-MD", "-MQ", gch, "-MF", depfile, "-x", "c-header", header, "-o", partial]
     )
     if made.returncode != 0:
-        log(f"warning: qemu/osdep.h ({name}) did not precompile, the build parses it as before")
-        return
+        lines.append(f"warning: qemu/osdep.h ({name}) did not precompile, the build parses it as before")
+        return lines
     os.replace(partial, gch)
     with open(stamp + ".partial", "w") as recorded:
         recorded.write(command)
     os.replace(stamp + ".partial", stamp)
     used, reasons = uses_header(entry, gch)
     if used:
-        log(f"precompiled qemu/osdep.h ({name}): {entry['file']} compiles with it")
+        lines.append(f"precompiled qemu/osdep.h ({name}): {entry['file']} compiles with it")
     else:
-        log(f"warning: precompiled qemu/osdep.h ({name}) is not used, the build parses it as before")
+        lines.append(f"warning: precompiled qemu/osdep.h ({name}) is not used, the build parses it as before")
         for reason in reasons[:3]:
-            log(f"  {reason}")
+            lines.append(f"  {reason}")
+    return lines
 
 
 def main():
@@ -184,7 +187,9 @@ def main():
             for name, prefix in SETS
         ]
         for job in jobs:
-            job.result()
+            for line in job.result():
+                log(line)
+
 
 if __name__ == "__main__":
     main()
