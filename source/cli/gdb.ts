@@ -25,7 +25,7 @@ import {findMilestone} from '../expedition/milestones.js';
 import {LabError} from '../lab/lab-error.js';
 import {devicesDir} from '../lab/paths.js';
 import type {RunEvent} from '../runner/events.js';
-import {Session} from '../runner/session.js';
+import {Session} from '../lab/session.js';
 import {UsageError} from './args.js';
 import {lendTerminal} from './exit-guard.js';
 import {HumanRunPrinter} from './human-run-printer.js';

@@ -32,6 +32,8 @@ export async function startTui(workbench: Workbench): Promise<number> {
 		await renderApp(workbench, info, {autoRun, onEdit: id => (editRequest = id), onSetup: id => (setupRequest = id)});
 		if (setupRequest) {
 			autoRun = (await setupInTerminal(workbench, setupRequest)) ? setupRequest : undefined;
+			// What setup installed may be what the background build waited for.
+			workbench.afterSetup();
 			continue;
 		}
 		if (!editRequest) return 0;

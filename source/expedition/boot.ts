@@ -4,22 +4,12 @@ import {guest, requireVm, shellPrompt} from './shell.js';
 import type {GuestFile} from '../lab/build/rootfs.js';
 import {describeBootPhases} from '../lab/vm/boot-phases.js';
 import type {VmSpec} from '../lab/vm/qemu-vm.js';
-import type {Milestone, Step, StepContext} from './types.js';
+import type {MilestoneLogic, StepContext, StepLogic} from './types.js';
 
 const bootTimeoutMs = 60_000;
 
-export const kernelStep: Step = {
+export const kernelStep: StepLogic = {
 	id: 'kernel',
-	title: 'Build the kernel',
-	lesson: [
-		'A kernel is configured before it is built. `make tinyconfig` turns almost everything off;',
-		'the fragments in configs/kernel/*.config turn back on only what this expedition needs: a',
-		'serial console (8250), an initramfs, proc/sys/devtmpfs, PCI and virtio, loadable modules.',
-		'merge_config.sh folds them in and olddefconfig fills in the rest; then every option asked',
-		'for is checked, because Kconfig silently drops an option whose dependencies are missing.',
-		'The build is out of tree (make O=...), cached by the source version and fragment content.',
-		"Open: configs/kernel/00-base.config, then the build dir's .config to see the result.",
-	].join('\n'),
 	async run(ctx) {
 		const started = Date.now();
 		const kernel = await ctx.session.buildKernel(ctx.step, ctx.signal);
@@ -32,17 +22,9 @@ export const kernelStep: Step = {
 };
 
 /** Packs the initramfs; a milestone adds its own files (modules, clients) through `extras`. */
-export function rootfsStep(extras: (ctx: StepContext) => GuestFile[] = () => []): Step {
+export function rootfsStep(extras: (ctx: StepContext) => GuestFile[] = () => []): StepLogic {
 	return {
 		id: 'rootfs',
-		title: 'Pack the root filesystem',
-		lesson: [
-			'The first program the kernel runs is /init from the initramfs: a cpio archive the kernel',
-			'unpacks into RAM at boot. Ours holds one static busybox (every command is a link to it)',
-			'and configs/rootfs/init, a shell script that mounts /proc, /sys and /dev and starts a shell',
-			"on the serial line. It is packed by the kernel's own usr/gen_init_cpio, so no root is needed.",
-			'Open: configs/rootfs/init.',
-		].join('\n'),
 		async run(ctx) {
 			const rootfs = ctx.session.packRootfs(extras(ctx));
 			const size = (fs.statSync(rootfs.path).size / 1024 / 1024).toFixed(1);
@@ -51,24 +33,13 @@ export function rootfsStep(extras: (ctx: StepContext) => GuestFile[] = () => [])
 	};
 }
 
-/** Boots the session's kernel and rootfs; a milestone adds devices through `vm`. */
-export function bootStepWith(vmSpec: (ctx: StepContext) => Partial<VmSpec> = () => ({}), lesson?: string): Step {
+/**
+ * Boots the session's kernel and rootfs; a milestone adds devices through `vm` (and says so in its
+ * lesson file, with `## more` under `# boot`).
+ */
+export function bootStepWith(vmSpec: (ctx: StepContext) => Partial<VmSpec> = () => ({})): StepLogic {
 	return {
 		id: 'boot',
-		title: 'Boot it in QEMU',
-		lesson:
-			[
-				'QEMU emulates a PC (q35) and loads the kernel and initramfs itself (-kernel/-initrd), so no',
-				"bootloader or disk is needed. The guest's first serial port is wired to a pseudo-terminal:",
-				'that is the console beside this text, and console=ttyS0 tells the kernel to print there.',
-				"QMP, QEMU's control protocol, listens on a private socket: the virtqueue panel reads it.",
-				'The header shows the accelerator: KVM runs guest code on the CPU, TCG translates it.',
-				'Watch the boot log: the PCI scan, the virtio devices, then the unpacking of the initramfs.',
-				'The boot time is split in three, by when bytes reach the console: firmware (QEMU start to the',
-				'first byte: QEMU, the firmware, unpacking the kernel), kernel (to "Run /init as init process")',
-				'and userspace (/init to the shell prompt). Each was cut: qboot instead of SeaBIOS, an LZ4 kernel',
-				'without the PS/2 driver (configs/kernel/30-fast-boot.config), nolapic_timer (see qemu-vm.ts).',
-			].join('\n') + (lesson ? `\n${lesson}` : ''),
 		async run(ctx) {
 			const vm = await ctx.session.boot(vmSpec(ctx));
 			const match = await vm.console.expect(shellPrompt, {
@@ -91,14 +62,8 @@ export function bootStepWith(vmSpec: (ctx: StepContext) => Partial<VmSpec> = () 
 
 export const bootStep = bootStepWith();
 
-export const unameStep: Step = {
+export const unameStep: StepLogic = {
 	id: 'uname',
-	title: 'Talk to the guest',
-	lesson: [
-		"The prompt alone could be anyone's kernel. `uname -r` asks the running kernel for its",
-		'release string, which was fixed when it was built: it must match the build just made.',
-		'Press Tab to type into the guest yourself: try `dmesg | head`, `cat /proc/cpuinfo`, `ls /sys/bus/pci/devices`.',
-	].join('\n'),
 	async run(ctx) {
 		const expected = ctx.session.kernel?.release;
 		// Asked on the check channel, which the learner never sees: their console stays theirs.
@@ -112,7 +77,6 @@ export const unameStep: Step = {
 		return `uname -r in the guest says ${output.trim()}: the kernel just built`;
 	},
 	task: {
-		ask: 'Ask the running kernel for its release and keep the answer in a file: `uname -r > /tmp/release`.',
 		async check(ctx) {
 			const expected = ctx.session.kernel?.release;
 			const {output, status} = await guest(ctx, 'cat /tmp/release');
@@ -123,18 +87,9 @@ export const unameStep: Step = {
 			return {done: true, detail: `you asked the guest: /tmp/release says ${said}, the kernel just built`};
 		},
 	},
-	hints: [
-		"Press Tab to type into the guest's shell; Ctrl-] gives the keys back to kernelcraft.",
-		'`uname` prints facts the running kernel keeps about itself; `-r` is its release.',
-		"The shell's `>` sends a command's output into a file instead of the screen.",
-	],
-	solution: '`uname -r > /tmp/release`',
 };
 
-export const bootMilestone: Milestone = {
+export const bootMilestone: MilestoneLogic = {
 	id: 'boot',
-	title: 'Boot a kernel you built',
-	summary:
-		'Build Linux from source, pack a tiny root filesystem, boot both in QEMU and reach a shell on the serial console.',
 	steps: [kernelStep, rootfsStep(), bootStep, unameStep],
 };

@@ -1,9 +1,9 @@
 import {LabError} from '../lab/lab-error.js';
-import {withTodoPointer} from '../runner/exercise-failure.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
+import {withTodoPointer} from './exercise-failure.js';
+import {helloDevices} from './hello-devices.js';
 import {guest} from './shell.js';
 import type {StepContext} from './types.js';
-import {helloDevices} from './virtio-hello.js';
 
 /** Seconds a greeting may take before it counts as lost (a round trip takes milliseconds). */
 export const greetingTimeoutS = 5;
@@ -107,6 +107,14 @@ export async function greetingFailure(
 			);
 		return fail('the device popped the request but never pushed an answer to the used ring.', 'not-pushed');
 	}
+	// The driver took interrupts and completed nothing: its callback does not take answers back.
+	// Under EVENT_IDX the device then asks for no more interrupts (the driver never moved
+	// used_event past the first answer), so this request's missing interrupt is the same fault.
+	if (answered > 0 && a.interrupts > 0 && a.completed === 0)
+		return fail(
+			`the device answered (used index +${answered}); the driver took ${a.interrupts} interrupt${a.interrupts === 1 ? '' : 's'} and never completed a request: its interrupt callback takes no answer back.`,
+			'not-completed',
+		);
 	if (answered > 0 && a.interrupts === b.interrupts)
 		return fail(
 			`the device answered (used index +${answered}) but the guest got no interrupt (the driver's interrupt count stayed at ${a.interrupts}).`,

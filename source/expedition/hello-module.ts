@@ -4,8 +4,9 @@ import {buildKernelModule, writeModulesDep} from '../lab/build/kernel-module.js'
 import {LabError} from '../lab/lab-error.js';
 import {driversDir} from '../lab/paths.js';
 import {bootStep, kernelStep, rootfsStep} from './boot.js';
+import {withTodoPointer} from './exercise-failure.js';
 import {guest, requireVm} from './shell.js';
-import type {Milestone, StepContext} from './types.js';
+import type {MilestoneLogic, StepContext} from './types.js';
 
 /** The module's parameters: passed to insmod, then read back from dmesg and sysfs. */
 export interface HelloParams {
@@ -50,6 +51,41 @@ async function sysfsParams(ctx: StepContext): Promise<{whom: string; times: numb
 	return {whom, times: Number(times)};
 }
 
+/** Whether hello is loaded at all (whatever its parameters show). */
+async function isLoaded(ctx: StepContext): Promise<boolean> {
+	return (await guest(ctx, 'test -d /sys/module/hello')).status === 0;
+}
+
+/**
+ * Why sysfs shows no parameters: hello is not loaded, or it is and a parameter has no file (one
+ * declared with permission 0 gets none: it loads, and its value cannot be read back).
+ */
+async function notLoadedOrHidden(ctx: StepContext): Promise<string> {
+	if (!(await isLoaded(ctx))) return 'hello is not loaded: /sys/module/hello does not exist.';
+	const files = (await guest(ctx, 'ls /sys/module/hello/parameters 2>/dev/null')).output
+		.trim()
+		.split(/\s+/)
+		.filter(Boolean);
+	const hidden = Object.keys(defaultHelloParams).filter(name => !files.includes(name));
+	return withTodoPointer(
+		'hello-module',
+		'sysfs',
+		{
+			what: `hello is loaded, but /sys/module/hello/parameters has no ${hidden.join(' or ')}: a parameter declared with permission 0 gets no file there, so its value cannot be read (TODO 1 asks for 0644).`,
+		},
+		ctx.session.options.exerciseDirs,
+	).what;
+}
+
+/**
+ * Whether a built module has an exit function: module_exit() defines cleanup_module, whose name
+ * is then in the module's symbol table. Read on the host, from the .ko the guest loaded.
+ */
+export function hasExitFunction(ko: string | undefined): boolean {
+	if (!ko) return true;
+	return fs.readFileSync(ko).includes(Buffer.from('\0cleanup_module\0'));
+}
+
 /** How many times dmesg has this exact line from hello (grep -F: the name may hold regex characters). */
 async function dmesgCount(ctx: StepContext, line: string): Promise<number> {
 	return Number((await guest(ctx, `dmesg | grep -cF ${shellWord(line)}`)).output.trim()) || 0;
@@ -84,25 +120,12 @@ async function dmesgTail(ctx: StepContext, lines = 8): Promise<string[]> {
 	return output.split('\n');
 }
 
-export const helloModuleMilestone: Milestone = {
+export const helloModuleMilestone: MilestoneLogic = {
 	id: 'hello-module',
-	title: 'Your first kernel module',
-	summary: 'Write, build, load and unload a module; see it in dmesg and sysfs.',
 	steps: [
 		kernelStep,
 		{
 			id: 'module',
-			title: 'Build the module',
-			lesson: [
-				'drivers/hello/hello.c is a loadable module: code that joins the running kernel with insmod',
-				'and leaves with rmmod. (The original expedition built its hello into the kernel image; a',
-				'module needs no kernel rebuild and no reboot to change.) It is built out of tree with',
-				"`make -C <kernel build> M=drivers/hello`: kbuild uses that exact build's config and headers,",
-				'and stamps the module with its vermagic, the release and options it was built for.',
-				"insmod refuses a module whose vermagic differs from the running kernel's.",
-				'In the TUI you build your own copy, with TODOs to fill in (`kernelcraft exercise path hello`):',
-				'press e to open it at the first TODO. Each save rebuilds, boots and checks it again.',
-			].join('\n'),
 			async run(ctx) {
 				const kernel = ctx.session.kernel!;
 				const build = await ctx.session.foreground(() =>
@@ -142,12 +165,6 @@ export const helloModuleMilestone: Milestone = {
 		bootStep,
 		{
 			id: 'modinfo',
-			title: "Read the module's label",
-			lesson: [
-				'modinfo reads the .modinfo section that MODULE_LICENSE, MODULE_DESCRIPTION and',
-				'MODULE_PARM_DESC put into hello.ko: the licence (GPL lets it use GPL-only symbols), the',
-				'parameters it takes, and the vermagic insmod will check.',
-			].join('\n'),
 			async run(ctx) {
 				const {output, status} = await guest(ctx, `modinfo ${guestModulePath(ctx)}`);
 				for (const line of output.split('\n')) ctx.emit({type: 'log', step: ctx.step, line});
@@ -178,13 +195,6 @@ export const helloModuleMilestone: Milestone = {
 		},
 		{
 			id: 'insmod',
-			title: 'Load it with a parameter',
-			lesson: [
-				`insmod hello.ko whom=${defaultHelloParams.whom} times=${defaultHelloParams.times}: the loader links the module into the kernel,`,
-				'sets its parameters, then calls hello_init() (module_init). pr_info() writes to the kernel',
-				'log ring buffer, which dmesg reads. Try a bad value yourself: `insmod .../hello.ko times=99`',
-				"is refused by hello_init's own check, and dmesg says why.",
-			].join('\n'),
 			async run(ctx) {
 				const {whom, times} = parseHelloParams(ctx.session.options.moduleParams);
 				const {output, status} = await guest(ctx, `insmod ${guestModulePath(ctx)} whom=${whom} times=${times}`);
@@ -203,10 +213,9 @@ export const helloModuleMilestone: Milestone = {
 				return `loaded; dmesg says "hello: Hello, ${whom}!" ${times} times`;
 			},
 			task: {
-				ask: 'Load the module yourself, greeting whom you like, 1 to 10 times: `insmod /lib/modules/$(uname -r)/extra/hello.ko whom=<name> times=<n>`.',
 				async check(ctx) {
 					const params = await sysfsParams(ctx);
-					if (!params) return {done: false, missing: 'hello is not loaded: /sys/module/hello does not exist.'};
+					if (!params) return {done: false, missing: await notLoadedOrHidden(ctx)};
 					const greetings = await dmesgCount(ctx, `hello: Hello, ${params.whom}!`);
 					if (greetings < params.times)
 						return {
@@ -220,21 +229,9 @@ export const helloModuleMilestone: Milestone = {
 					};
 				},
 			},
-			hints: [
-				"insmod takes a .ko file's path, then name=value pairs: the module's parameters.",
-				'The module is packed at /lib/modules/$(uname -r)/extra/hello.ko; `modinfo` on it lists the parameters.',
-				'times must be 1 to 10: hello_init() refuses anything else, and dmesg says why.',
-			],
-			solution: '`insmod /lib/modules/$(uname -r)/extra/hello.ko whom=Grace times=3`',
 		},
 		{
 			id: 'sysfs',
-			title: 'Find it in sysfs',
-			lesson: [
-				'Every loaded module has /sys/module/<name>/. Parameters declared with a non-zero',
-				'permission appear under parameters/: whom is read-only (0444), times is writable (0644):',
-				'try `echo 3 > /sys/module/hello/parameters/times`. /proc/modules lists it too.',
-			].join('\n'),
 			async run(ctx) {
 				const expected = loadedParams(ctx);
 				const whom = (await guest(ctx, 'cat /sys/module/hello/parameters/whom')).output.trim();
@@ -248,7 +245,6 @@ export const helloModuleMilestone: Milestone = {
 				return `/sys/module/hello/parameters: whom=${whom}, times=${times}; listed in /proc/modules`;
 			},
 			task: {
-				ask: 'times is writable (0644): give it a new value through sysfs, without reloading the module.',
 				async check(ctx) {
 					const loaded = loadedParams(ctx);
 					const params = await sysfsParams(ctx);
@@ -261,20 +257,9 @@ export const helloModuleMilestone: Milestone = {
 					};
 				},
 			},
-			hints: [
-				'Every parameter declared with a non-zero permission is a file under /sys/module/hello/parameters/.',
-				"Writing to a sysfs file calls into the kernel, which stores the value in the module's variable.",
-			],
-			solution: '`echo 5 > /sys/module/hello/parameters/times`',
 		},
 		{
 			id: 'rmmod',
-			title: 'Unload it',
-			lesson: [
-				'rmmod asks the kernel to remove the module (the delete_module system call): it refuses',
-				'while something uses the module, else calls hello_exit() (module_exit) and frees its',
-				"memory. The farewell is the last thing the module's code ever does.",
-			].join('\n'),
 			async run(ctx) {
 				const {output, status} = await guest(ctx, 'rmmod hello');
 				if (status !== 0) {
@@ -299,11 +284,25 @@ export const helloModuleMilestone: Milestone = {
 				return `unloaded; dmesg says "hello: Goodbye, ${whom}." and /sys/module/hello is gone`;
 			},
 			task: {
-				ask: 'Unload the module, and watch dmesg for its farewell.',
 				async check(ctx) {
 					const {whom} = loadedParams(ctx);
-					if (await sysfsParams(ctx))
+					if (await isLoaded(ctx)) {
+						// A module with an init and no exit function cannot leave (delete_module: EBUSY):
+						// say so, and where, rather than "still loaded" for as long as the learner tries.
+						if (!hasExitFunction(ctx.session.modules.hello))
+							return {
+								done: false,
+								missing: withTodoPointer(
+									'hello-module',
+									'rmmod',
+									{
+										what: 'hello.ko has no exit function (no module_exit), so the kernel refuses to unload it: rmmod fails with EBUSY ("Device or resource busy") and hello stays loaded until the guest reboots.',
+									},
+									ctx.session.options.exerciseDirs,
+								).what,
+							};
 						return {done: false, missing: 'hello is still loaded: /sys/module/hello is there.'};
+					}
 					const farewells = await dmesgCount(ctx, `hello: Goodbye, ${whom}.`);
 					if (farewells < 1)
 						return {done: false, missing: `hello is gone, but dmesg has no "hello: Goodbye, ${whom}."`};
@@ -313,8 +312,6 @@ export const helloModuleMilestone: Milestone = {
 					};
 				},
 			},
-			hints: ["rmmod takes the module's name (as /proc/modules lists it), not its file."],
-			solution: '`rmmod hello`',
 		},
 	],
 };

@@ -18,11 +18,13 @@ import {
 	type VariantRun,
 } from '../lab/tune/bench.js';
 import {benchTable, latencyUnit, opsChart, targetLines, type BenchReport} from '../lab/tune/report.js';
-import type {DeviceView} from '../runner/events.js';
-import type {Session} from '../runner/session.js';
+import type {Session} from '../lab/session.js';
+import type {DeviceView} from '../lab/virtio/views.js';
 import {bootStepWith} from './boot.js';
+import {lessonFileOf, lessons} from './compose.js';
+import {fillText} from './lesson-content.js';
 import {check} from './shell.js';
-import type {Milestone, Step, StepContext} from './types.js';
+import type {MilestoneLogic, StepContext, StepLogic} from './types.js';
 import {guestDriverPath, helloBuildSteps} from './virtio-hello.js';
 
 /** Seconds each variant is measured for (bench --seconds / --short); 2 s by default. */
@@ -203,11 +205,9 @@ async function runVariant(ctx: StepContext, variant: Variant, seconds: number, t
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 
-function variantStep(variant: Variant, lesson: string): Step {
+function variantStep(variant: Variant): StepLogic {
 	return {
 		id: variant.id,
-		title: `Measure: ${variant.title}`,
-		lesson,
 		async run(ctx) {
 			const r = await measure(ctx, variant);
 			const per = latencyUnit(r);
@@ -218,9 +218,12 @@ function variantStep(variant: Variant, lesson: string): Step {
 
 const byId = (id: string) => variants.find(v => v.id === id)!;
 
-/** The explanation, with this run's numbers in it. */
+/** The explanation, with this run's numbers in it (the texts are tune.md's `# texts`). */
 export function explain(results: readonly VariantResult[]): string[] {
 	const get = (id: string) => results.find(r => r.id === id);
+	const text = (name: string, values: Record<string, string | number>) =>
+		fillText(lessons(lessonFileOf('tune')), name, values);
+	const ops = (r: VariantResult) => fmt(r.guest.opsPerSec);
 	const naive = get('naive');
 	const batch = get('batch');
 	const indirect = get('batch-indirect');
@@ -231,35 +234,58 @@ export function explain(results: readonly VariantResult[]): string[] {
 	const blk = get('blk-null');
 	const lines: string[] = [];
 	if (naive && batch) {
+		const naiveUs = 1e6 / naive.guest.opsPerSec;
+		const batchUs = 1e6 / batch.guest.opsPerSec;
 		lines.push(
-			`Naive: every request paid a syscall, a kick (a write to the notify register; QEMU runs the queue handler right then), an interrupt and a wake-up: ${fmt(naive.kicksPerRequest, 2)} kicks and ${fmt(naive.interruptsPerRequest, 2)} interrupts per request, ${fmt(naive.guest.opsPerSec)} ops/s.`,
-		);
-		lines.push(
-			`Batched: ${batch.inFlight} requests from one allocation, added under one lock, one kick, one drain, one used-index update, one interrupt: ${fmt(batch.kicksPerRequest, 3)} kicks and ${fmt(batch.interruptsPerRequest, 3)} interrupts per request, ${fmt(batch.guest.opsPerSec)} ops/s (${fmt(batch.guest.opsPerSec / naive.guest.opsPerSec, 1)}× naive).`,
-		);
-		lines.push(
-			`Per request, naive took ${fmt(1e6 / naive.guest.opsPerSec, 2)} µs and batched ${fmt(1e6 / batch.guest.opsPerSec, 2)} µs: batching removed ${fmt(1e6 / naive.guest.opsPerSec - 1e6 / batch.guest.opsPerSec, 2)} µs per request, the syscall, kick, interrupt and wake-up that ${batch.inFlight} requests now share. How that splits between the syscall and the kick is not measured here. Under TCG guest code runs many times slower than natively while a kick is only a function call in QEMU, so the gain is far smaller than under KVM, where a kick is a VM exit.`,
+			text('naive', {
+				kicks: fmt(naive.kicksPerRequest, 2),
+				interrupts: fmt(naive.interruptsPerRequest, 2),
+				ops: ops(naive),
+			}),
+			text('batched', {
+				inFlight: batch.inFlight,
+				kicks: fmt(batch.kicksPerRequest, 3),
+				interrupts: fmt(batch.interruptsPerRequest, 3),
+				ops: ops(batch),
+				times: fmt(batch.guest.opsPerSec / naive.guest.opsPerSec, 1),
+			}),
+			text('per-request', {
+				naiveUs: fmt(naiveUs, 2),
+				batchUs: fmt(batchUs, 2),
+				savedUs: fmt(naiveUs - batchUs, 2),
+				inFlight: batch.inFlight,
+			}),
 		);
 	}
-	if (batch && indirect)
-		lines.push(
-			`INDIRECT_DESC on the same batch: ${fmt(indirect.guest.opsPerSec)} ops/s against ${fmt(batch.guest.opsPerSec)}: a table allocated (GFP_ATOMIC), filled and freed per request, and mapped separately by QEMU. It lets big requests fit the ring; small ones are faster without it.`,
-		);
-	if (each)
-		lines.push(
-			`Kick each, device answering inside the kick: ${fmt(each.kicksPerRequest, 3)} kicks/req. The device is never behind the driver (the vCPU waits while QEMU drains), so every virtqueue_kick_prepare says yes: there is nothing to suppress.`,
-		);
+	if (batch && indirect) lines.push(text('indirect', {ops: ops(indirect), batchOps: ops(batch)}));
+	if (each) lines.push(text('kick-each', {kicks: fmt(each.kicksPerRequest, 3)}));
 	if (deferEach && deferEachNoEi)
 		lines.push(
-			`Kick each, device answering from a bottom half: ${fmt(deferEach.kicksPerRequest, 3)} kicks/req with EVENT_IDX, ${fmt(deferEachNoEi.kicksPerRequest, 3)} without; interrupts ${fmt(deferEach.interruptsPerRequest, 3)} and ${fmt(deferEachNoEi.interruptsPerRequest, 3)} per request. Now the driver adds while the device is behind, and suppression works: without EVENT_IDX the device sets VRING_USED_F_NO_NOTIFY while it drains; with it the device publishes avail_event (QEMU moves it at every pop) and the driver kicks only when its new entries cross it. Same order of magnitude either way here: QEMU's "disable" under EVENT_IDX writes avail_event = the current avail index, which still asks for one more kick, so EVENT_IDX does not beat the flag for kicks. Its real use is finer control (virtqueue_enable_cb_delayed: "interrupt me after 3/4 of these").`,
+			text('kick-each-deferred', {
+				kicks: fmt(deferEach.kicksPerRequest, 3),
+				kicksNoEi: fmt(deferEachNoEi.kicksPerRequest, 3),
+				interrupts: fmt(deferEach.interruptsPerRequest, 3),
+				interruptsNoEi: fmt(deferEachNoEi.interruptsPerRequest, 3),
+			}),
 		);
 	if (naive && deferNaive)
 		lines.push(
-			`The price of answering from another thread: one NOP in flight, p50 ${fmt(deferNaive.guest.p50Us, 1)} µs deferred against ${fmt(naive.guest.p50Us, 1)} µs inside the kick (${fmt(deferNaive.guest.opsPerSec)} against ${fmt(naive.guest.opsPerSec)} ops/s): the bottom half waits for QEMU's main loop to wake up.`,
+			text('deferred-latency', {
+				p50: fmt(deferNaive.guest.p50Us, 1),
+				naiveP50: fmt(naive.guest.p50Us, 1),
+				ops: ops(deferNaive),
+				naiveOps: ops(naive),
+			}),
 		);
 	if (naive && blk)
 		lines.push(
-			`virtio-blk on null-co, the production peer: ${fmt(blk.guest.opsPerSec)} ops/s, p50 ${fmt(blk.guest.p50Us, 1)} µs (${fmt(blk.kicksPerRequest, 2)} kicks/req) against virtio-hello's ${fmt(naive.guest.opsPerSec)}. Both devices do nothing; the difference is the path: the guest's block layer (bio, blk-mq tag, request, completion) and QEMU's, where the read is an AIO request in a coroutine completed from a bottom half in the main loop: the same hop as the deferred virtio-hello${deferNaive ? ` (${fmt(deferNaive.guest.opsPerSec)} ops/s)` : ''}, plus the block layers.`,
+			text('peer', {
+				ops: ops(blk),
+				p50: fmt(blk.guest.p50Us, 1),
+				kicks: fmt(blk.kicksPerRequest, 2),
+				helloOps: ops(naive),
+				deferred: deferNaive ? ` (${ops(deferNaive)} ops/s)` : '',
+			}),
 		);
 	return lines;
 }
@@ -281,37 +307,20 @@ async function mapQueues(ctx: StepContext, tune: TuneState, clock: string): Prom
 	}
 }
 
-export const tuneMilestone: Milestone = {
+export const tuneMilestone: MilestoneLogic = {
 	id: 'tune',
-	title: 'Make it fast',
-	summary: 'Batching and event index, measured against a production device (virtio-blk on null-co) in the same VM.',
 	packages: qemuBuildPackages,
 	builds: ['qemu'],
 	steps: [
 		...helloBuildSteps,
-		bootStepWith(
-			ctx => ({
-				qemu: ctx.session.customQemu,
-				// Kernel messages stay in dmesg: none lands on the serial console mid-prompt or mid-run.
-				append: 'loglevel=4',
-				extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${countersSocket(ctx)},server=on,wait=off`],
-			}),
-			[
-				'Six devices this time, all with ioeventfd=off so every guest notification is one trace line:',
-				'hello0 (EVENT_IDX), hello1 (event_idx=off), hello2 (INDIRECT_DESC too), hello3 and hello4',
-				'(defer=on: they answer from a bottom half, with and without EVENT_IDX) and the peer,',
-				"virtio-blk on QEMU's null-co block driver, which completes reads without touching a byte.",
-			].join('\n'),
-		),
+		bootStepWith(ctx => ({
+			qemu: ctx.session.customQemu,
+			// Kernel messages stay in dmesg: none lands on the serial console mid-prompt or mid-run.
+			append: 'loglevel=4',
+			extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${countersSocket(ctx)},server=on,wait=off`],
+		})),
 		{
 			id: 'probe',
-			title: 'Load the driver, find the queues',
-			lesson: [
-				'insmod binds virtio_hello to the five hello devices; each greets with its QEMU id, which',
-				"tells which /dev node is which. QEMU's trace names each virtio-hello device and its queue",
-				"itself (virtio_hello_* events); virtio-blk's queue is tied to QMP's by its first reads.",
-				'Then every kick and interrupt count is exact.',
-			].join('\n'),
 			async run(ctx) {
 				const tune = state(ctx);
 				await check(ctx, `insmod ${guestDriverPath(ctx)}`);
@@ -336,92 +345,19 @@ export const tuneMilestone: Milestone = {
 				});
 			},
 		},
-		variantStep(
-			byId('naive'),
-			[
-				'Predict first: one NOP at a time, the device does nothing. How many kicks and interrupts',
-				'per request? How many requests per second can a TCG guest make? Watch hello0 in the panel.',
-				'Each request: ioctl, virtqueue_add_sgs, virtqueue_kick (a write to the notify register:',
-				'QEMU runs the queue handler right then), virtqueue_push + virtio_notify (an interrupt),',
-				'vh_vq_done, complete(), the ioctl returns.',
-			].join('\n'),
-		),
-		variantStep(
-			byId('naive-noei'),
-			[
-				'Same, on hello1, which did not offer VIRTIO_RING_F_EVENT_IDX: suppression falls back to the',
-				'ring flags (VRING_USED_F_NO_NOTIFY, VRING_AVAIL_F_NO_INTERRUPT). Predict: any difference with',
-				'one request in flight?',
-			].join('\n'),
-		),
-		variantStep(
-			byId('batch'),
-			[
-				`Predict: ${byId('batch').inFlight} NOPs per ioctl (VIRTIO_HELLO_IOC_BATCH): the driver adds them all with`,
-				'virtqueue_add_sgs, then calls virtqueue_kick once. The device drains the ring with',
-				'notifications off and interrupts once. Kicks per request? How many times faster?',
-			].join('\n'),
-		),
-		variantStep(byId('batch-noei'), 'The batch again on hello1, without EVENT_IDX. Predict before you look.'),
-		variantStep(
-			byId('batch-indirect'),
-			[
-				'The batch once more, on hello2, which negotiated VIRTIO_RING_F_INDIRECT_DESC: every chain,',
-				'even a 2-descriptor NOP, becomes one ring slot pointing at a table the driver allocates',
-				'(kmalloc, GFP_ATOMIC) and frees on completion, and QEMU maps separately. Predict the cost.',
-			].join('\n'),
-		),
-		variantStep(
-			byId('kick-each'),
-			[
-				'Now a driver that kicks after every add (VIRTIO_HELLO_BATCH_KICK_EACH): virtqueue_kick_prepare',
-				'asks whether the device wants a notification (the NO_NOTIFY flag, or with EVENT_IDX the',
-				'avail_event index the device published). Predict: kicks per request for hello0, which',
-				'answers inside the kick?',
-			].join('\n'),
-		),
-		variantStep(
-			byId('naive-defer'),
-			[
-				"hello3 answers from a bottom half in QEMU's main loop (defer=on), as devices with an",
-				'iothread do: the kick returns at once and the answer comes from another thread. Predict',
-				'the latency of one NOP in flight, against hello0.',
-			].join('\n'),
-		),
-		variantStep(
-			byId('kick-each-defer'),
-			[
-				'Kick each again, on hello3: while the bottom half is pending or draining, the device is',
-				'behind the driver. Predict kicks per request now.',
-			].join('\n'),
-		),
-		variantStep(
-			byId('kick-each-defer-noei'),
-			'The same on hello4, without EVENT_IDX: suppression by the NO_NOTIFY flag alone. Predict.',
-		),
-		variantStep(
-			byId('echo-512'),
-			'One 512-byte ECHO in flight: data both ways, checked byte for byte. Predict the cost of 1 KiB of copies against a NOP.',
-		),
-		variantStep(
-			byId('blk-null'),
-			[
-				'The peer: `hello-client bench pread /dev/vda` reads 512 bytes with O_DIRECT, one at a time,',
-				'from virtio-blk on null-co (ioeventfd=off too). Predict: faster or slower than a virtio-hello',
-				'NOP? Both devices do no work; what is left is the path through each stack.',
-			].join('\n'),
-		),
+		variantStep(byId('naive')),
+		variantStep(byId('naive-noei')),
+		variantStep(byId('batch')),
+		variantStep(byId('batch-noei')),
+		variantStep(byId('batch-indirect')),
+		variantStep(byId('kick-each')),
+		variantStep(byId('naive-defer')),
+		variantStep(byId('kick-each-defer')),
+		variantStep(byId('kick-each-defer-noei')),
+		variantStep(byId('echo-512')),
+		variantStep(byId('blk-null')),
 		{
 			id: 'results',
-			title: 'Why: the numbers side by side',
-			lesson: [
-				'Notification suppression: a kick costs an exit to the hypervisor, an interrupt costs an',
-				'exit, an injection and a handler. Batching makes many requests share one of each. The',
-				'device disables notifications while it drains (virtio_queue_set_notification(vq, 0)) and',
-				'the driver disables callbacks while it reaps (virtqueue_disable_cb). EVENT_IDX refines',
-				'both: "kick me when avail passes N", "interrupt me when used passes M". This run\'s',
-				'numbers, the table and what they mean are in the step log; `kernelcraft bench` prints them.',
-			].join('\n'),
 			async run(ctx) {
 				const tune = state(ctx);
 				const results = variants

@@ -1,11 +1,14 @@
-import type {Emit} from '../runner/events.js';
-import type {Session} from '../runner/session.js';
+import type {GuestDebugger} from '../lab/debug/guest-debugger.js';
+import type {Session} from '../lab/session.js';
+import type {StepEmit} from './step-events.js';
 
 export interface StepContext {
-	emit: Emit;
+	emit: StepEmit;
 	/** Aborted when the learner quits or the run is cancelled: long jobs must stop. */
 	signal: AbortSignal;
 	session: Session;
+	/** The TUI's gdb pane (--debug): a step that uses gdb uses the learner's, so it shows there. */
+	debugger?: GuestDebugger;
 	/** Step id, for events the step emits itself. */
 	step: string;
 	/** Figures the step wants in the milestone summary (e.g. bootMs). */
@@ -45,6 +48,8 @@ export interface Task {
 	 * in gdb is followed into QEMU); resolves with the step's proof.
 	 */
 	then?(ctx: StepContext, done: string): Promise<string>;
+	/** What the step sets up before the learner's part (a driver reloaded with a test switch). */
+	prepare?(ctx: StepContext): Promise<void>;
 }
 
 /** A number the learner predicts before the step runs; the step's figures then hold the answer. */
@@ -100,4 +105,20 @@ export interface Milestone {
 	 * builds it itself (a step), so a background build of it hands over when the milestone starts.
 	 */
 	builds?: ForeseeableBuild[];
+}
+
+/**
+ * A step as the code writes it: what it does and checks, without the learner's text, which comes
+ * from the milestone's lesson file (lesson-content.ts) when the milestone is composed.
+ */
+export interface StepLogic {
+	id: string;
+	run(ctx: StepContext): Promise<string>;
+	task?: Omit<Task, 'ask'>;
+	predict?: Omit<Prediction, 'question' | 'unit' | 'why'>;
+}
+
+/** A milestone as the code writes it; its title, summary and every step's text are content. */
+export interface MilestoneLogic extends Omit<Milestone, 'title' | 'summary' | 'steps'> {
+	steps: StepLogic[];
 }

@@ -6,11 +6,12 @@ import {ensureQemu} from '../lab/build/qemu-build.js';
 import {LabError} from '../lab/lab-error.js';
 import {devicesDir, driversDir, projectRoot} from '../lab/paths.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
-import type {DeviceView} from '../runner/events.js';
 import {bootStepWith, kernelStep, rootfsStep} from './boot.js';
 import {greetingFailure, greetingTimeoutS, requestCounts, stuckGreeting} from './greeting-diagnosis.js';
+import {helloDevices} from './hello-devices.js';
+import {describePci, pciIdentityOf} from './pci-identity.js';
 import {check, guest} from './shell.js';
-import type {Milestone, Step, StepContext} from './types.js';
+import type {MilestoneLogic, StepContext, StepLogic} from './types.js';
 
 export const helloDriverDir = path.join(driversDir, 'virtio-hello');
 export const helloAbiHeader = path.join(devicesDir, 'virtio-hello', 'include', 'virtio_hello.h');
@@ -20,25 +21,83 @@ export function guestDriverPath(ctx: StepContext): string {
 	return `/lib/modules/${ctx.session.kernel!.release}/extra/virtio_hello.ko`;
 }
 
-/** The virtio-hello devices QMP lists, sampled now. */
-export async function helloDevices(ctx: StepContext): Promise<DeviceView[]> {
-	const devices = (await ctx.session.panel?.sampleNow()) ?? [];
-	return devices.filter(device => device.name === 'virtio-hello');
+/**
+ * One greeting, sent on the check channel and checked end to end: answered, completed, with the
+ * device's text. A failure says where the request stopped (greeting-diagnosis.ts), which the
+ * exercises map to a TODO. Both `run` and the learner's guided greeting end here.
+ */
+async function verifyGreeting(ctx: StepContext): Promise<string> {
+	const before = await requestCounts(ctx);
+	// A bounded wait: a request that never comes back must not hold the check shell.
+	const command = 'hello-client greet Ada';
+	const result = await guest(ctx, `timeout -s KILL ${greetingTimeoutS} ${command}`, 60_000);
+	if (result.status !== 0) throw await greetingFailure(ctx, command, before, result);
+	const reply = result.output.trim();
+	const expected = `Hello, Ada! from ${deviceGreeting}`;
+	if (reply !== expected) throw new LabError({what: `The device answered "${reply}", not "${expected}".`});
+	return `the device answered "${reply}"`;
 }
 
-export const qemuStep: Step = {
+/**
+ * The malformed chains the device's header check (virtio-device TODO 2) must refuse, each with
+ * the status it must answer (hello-client bad KIND prints ok or FAIL against these).
+ */
+export const refusedChains = ['short', 'wrongdir', 'mismatch', 'oversized', 'nospace'] as const;
+
+/**
+ * The driver sends hostile chains only when loaded with allow_raw=1 (a switch for tests, root
+ * only): it is reloaded with it. Its node comes back as /dev/virtio-hello0.
+ */
+async function allowRawChains(ctx: StepContext): Promise<void> {
+	await check(ctx, `rmmod virtio_hello && insmod ${guestDriverPath(ctx)} allow_raw=1 && test -c /dev/virtio-hello0`);
+}
+
+/** The device's own count of requests it answered with a status other than OK (QOM, over QMP). */
+async function deviceErrors(ctx: StepContext): Promise<number | undefined> {
+	return ctx.session.panel?.qomGet<number>('hello0', 'errors');
+}
+
+/**
+ * Each malformed chain refused with its status, and the device still greets afterwards: a
+ * device that trusts what a guest puts in its queue fails here, at its header check.
+ */
+async function verifyRefusals(ctx: StepContext): Promise<string> {
+	const lines: string[] = [];
+	for (const kind of refusedChains) {
+		const {output, status} = await guest(
+			ctx,
+			`timeout -s KILL ${greetingTimeoutS} hello-client bad ${kind} 2>&1`,
+			60_000,
+		);
+		lines.push(...output.trim().split('\n'));
+		const verdict = new RegExp(`^bad ${kind}\\s+(ok|FAIL)\\s+(.*)$`, 'm').exec(output);
+		if (status !== 0 || verdict?.[1] !== 'ok')
+			throw new LabError({
+				what: verdict
+					? `The device answered a hostile chain (${verdict[2]}) with the wrong status: it must refuse it and stay usable.`
+					: `\`hello-client bad ${kind}\` did not come back (status ${status}): the device did not survive a hostile chain.`,
+				lastSeen: lines,
+				symptom: 'not-refused',
+			});
+	}
+	const answer = await greetingAfter(ctx);
+	return `${refusedChains.length} hostile chains refused, each with its status; the device still greets: "${answer}"`;
+}
+
+/** A greeting after the hostile chains: the device is still alive and correct. */
+async function greetingAfter(ctx: StepContext): Promise<string> {
+	const {output, status} = await guest(ctx, `timeout -s KILL ${greetingTimeoutS} hello-client greet Ada`, 60_000);
+	const expected = `Hello, Ada! from ${deviceGreeting}`;
+	if (status !== 0 || output.trim() !== expected)
+		throw new LabError({
+			what: `After the hostile chains the device answered "${output.trim()}" (status ${status}), not "${expected}".`,
+			symptom: 'not-refused',
+		});
+	return output.trim();
+}
+
+export const qemuStep: StepLogic = {
 	id: 'qemu',
-	title: 'Build QEMU with the new device',
-	lesson: [
-		'devices/virtio-hello/ is a new device model for QEMU: virtio-hello.c (the device: its',
-		'queue handler pops each request, checks it, answers it), virtio-hello-pci.c (the PCI proxy',
-		"that puts it on the bus) and two build lines. kernelcraft applies them to Debian's QEMU 7.2",
-		'source and builds qemu-system-x86_64 alone (the first build is a few minutes; after an edit of',
-		'devices/ only the changed files are compiled).',
-		'Open: devices/virtio-hello/virtio-hello.c, then docs/virtio-hello.md for the contract.',
-		'In the TUI you build your own copy of the queue handler, with TODOs to fill in',
-		'(`kernelcraft exercise path virtio-device`), in a QEMU work tree of its own.',
-	].join('\n'),
 	async run(ctx) {
 		const learners = ctx.session.options.exerciseDirs?.['virtio-device'];
 		const qemu = await ensureQemu({
@@ -75,17 +134,8 @@ export function buildHelloClient(cacheDir: string, signal?: AbortSignal): Promis
 	});
 }
 
-export const driverStep: Step = {
+export const driverStep: StepLogic = {
 	id: 'driver',
-	title: 'Build the driver and its client',
-	lesson: [
-		'drivers/virtio-hello/virtio_hello_core.c is the Linux half: a virtio_driver whose probe() finds',
-		'the queue, a misc device (/dev/virtio-hello0) for user space, and one completion per',
-		'request. Both halves include the same header, devices/virtio-hello/include/virtio_hello.h:',
-		'one ABI, no copy to drift. hello-client is a static program for the guest.',
-		'In the TUI you build your own copy of the request path, with TODOs to fill in',
-		'(`kernelcraft exercise path virtio-driver`): press e to open it at the first TODO.',
-	].join('\n'),
 	async run(ctx) {
 		const kernel = ctx.session.kernel!;
 		const learners = ctx.session.options.exerciseDirs?.['virtio-driver'];
@@ -123,41 +173,29 @@ export const helloRootfsStep = rootfsStep(ctx => {
 });
 
 /** Everything virtio-hello and tune build before they boot: kernel, QEMU, driver, initramfs. */
-export const helloBuildSteps: Step[] = [kernelStep, qemuStep, driverStep, helloRootfsStep];
+export const helloBuildSteps: StepLogic[] = [kernelStep, qemuStep, driverStep, helloRootfsStep];
 
-export const virtioHelloMilestone: Milestone = {
+export const virtioHelloMilestone: MilestoneLogic = {
 	id: 'virtio-hello',
-	title: 'A virtio device of your own',
-	summary: 'A new virtio device in QEMU and its Linux driver, moving real data over a virtqueue.',
 	packages: qemuBuildPackages,
 	builds: ['qemu'],
 	steps: [
 		...helloBuildSteps,
-		bootStepWith(
-			ctx => ({
-				qemu: ctx.session.customQemu,
-				extraArgs: ['-device', `virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`],
-			}),
-			'This QEMU is the one just built, started with -device virtio-hello-pci: the PCI scan finds 1af4:1078.',
-		),
+		bootStepWith(ctx => ({
+			qemu: ctx.session.customQemu,
+			extraArgs: ['-device', `virtio-hello-pci,id=hello0,greeting=${deviceGreeting}`],
+		})),
 		{
 			id: 'probe',
-			title: 'Load the driver: probe',
-			lesson: [
-				'The virtio layers, mapped to the files. The device (devices/virtio-hello/virtio-hello.c)',
-				'only sees virtqueues. The transport (QEMU hw/virtio/virtio.c and virtio-pci.c; Linux',
-				'drivers/virtio/virtio_ring.c and virtio_pci_modern.c) moves them over a bus. The bus is',
-				'PCI: vendor 0x1af4, device 0x1040 + 56. insmod registers the driver; the virtio core',
-				'matches device ID 56 in its id_table and calls virtio_hello_probe().',
-			].join('\n'),
 			async run(ctx) {
 				await check(ctx, `insmod ${guestDriverPath(ctx)}`);
 				const probe = await check(ctx, 'dmesg | grep -m1 "virtio_hello.*/dev/virtio-hello"');
 				await check(ctx, 'test -c /dev/virtio-hello0');
-				return probe.replace(/^\[[^\]]*\]\s*/, '');
+				const pci = await pciIdentityOf(ctx, '/sys/class/misc/virtio-hello0/device');
+				ctx.figures.pci = pci;
+				return `${probe.replace(/^\[[^\]]*\]\s*/, '')}; PCI ${describePci(pci)}`;
 			},
 			task: {
-				ask: 'Load the driver yourself: `insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko`, then look for its line in dmesg.',
 				async check(ctx) {
 					const probe = await guest(ctx, 'dmesg | grep -m1 "virtio_hello.*/dev/virtio-hello"');
 					if (probe.status !== 0)
@@ -167,36 +205,11 @@ export const virtioHelloMilestone: Milestone = {
 					return {done: true, detail: `you loaded it: ${probe.output.trim().replace(/^\[[^\]]*\]\s*/, '')}`};
 				},
 			},
-			hints: [
-				'The driver was packed beside the kernel it was built for, under /lib/modules/$(uname -r)/extra/.',
-				'Once loaded, the virtio core matches device ID 56 and calls probe(): dmesg says which node it made.',
-			],
-			solution: '`insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko && dmesg | tail -n 3`',
 		},
 		{
 			id: 'greet',
-			title: 'A greeting round trip',
-			lesson: [
-				'hello-client greet Ada: the driver puts a request header and "Ada" in device-readable',
-				'descriptors and room for the answer in device-writable ones, kicks, and sleeps on a',
-				'completion. QEMU pops the chain, checks every length and direction, writes "Hello, Ada!',
-				'from <greeting property>" and a status byte, pushes it to the used ring and interrupts.',
-				'To watch it happen: start kernelcraft --debug; the next step then follows one request with',
-				'two gdbs, through the driver, into QEMU and back.',
-			].join('\n'),
-			async run(ctx) {
-				const before = await requestCounts(ctx);
-				// A bounded wait: a request that never comes back must not hold the check shell.
-				const command = 'hello-client greet Ada';
-				const result = await guest(ctx, `timeout -s KILL ${greetingTimeoutS} ${command}`, 60_000);
-				if (result.status !== 0) throw await greetingFailure(ctx, command, before, result);
-				const reply = result.output.trim();
-				const expected = `Hello, Ada! from ${deviceGreeting}`;
-				if (reply !== expected) throw new LabError({what: `The device answered "${reply}", not "${expected}".`});
-				return `the device answered "${reply}"`;
-			},
+			run: verifyGreeting,
 			task: {
-				ask: 'Greet the device by your name: `hello-client greet <name>`. The answer comes back through the used ring.',
 				async check(ctx) {
 					// The device's own count of answered requests, from QMP: the queue moved for the learner.
 					const [device] = await helloDevices(ctx);
@@ -211,20 +224,15 @@ export const virtioHelloMilestone: Milestone = {
 						};
 					return {done: true, detail: `you sent it: the used index moved by ${moved} (${start} → ${usedIdx})`};
 				},
+				// The used index moves for a request the device refused, or one the driver never
+				// completes: the learner's greeting is then checked as `run` checks its own.
+				async then(ctx, done) {
+					return `${done}; ${await verifyGreeting(ctx)}`;
+				},
 			},
-			hints: [
-				'hello-client is the guest program that talks to /dev/virtio-hello0; `hello-client` alone prints its usage.',
-			],
-			solution: '`hello-client greet Ada`',
 		},
 		{
 			id: 'integrity',
-			title: 'Large buffers, intact',
-			lesson: [
-				'hello-client echo 1M 5 sends 1 MiB five times and checks every byte that comes back, and',
-				'the CRC-32 the device computed. 1 MiB is 256 pages: one descriptor per page, carried in',
-				'one indirect descriptor table (VIRTIO_RING_F_INDIRECT_DESC) so it fits a 256-entry ring.',
-			].join('\n'),
 			async run(ctx) {
 				const [before] = await helloDevices(ctx);
 				const result = await check(ctx, 'hello-client echo 1M 5', 120_000);
@@ -239,26 +247,39 @@ export const virtioHelloMilestone: Milestone = {
 				return `5 x 1 MiB echoed and verified byte for byte and by CRC-32, ${match[3]} MB/s`;
 			},
 			predict: {
-				question:
-					'`hello-client echo 1M 5` sends 1 MiB to the device five times and gets it back. By how many requests will the used index move?',
-				unit: 'requests',
 				actual: figures => figures.echoRequests as number | undefined,
-				why: '1 MiB is 256 pages, more than a 256-entry ring holds with the header and the answer. With INDIRECT_DESC the driver puts every page in one indirect table, and the chain is a single ring entry: one request per echo.',
 			},
-			hints: [
-				'Count chains, not pages: how many descriptors can one chain reach without filling the ring?',
-				'VIRTIO_RING_F_INDIRECT_DESC lets one ring descriptor point at a whole table of them.',
-			],
-			solution: '5: one chain per 1 MiB echo, its pages in one indirect table.',
+		},
+		{
+			id: 'hostile',
+			async run(ctx) {
+				await allowRawChains(ctx);
+				return verifyRefusals(ctx);
+			},
+			task: {
+				prepare: allowRawChains,
+				async check(ctx) {
+					const errors = await deviceErrors(ctx);
+					if (errors === undefined) return {done: false, missing: "QMP does not answer for hello0's error count yet."};
+					const start = (ctx.figures.hostileFrom ??= errors) as number;
+					if (errors === start)
+						return {
+							done: false,
+							missing: `the device has refused nothing since this step began (its error count is ${errors}).`,
+						};
+					return {
+						done: true,
+						detail: `you sent one: the device refused ${errors - start} (its error count ${start} → ${errors})`,
+					};
+				},
+				// The learner saw one refusal; every kind the device must refuse is then tried as `run` does.
+				async then(ctx, done) {
+					return `${done}; ${await verifyRefusals(ctx)}`;
+				},
+			},
 		},
 		{
 			id: 'panel',
-			title: 'The panel sees it move',
-			lesson: [
-				"The panel reads the same queue from QEMU's side over QMP: status bits, negotiated",
-				'features (CRC32, EVENT_IDX, INDIRECT_DESC), and the used index that grew with every request.',
-				'Try `hello-client nop 1000` in the console and watch the request rate.',
-			].join('\n'),
 			async run(ctx) {
 				// A counting window: the queue's kick and interrupt totals (in the figures) are exact.
 				const count = <T>(work: () => Promise<T>) => ctx.session.panel?.countKicks(work) ?? work();

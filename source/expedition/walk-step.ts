@@ -1,10 +1,12 @@
 import {GdbSession} from '../lab/debug/gdb-session.js';
 import {ptraceBlocker, qemuGdbCommand} from '../lab/debug/gdb.js';
 import {LabError} from '../lab/lab-error.js';
-import {GuestDebugger} from '../runner/guest-debugger.js';
+import {GuestDebugger} from '../lab/debug/guest-debugger.js';
+import {lessonFileOf, lessons} from './compose.js';
+import {fillText} from './lesson-content.js';
 import {followOneRequest, walkBreakpoints, type WalkStop} from './request-walk.js';
 import {deviceGreeting} from './virtio-hello.js';
-import type {Step, StepContext, TaskState} from './types.js';
+import type {StepContext, StepLogic, TaskState} from './types.js';
 
 /**
  * The virtio-hello milestone's gdb step (kernelcraft --debug): one request followed from the
@@ -17,21 +19,8 @@ import type {Step, StepContext, TaskState} from './types.js';
 /** How long one stop may take to come: TCG on a busy 2-core machine is slow, gdb slower. */
 const stopTimeoutMs = 180_000;
 
-const catchIt =
-	'Catch one request in your driver: press g (gdb on the guest kernel) and x (gdb takes commands while the guest is stopped), then Tab and type `break vh_queue` and `continue` into gdb; Ctrl-] and Esc back, Tab into the console and greet the device: `hello-client greet <name>`. gdb stops the guest in vh_queue.';
-
-export const walkStep: Step = {
+export const walkStep: StepLogic = {
 	id: 'walk',
-	title: 'Follow one request with gdb',
-	lesson: [
-		"Two debuggers, one request. gdb on the guest kernel (through QEMU's gdbstub) stops the driver",
-		'in vh_queue(), about to call virtqueue_add_sgs(): its scatterlist holds the guest-physical',
-		'address of each buffer. A second gdb, on the QEMU process, stops the device where it answers',
-		'(virtqueue_fill(), called by virtio_hello_handle_one()): the element QEMU popped holds the same',
-		"addresses, now with the host mappings of them. Then the driver's callback, vh_vq_done(), reaps",
-		'the used element. While QEMU is stopped, the guest is frozen with it: the panel holds, and',
-		'shows the indices each side saw at each stop.',
-	].join('\n'),
 	async run(ctx) {
 		const gdb = await kernelGdbOf(ctx);
 		try {
@@ -41,30 +30,19 @@ export const walkStep: Step = {
 		}
 	},
 	task: {
-		ask: catchIt,
 		hostOnly: true,
 		async check(ctx) {
-			return caughtIn(ctx.session.guestDebugger?.active === true, ctx.session.guestDebugger?.breakpointFunction);
+			return caughtIn(ctx.debugger?.active === true, ctx.debugger?.breakpointFunction);
 		},
 		async then(ctx, done) {
 			ctx.emit({type: 'log', step: ctx.step, line: done});
-			const gdb = await ctx.session.guestDebugger!.attached();
+			const gdb = await ctx.debugger!.attached();
 			return follow(ctx, gdb, false);
 		},
 	},
 	predict: {
-		question:
-			"One greeting: how many buffers will the element QEMU pops for it hold (device-readable plus device-writable)? Read vh_std_sgs() in the driver's core.",
-		unit: 'buffers',
 		actual: figures => figures.walkBuffers as number | undefined,
-		why: 'The request header and the name are the device-readable ones; the response header, the room for the greeting and the status byte the writable ones: 2 + 3. The driver puts them in one indirect table (one ring entry), and QEMU flattens it back into one element of 5.',
 	},
-	hints: [
-		'g opens gdb on the guest kernel; x stops the guest so gdb takes commands; Tab types into gdb, Ctrl-] comes back. A breakpoint in the driver resolves once virtio_hello.ko is loaded, which the probe step did.',
-		'vh_queue() is where every request of the driver goes to the ring. Break there, then send one greeting from the console.',
-	],
-	solution:
-		'g, x, Tab, `break vh_queue` Enter, `continue` Enter, Ctrl-], Esc; then Tab into the console and `hello-client greet Ada`.',
 };
 
 /** The guided check: has the learner's gdb stopped the driver in vh_queue? Pure. */
@@ -82,7 +60,7 @@ export function caughtIn(attached: boolean, breakpoint: string | undefined): Tas
 
 /** The kernel's gdb: the pane's (TUI), or one of the step's own (headless), released after. */
 async function kernelGdbOf(ctx: StepContext): Promise<{session: GdbSession; release: () => Promise<void>}> {
-	const pane = ctx.session.guestDebugger;
+	const pane = ctx.debugger;
 	if (pane) return {session: await pane.attached(), release: async () => undefined};
 	// Headless: its own, whose pane output nobody reads (the stops are logged instead).
 	const own = new GuestDebugger(ctx.session, event => {
@@ -103,7 +81,7 @@ async function follow(ctx: StepContext, kernelGdb: GdbSession, send: boolean): P
 	if (blocker) throw new LabError({what: 'gdb cannot attach to QEMU here.', hint: blocker});
 	ctx.emit({type: 'log', step: ctx.step, line: `attaching gdb to QEMU (pid ${vm.pid}) for the device's side`});
 	const qemuGdb = new GdbSession({argv: qemuGdbCommand({qemu: vm.commandLine[0]!, pid: vm.pid})});
-	const holder = ctx.session.guestDebugger;
+	const holder = ctx.debugger;
 	try {
 		await qemuGdb.ready;
 		// Handed over (d) while the learner's gdb held the guest somewhere: it runs on first, so
@@ -136,10 +114,10 @@ async function follow(ctx: StepContext, kernelGdb: GdbSession, send: boolean): P
 
 /** Guided: the driver goes on when the learner says so (c in the pane), or at once after `d`. */
 async function learnerContinues(ctx: StepContext, gdb: GdbSession, stop: WalkStop): Promise<void> {
-	const next =
-		stop.n === 1
-			? "Press c in the gdb pane: the request goes to the device, and QEMU's gdb stops it there."
-			: 'Press c in the gdb pane: the driver wakes hello-client, which prints the answer in the console.';
+	const next = fillText(
+		lessons(lessonFileOf('virtio-hello')),
+		stop.n === 1 ? 'walk-on-to-device' : 'walk-on-to-driver',
+	);
 	ctx.emit({type: 'task', step: ctx.step, ask: next});
 	while (gdb.stopped && gdb.running) {
 		if (ctx.signal.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});

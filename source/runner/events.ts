@@ -1,12 +1,15 @@
 // The one stream both consumers read: the TUI reduces it into screen state, `run --json` prints
-// it line by line. Every field is plain data so an event can be serialised as-is. The lab's own
-// events and types live in the lab; they are re-exported here for the runner and the UI.
+// it line by line. Every field is plain data so an event can be serialised as-is. Each event is
+// defined on the floor that emits it: the lab's (builds, VM, panel, debugger) in the lab, the
+// steps' own (tasks, the walk's stops) in the expedition, the milestone and step events here.
+// They are re-exported here for the runner's consumers (cli, ui).
 
+import type {StepEvent} from '../expedition/step-events.js';
 import type {Accel} from '../lab/host/accel.js';
 import type {Failure} from '../lab/lab-error.js';
-import type {LabEvent} from '../lab/lab-events.js';
 import type {RunMode} from './guide.js';
 
+export type {StepEvent} from '../expedition/step-events.js';
 export type {Accel, AccelChoice} from '../lab/host/accel.js';
 export type {Failure} from '../lab/lab-error.js';
 export type {LabEvent} from '../lab/lab-events.js';
@@ -30,15 +33,13 @@ export interface MilestoneSummary {
 }
 
 export type RunEvent =
-	| LabEvent
+	| StepEvent
 	| {type: 'milestone-started'; milestone: string; title: string; steps: {name: string; title: string}[]}
 	| {type: 'step-started'; step: string; title: string}
 	/** `byLearner`: a guided step the learner did with their own hands (checked from the system's state). */
 	| {type: 'verified'; step: string; detail: string; ms: number; byLearner?: boolean}
 	| {type: 'failed'; step: string; failure: Failure; ms: number}
 	| {type: 'milestone-finished'; summary: MilestoneSummary}
-	/** Guided mode: the step waits for the learner to do `ask`; `missing` says what the check still lacks. */
-	| {type: 'task'; step: string; ask: string; missing?: string}
 	/** Guided mode: the step waits for the learner's number before it runs. */
 	| {type: 'prediction-asked'; step: string; question: string; unit: string}
 	| {type: 'prediction-result'; step: string; guess: number; actual: number; unit: string; why: string}
@@ -47,24 +48,7 @@ export type RunEvent =
 	/** The run switched between the learner doing the steps and kernelcraft doing them. */
 	| {type: 'mode'; mode: RunMode}
 	/** A build the TUI runs ahead of time (QEMU for milestones 4 and 5), and how far it is. */
-	| {type: 'background'; job: 'qemu'; state: BackgroundState; fraction: number; label: string; note?: string}
-	/** The gdb pane: gdb's last lines (plain text), and whether it holds its target stopped. */
-	| {type: 'gdb'; state: 'starting' | 'attached' | 'gone'; lines: string[]; stopped: boolean; note?: string}
-	/**
-	 * A stop of the request walk (--debug, virtio-hello): which side stopped where, and the
-	 * queue's indices as that side saw them, for the panel.
-	 */
-	| {
-			type: 'walk-stop';
-			step: string;
-			n: number;
-			side: 'driver' | 'device';
-			where: string;
-			indices?: string;
-			descriptor?: string;
-	  }
-	/** A debugger holds the guest stopped (or lets it go): the header says so, the panel freezes. */
-	| {type: 'guest-paused'; paused: boolean; by: string};
+	| {type: 'background'; job: 'qemu'; state: BackgroundState; fraction: number; label: string; note?: string};
 
 export type BackgroundState = 'idle' | 'running' | 'paused' | 'done' | 'failed' | 'stopped';
 

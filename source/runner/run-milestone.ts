@@ -1,20 +1,26 @@
+import {withTodoPointer} from '../expedition/exercise-failure.js';
 import type {Milestone, Step, StepContext} from '../expedition/types.js';
+import type {GuestDebugger} from '../lab/debug/guest-debugger.js';
 import {packageStates, requirementsFor} from '../lab/host/requirements.js';
 import {toFailure} from '../lab/lab-error.js';
+import type {Session} from '../lab/session.js';
 import type {Emit, MilestoneSummary, StepSummary} from './events.js';
 import type {Guide} from './guide.js';
-import {withTodoPointer} from './exercise-failure.js';
-import type {Session} from './session.js';
 
 /** How often a guided step's check looks at the system while the learner works. */
 const taskCheckEveryMs = 700;
+
+/** A step's context as the runner holds it: its emit also takes the runner's own events. */
+interface RunContext extends StepContext {
+	emit: Emit;
+}
 
 /**
  * One step. With a guide in guided mode, the learner first predicts (if the step asks), then does
  * the step themselves (if it is a task) while its check watches the system; `d` hands the step,
  * and the rest, back to `run`. Without a guide every step runs itself, as in `kernelcraft run`.
  */
-async function runStep(step: Step, ctx: StepContext, guide?: Guide): Promise<{detail: string; byLearner: boolean}> {
+async function runStep(step: Step, ctx: RunContext, guide?: Guide): Promise<{detail: string; byLearner: boolean}> {
 	const guided = ctx.guided ?? (() => false);
 	let guess: number | undefined;
 	if (step.predict && guided()) {
@@ -24,6 +30,7 @@ async function runStep(step: Step, ctx: StepContext, guide?: Guide): Promise<{de
 	let detail: string | undefined;
 	let byLearner = false;
 	if (step.task && guided()) {
+		await step.task.prepare?.(ctx);
 		detail = await waitForTask(step, ctx, guide!);
 		byLearner = detail !== undefined;
 		if (detail !== undefined && step.task.then) detail = await step.task.then(ctx, detail);
@@ -48,7 +55,7 @@ async function runStep(step: Step, ctx: StepContext, guide?: Guide): Promise<{de
  * Watches the system until the task's check says done; undefined when the learner hands the step
  * over (demo). Says what is still missing each time that changes.
  */
-async function waitForTask(step: Step, ctx: StepContext, guide: Guide): Promise<string | undefined> {
+async function waitForTask(step: Step, ctx: RunContext, guide: Guide): Promise<string | undefined> {
 	const task = step.task!;
 	let said: string | undefined;
 	ctx.emit({type: 'task', step: step.id, ask: task.ask});
@@ -71,7 +78,8 @@ async function waitForTask(step: Step, ctx: StepContext, guide: Guide): Promise<
 
 /**
  * Runs a milestone's steps in order and turns them into events; the first failure ends the run.
- * The TUI and `run --json` both consume this: there is no second implementation.
+ * The TUI and `run --json` both consume this: there is no second implementation. `debuggerPane`:
+ * the TUI's gdb pane, handed to the steps that use gdb (headless runs have none).
  */
 export async function runMilestone(
 	milestone: Milestone,
@@ -79,6 +87,7 @@ export async function runMilestone(
 	emit: Emit,
 	signal: AbortSignal,
 	guide?: Guide,
+	debuggerPane?: GuestDebugger,
 ): Promise<MilestoneSummary> {
 	emit({
 		type: 'milestone-started',
@@ -119,7 +128,8 @@ export async function runMilestone(
 			if (signal.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});
 			// The learner does the step unless the run was handed over (d): asked anew at each use.
 			const guided = () => guide?.current === 'guided';
-			const {detail, byLearner} = await runStep(step, {emit, signal, session, step: step.id, figures, guided}, guide);
+			const ctx: RunContext = {emit, signal, session, step: step.id, figures, guided, debugger: debuggerPane};
+			const {detail, byLearner} = await runStep(step, ctx, guide);
 			const ms = Date.now() - started;
 			steps.push({name: step.id, title: step.title, ok: true, ms, detail});
 			emit({type: 'verified', step: step.id, detail, ms, ...(byLearner ? {byLearner} : {})});

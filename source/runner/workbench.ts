@@ -5,14 +5,14 @@ import {exercisesOf} from '../expedition/exercises.js';
 import {projectRoot} from '../lab/paths.js';
 import {LabError} from '../lab/lab-error.js';
 import type {Milestone} from '../expedition/types.js';
+import {GuestDebugger} from '../lab/debug/guest-debugger.js';
+import {Session, type SessionOptions} from '../lab/session.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
 import {BackgroundBuild, qemuBuildWork} from './background-build.js';
 import {Guide} from './guide.js';
 import {nextHint, stepForHint, type HintShown} from './hints.js';
 import {ProgressStore, type StepProgress} from './progress-store.js';
 import {runMilestone} from './run-milestone.js';
-import {Session, type SessionOptions} from './session.js';
-import {GuestDebugger} from './guest-debugger.js';
 import type {GdbAction, WorkbenchApi} from './workbench-api.js';
 import {ExerciseWorkspaces} from './exercise-workspaces.js';
 import {RerunOnSave} from './rerun-on-save.js';
@@ -62,8 +62,6 @@ export class Workbench implements WorkbenchApi {
 		this.guide = options.guided ? new Guide('guided') : undefined;
 		this.session = new Session(options, event => this.broadcast(event));
 		this.debugger = new GuestDebugger(this.session, event => this.broadcast(event));
-		// The pane is the TUI's (keepVm); a headless run's gdb step uses a gdb of its own.
-		if (options.keepVm) this.session.guestDebugger = this.debugger;
 		if (options.exerciseWorkspace) this.exercises = new ExerciseWorkspaces(options.exerciseWorkspace);
 	}
 
@@ -100,6 +98,14 @@ export class Workbench implements WorkbenchApi {
 		this.background.start();
 	}
 
+	/**
+	 * Setup has run (the TUI's `s`): the host may now have what the background build needed and
+	 * lacked at start-up, so it starts, unless it already ran or still cannot.
+	 */
+	afterSetup(): void {
+		if (!this.background) this.startBackgroundBuilds();
+	}
+
 	toggleBackgroundBuild(): void {
 		this.background?.togglePause();
 	}
@@ -127,7 +133,16 @@ export class Workbench implements WorkbenchApi {
 			this.guide.reset('guided');
 			this.broadcast({type: 'mode', mode: 'guided'});
 		}
-		const done = runMilestone(milestone, this.session, event => this.broadcast(event), controller.signal, this.guide);
+		// The pane is the TUI's (keepVm); a headless run's gdb step uses a gdb of its own.
+		const pane = this.options.keepVm ? this.debugger : undefined;
+		const done = runMilestone(
+			milestone,
+			this.session,
+			event => this.broadcast(event),
+			controller.signal,
+			this.guide,
+			pane,
+		);
 
 		this.running = {controller, done, milestone: id};
 		try {

@@ -155,6 +155,13 @@ export interface UiState {
 	selected: number;
 	/** One line for the learner (a state-file warning, "already running", ...). */
 	notice?: string;
+	/** The milestone Enter did not start because the host lacks packages, and which (in full). */
+	blocked?: BlockedView;
+}
+
+export interface BlockedView {
+	milestone: string;
+	needs: string[];
 }
 
 /** Actions that come from the learner, not from the host. Prefixed so they never clash with RunEvent types. */
@@ -165,6 +172,8 @@ export type UiAction =
 	| {type: 'ui/toggle-look-inside'}
 	| {type: 'ui/move'; delta: number}
 	| {type: 'ui/notice'; text: string | undefined}
+	/** Enter found the host lacking what the milestone needs (undefined: nothing blocks now). */
+	| {type: 'ui/blocked'; blocked: BlockedView | undefined}
 	/** The learner's prediction as typed so far (digits only). */
 	| {type: 'ui/prediction-input'; text: string}
 	/** Several host events reduced in one go: the event hook batches them to cap re-renders. */
@@ -228,6 +237,7 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				...state,
 				milestones: {...state.milestones, [event.milestone]: 'running'},
 				activeMilestone: event.milestone,
+				blocked: undefined,
 				steps: event.steps.map(s => ({name: s.name, title: s.title, status: 'pending'})),
 				currentStep: undefined,
 				progress: undefined,
@@ -402,6 +412,8 @@ export function reduceUi(state: UiState, input: UiInput): UiState {
 		}
 		case 'ui/notice':
 			return state.notice === input.text ? state : {...state, notice: input.text};
+		case 'ui/blocked':
+			return state.blocked === input.blocked ? state : {...state, blocked: input.blocked};
 		case 'ui/prediction-input':
 			return state.prediction ? {...state, prediction: {...state.prediction, input: input.text}} : state;
 		case 'ui/batch':

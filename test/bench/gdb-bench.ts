@@ -4,7 +4,7 @@ import {shellPrompt} from '../../source/expedition/shell.js';
 import type {KernelSource} from '../../source/lab/build/kernel-source.js';
 import {GdbSession} from '../../source/lab/debug/gdb-session.js';
 import {ensureGdbKernel, kernelGdbCommand, type GdbKernel} from '../../source/lab/debug/gdb.js';
-import {Session} from '../../source/runner/session.js';
+import {Session} from '../../source/lab/session.js';
 import {seconds, spread, stats, type Row} from './report.js';
 
 /**

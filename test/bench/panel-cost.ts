@@ -12,7 +12,7 @@
 import {makeDiskImage} from '../../source/lab/build/disk-image.js';
 import {configsDir} from '../../source/lab/paths.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
-import {Session} from '../../source/runner/session.js';
+import {Session} from '../../source/lab/session.js';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 

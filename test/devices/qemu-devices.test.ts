@@ -2,22 +2,24 @@ import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import test, {type ExecutionContext} from 'ava';
 import {bootStepWith} from '../../source/expedition/boot.js';
-import type {Step} from '../../source/expedition/types.js';
+import type {StepLogic} from '../../source/expedition/types.js';
 import {helloBuildSteps} from '../../source/expedition/virtio-hello.js';
 import {qemuDeviceList} from '../../source/lab/build/qemu-build.js';
 import {LabError} from '../../source/lab/lab-error.js';
 import {cacheRoot} from '../../source/lab/paths.js';
-import {Session} from '../../source/runner/session.js';
+import {Session} from '../../source/lab/session.js';
 
 // kernelcraft's QEMU is built with only the devices in devices/qemu-devices.mak. These tests
 // hold it to that list, and hold the boot step to saying clearly when a device is not there.
 
-async function builtSession(t: ExecutionContext): Promise<{session: Session; run: (step: Step) => Promise<string>}> {
+async function builtSession(
+	t: ExecutionContext,
+): Promise<{session: Session; run: (step: StepLogic) => Promise<string>}> {
 	const session = new Session({cacheDir: cacheRoot(), panel: false}, () => {});
 	t.teardown(() => session.dispose());
 	const signal = new AbortController().signal;
 	const figures = {};
-	const run = (step: Step) => step.run({emit: () => {}, signal, session, step: step.id, figures});
+	const run = (step: StepLogic) => step.run({emit: () => {}, signal, session, step: step.id, figures});
 	for (const step of helloBuildSteps) await run(step);
 	return {session, run};
 }

@@ -97,21 +97,24 @@ test.serial('d hands a guided run to kernelcraft: the waiting task is done for t
 });
 
 test.serial(
-	'guided virtio-hello: the learner loads the driver and greets the device; the echo is one request per MiB',
+	'guided virtio-hello: the learner loads the driver and greets the device; a 1 MiB echo is 3 requests',
 	async t => {
 		const {app, progress} = await startLearner(t, ['virtio-driver', 'virtio-device']);
 		const hello = /virtio-hello/i;
 		await loadAndGreet(app, 600_000);
 		await waitForLesson(app, /Predict: `hello-client echo 1M 5`/, 60_000, "integrity's prediction");
-		app.write('5\r');
-		await waitForLesson(app, /you predicted 5 requests, the system says 5: right/, 120_000, 'the prediction checked');
+		// 1 MiB is 3 requests of at most 126 pages each way (no chain longer than the 256-entry ring): 15.
+		app.write('15\r');
+		await waitForLesson(app, /you predicted 15 requests, the system says 15: right/, 120_000, 'the prediction checked');
+		await waitForLesson(app, /Your turn: Send the device a chain that lies/, 120_000, "hostile's task");
+		await typeInGuest(app, 'hello-client bad short');
 		await app.waitForScreen(() => markOf(app, hello) === '✔', 120_000, 'virtio-hello ticked');
 		const steps = progress().steps?.['virtio-hello'];
 		t.is(steps?.probe?.byLearner, true);
 		t.is(steps?.greet?.byLearner, true);
 		t.deepEqual(
 			steps?.integrity?.predictions?.map(({guess, actual}) => ({guess, actual})),
-			[{guess: 5, actual: 5}],
+			[{guess: 15, actual: 15}],
 		);
 		app.write('q');
 		t.truthy(await app.waitForExit(20_000));

@@ -101,7 +101,7 @@ test.serial(
 		// Esc leaves the gdb pane; the digits come after it, not glued to it as one escape sequence.
 		app.write('\x1b');
 		await app.waitForScreen(/q quit/, 10_000, 'back at the list');
-		app.write('5\r');
+		app.write('15\r');
 		await app.waitForScreen(() => markOf(app, hello) === '✔', 180_000, 'virtio-hello ticked');
 		const walk = progress().steps?.['virtio-hello']?.walk;
 		t.is(walk?.byLearner, true);

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import test from 'ava';
+import type {PciIdentity} from '../../source/expedition/pci-identity.js';
 import {startCli} from '../helpers/cli.js';
+import {lessonPciIds, pciPairs} from '../helpers/lesson-pci.js';
 import {isAlive} from '../helpers/processes.js';
 import {tempDir} from '../helpers/temp.js';
 
@@ -45,6 +47,13 @@ test('run virtio-blk --json: N direct reads move the used index by N, with kicks
 		Object.keys(guestIrqs ?? {}).some(name => /virtio\d+-req/.test(name)),
 		JSON.stringify(guestIrqs),
 	);
+	// Every PCI ID the lessons state is what the guest's config space shows for this disk.
+	const pci = summary.pci as PciIdentity;
+	t.is(pci.vendor, '1af4');
+	const stated = lessonPciIds('virtio-blk');
+	t.true(stated.length > 0, 'the lesson states the IDs');
+	for (const id of stated)
+		t.true(pciPairs(pci).includes(id), `the lesson says ${id}; the guest shows ${pciPairs(pci).join(', ')}`);
 	const started = events.find(event => event.type === 'vm-started')!;
 	t.false(isAlive(started.pid as number));
 });

@@ -5,6 +5,7 @@ import {startCli} from '../helpers/cli.js';
 import {isAlive} from '../helpers/processes.js';
 import {qemuSaid} from '../helpers/raw-vm.js';
 import {tempDir} from '../helpers/temp.js';
+import {lessonPciIds, pciPairs} from '../helpers/lesson-pci.js';
 
 // All real: QEMU built with the device, the driver built against our kernel, the guest's client.
 
@@ -16,11 +17,21 @@ test.serial('run virtio-hello --json: probe, greeting, 1 MiB integrity, and the 
 	t.true(summary.ok);
 	t.deepEqual(
 		summary.steps.map((step: {name: string}) => step.name),
-		['kernel', 'qemu', 'driver', 'rootfs', 'boot', 'probe', 'greet', 'integrity', 'panel'],
+		['kernel', 'qemu', 'driver', 'rootfs', 'boot', 'probe', 'greet', 'integrity', 'hostile', 'panel'],
 	);
 	t.true(summary.echoMBps > 0);
+	// 5 echoes of 1 MiB, each 3 requests of at most max_data = 126 pages (no chain longer than the ring)
+	t.is(summary.echoRequests, 15);
 	t.true(summary.helloQueue.usedIdx >= 100);
 	t.true(summary.helloQueue.features.includes('VIRTIO_HELLO_F_CRC32'));
+	// Every PCI ID the lessons state is what the guest's config space shows for the device.
+	const stated = lessonPciIds('virtio-hello');
+	t.true(stated.length > 0, 'the lesson states the IDs');
+	for (const id of stated)
+		t.true(
+			pciPairs(summary.pci).includes(id),
+			`the lesson says ${id}; the guest shows ${pciPairs(summary.pci).join(', ')}`,
+		);
 });
 
 test.serial('two devices at once: each has its own node and answers with its own greeting', async t => {

@@ -5,7 +5,7 @@ import {makeDiskImage} from '../../source/lab/build/disk-image.js';
 import {configsDir} from '../../source/lab/paths.js';
 import type {QemuVm} from '../../source/lab/vm/qemu-vm.js';
 import {QmpClient} from '../../source/lab/vm/qmp.js';
-import type {Session} from '../../source/runner/session.js';
+import type {Session} from '../../source/lab/session.js';
 
 /** A booted VM with a virtio disk, the session's panel, and a QMP connection of the test's own. */
 export interface DiskVm {

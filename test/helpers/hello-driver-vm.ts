@@ -9,14 +9,14 @@ import {
 	helloBuildSteps,
 } from '../../source/expedition/virtio-hello.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
-import type {Step} from '../../source/expedition/types.js';
+import type {StepLogic} from '../../source/expedition/types.js';
 import {buildKernelModule} from '../../source/lab/build/kernel-module.js';
 import {ensureKernel, listFragments, type KernelBuild} from '../../source/lab/build/kernel.js';
 import {resolveKernelSource} from '../../source/lab/build/kernel-source.js';
 import {cacheRoot, configsDir} from '../../source/lab/paths.js';
 import {QmpClient} from '../../source/lab/vm/qmp.js';
 import type {QemuVm} from '../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../source/runner/session.js';
+import {Session} from '../../source/lab/session.js';
 
 /**
  * Which kernel the driver tests boot: "debug" (configs/kernel/ + configs/kernel-debug/: lockdep,
@@ -59,10 +59,9 @@ export interface DriverVm {
 	driver: string;
 }
 
-const driverOnDebug: Step = {
+const driverOnDebug: StepLogic = {
+	// The driver and its client, built for the debug kernel.
 	id: 'driver',
-	title: 'Build the driver and its client for the debug kernel',
-	lesson: '',
 	async run(ctx) {
 		const kernel = ctx.session.kernel!;
 		const build = await buildKernelModule({
@@ -93,7 +92,7 @@ export async function bootDriverVm(
 	const abort = new AbortController();
 	t.teardown(() => abort.abort());
 	const figures = {};
-	const run = (step: Step) => step.run({emit: () => {}, signal: abort.signal, session, step: step.id, figures});
+	const run = (step: StepLogic) => step.run({emit: () => {}, signal: abort.signal, session, step: step.id, figures});
 	if (flavour === 'normal') {
 		for (const step of helloBuildSteps) await run(step);
 	} else {

@@ -1,11 +1,11 @@
 import type {ExecutionContext} from 'ava';
 import {helloBuildSteps} from '../../source/expedition/virtio-hello.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
-import type {Step} from '../../source/expedition/types.js';
+import type {StepLogic} from '../../source/expedition/types.js';
 import {cacheRoot} from '../../source/lab/paths.js';
 import {QmpClient} from '../../source/lab/vm/qmp.js';
 import type {QemuVm} from '../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../source/runner/session.js';
+import {Session} from '../../source/lab/session.js';
 
 export interface HelloVm {
 	session: Session;
@@ -25,7 +25,7 @@ export async function bootHelloVm(t: ExecutionContext, extraArgs: string[]): Pro
 	t.teardown(() => session.dispose());
 	const signal = new AbortController().signal;
 	const figures = {};
-	const run = (step: Step) => step.run({emit: () => {}, signal, session, step: step.id, figures});
+	const run = (step: StepLogic) => step.run({emit: () => {}, signal, session, step: step.id, figures});
 	for (const step of helloBuildSteps) await run(step);
 	const vm = await session.boot({qemu: session.customQemu, extraArgs});
 	await vm.console.expect(shellPrompt, {what: 'the shell prompt', timeoutMs: 60_000, since: 0});

@@ -3,13 +3,13 @@ import path from 'node:path';
 import type {ExecutionContext} from 'ava';
 import {kernelStep} from '../../source/expedition/boot.js';
 import {shellPrompt} from '../../source/expedition/shell.js';
-import type {Step} from '../../source/expedition/types.js';
+import type {StepLogic} from '../../source/expedition/types.js';
 import {qemuStep} from '../../source/expedition/virtio-hello.js';
 import {buildGuestProgram} from '../../source/lab/build/guest-program.js';
 import {cacheRoot, devicesDir} from '../../source/lab/paths.js';
 import {QmpClient} from '../../source/lab/vm/qmp.js';
 import type {QemuVm} from '../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../source/runner/session.js';
+import {Session} from '../../source/lab/session.js';
 
 /**
  * A guest with no virtio-hello driver, only devices/virtio-hello/test/vh-raw.c: a user-space
@@ -37,7 +37,7 @@ export async function bootRawVm(t: ExecutionContext, extraArgs: string[]): Promi
 	const session = new Session({cacheDir: cacheRoot(), panel: false}, () => {});
 	t.teardown(() => session.dispose());
 	const signal = new AbortController().signal;
-	const run = (step: Step) => step.run({emit: () => {}, signal, session, step: step.id, figures: {}});
+	const run = (step: StepLogic) => step.run({emit: () => {}, signal, session, step: step.id, figures: {}});
 	await run(kernelStep);
 	await run(qemuStep);
 	const tool = await buildGuestProgram({

@@ -1,5 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import type {Milestone} from '../../source/expedition/types.js';
+import {baseRequirements} from '../../source/lab/host/requirements.js';
+import {Workbench} from '../../source/runner/workbench.js';
 import {runLogged} from '../../source/lab/host/run-logged.js';
 import {BackgroundBuild, type BackgroundWork} from '../../source/runner/background-build.js';
 import type {RunEvent} from '../../source/runner/events.js';
@@ -86,4 +90,82 @@ test('stopping a background build kills its processes, even while paused, and sa
 	t.is(build.current, 'running', 'not paused: the learner pause ended with the stop');
 	await build.stop();
 	t.is(procStat(pids[1]!)?.[0], undefined);
+});
+
+/**
+ * The host's package database as dpkg-query reports it: a dpkg-query first on PATH that says
+ * "installed" for exactly the packages listed in its folder's `installed` file.
+ */
+function fakePackageDatabase(dir: string, installed: string[]): {install: (pkg: string) => void} {
+	const list = path.join(dir, 'installed');
+	fs.writeFileSync(list, installed.map(pkg => `${pkg}\n`).join(''));
+	fs.writeFileSync(
+		path.join(dir, 'dpkg-query'),
+		[
+			'#!/bin/sh',
+			'for arg; do',
+			'  case "$arg" in -*) continue ;; esac',
+			`  grep -qx "$arg" '${list}' && printf '%s\\tii \\t1.0\\n' "$arg"`,
+			'done',
+			'exit 0',
+			'',
+		].join('\n'),
+		{mode: 0o755},
+	);
+	return {install: pkg => fs.appendFileSync(list, `${pkg}\n`)};
+}
+
+test('the background build waits for a host that lacks a package, and starts once setup has installed it', async t => {
+	const dir = tempDir(t);
+	const bin = path.join(dir, 'bin');
+	fs.mkdirSync(bin);
+	const packages = fakePackageDatabase(
+		bin,
+		baseRequirements.map(r => r.pkg),
+	);
+	const pathBefore = process.env.PATH;
+	process.env.PATH = `${bin}:${pathBefore}`;
+	t.teardown(() => {
+		process.env.PATH = pathBefore;
+	});
+	const buildsQemu: Milestone = {
+		id: 'builds-qemu',
+		title: 'builds QEMU',
+		summary: '',
+		steps: [],
+		builds: ['qemu'],
+		packages: [{pkg: 'kc-qemu-build-tool', why: 'the QEMU build runs it'}],
+	};
+	// A folder that is no QEMU tree: the build, once started, fails at once instead of compiling.
+	const qemuSrc = path.join(dir, 'qemu-src');
+	fs.mkdirSync(qemuSrc);
+	const workbench = new Workbench({
+		milestones: [buildsQemu],
+		cacheDir: path.join(dir, 'cache'),
+		stateFile: path.join(dir, 'progress.json'),
+		keepVm: true,
+		qemuSrc,
+	});
+	t.teardown(() => workbench.dispose());
+	const events: BackgroundEvent[] = [];
+	workbench.subscribe(event => {
+		if (event.type === 'background') events.push(event);
+	});
+
+	t.deepEqual(workbench.hostNeeds('builds-qemu'), ['kc-qemu-build-tool']);
+	workbench.startBackgroundBuilds();
+	t.deepEqual(events, [], 'not started: the host lacks a package the build needs');
+
+	// Setup inside the app installs it and comes back.
+	packages.install('kc-qemu-build-tool');
+	workbench.afterSetup();
+	t.deepEqual(workbench.hostNeeds('builds-qemu'), []);
+	t.like(events[0], {job: 'qemu', state: 'running'});
+	await until(() => events.at(-1)?.state === 'failed', 'the started build to reach the QEMU tree');
+	t.regex(events.at(-1)!.note ?? '', /not a QEMU source tree/);
+
+	// Setup again: the build that ran is not started a second time.
+	const seen = events.length;
+	workbench.afterSetup();
+	t.is(events.length, seen);
 });

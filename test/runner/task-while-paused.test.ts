@@ -3,7 +3,7 @@ import type {Milestone} from '../../source/expedition/types.js';
 import {GuestPause} from '../../source/lab/vm/guest-pause.js';
 import {Guide} from '../../source/runner/guide.js';
 import {runMilestone} from '../../source/runner/run-milestone.js';
-import type {Session} from '../../source/runner/session.js';
+import type {Session} from '../../source/lab/session.js';
 import {tempDir} from '../helpers/temp.js';
 
 test('a task check does not look at a guest gdb holds stopped, and the step ends once it runs', async t => {

@@ -287,6 +287,27 @@ test('a milestone whose host packages are missing is not started: Enter says wha
 	unmount();
 });
 
+test('Enter on a milestone the host cannot run lists every missing package in the steps pane, with the key s', async t => {
+	const workbench = new FakeWorkbench();
+	const needs = ['build-essential', 'flex', 'bison', 'libelf-dev', 'libssl-dev', 'linux-source-6.1', 'busybox-static'];
+	workbench.needs = {boot: [...needs, 'qemu-system-x86']};
+	const {stdin, shows, frame, unmount} = start(workbench);
+	t.true(await shows(/milestones/));
+	stdin.write(ENTER);
+	t.true(await shows(/cannot run yet/), frame());
+	// The steps pane is the bottom-left one: the text left of its right border, row by row.
+	const rows = frame().split('\n');
+	const top = rows.findIndex(row => row.includes('steps — '));
+	const pane = rows
+		.slice(top)
+		.map(row => /^│([^│]*)│/.exec(row)?.[1]?.trim() ?? '')
+		.join(' ');
+	for (const pkg of [...needs, 'qemu-system-x86']) t.true(pane.includes(pkg), `${pkg} is in the steps pane`);
+	t.regex(pane, /Press s to set up the host/);
+	t.deepEqual(workbench.runs, [], 'nothing was run');
+	unmount();
+});
+
 test('s with nothing missing says so and stays', async t => {
 	const asked: string[] = [];
 	const {stdin, shows, unmount} = start(new FakeWorkbench(), {onSetup: id => asked.push(id)});

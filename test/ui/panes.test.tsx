@@ -88,6 +88,17 @@ test('looking inside the ring explains the indices', t => {
 	t.regex(frame, /4 posted, not yet popped/);
 	t.regex(frame, /2 popped, not yet used/);
 	t.regex(frame, /total req 9000 kick 7000 irq 6000/);
+	t.regex(frame, /1 used since the last interrupt check/);
+});
+
+test('without EVENT_IDX QEMU keeps no signalled-used index, and the panel counts nothing from it', t => {
+	const noEventIdx: DeviceView = {...blk, queues: [{...blk.queues[0]!, signalledUsed: 0, signalledUsedValid: false}]};
+	const frame = render(
+		<VirtqueuePanel devices={[noEventIdx]} vmRunning lookInside width={60} height={24} />,
+	).lastFrame()!;
+	t.regex(frame, /in-flight 2\s+signalled –/);
+	t.regex(frame, /used since the last interrupt check: – \(no EVENT_IDX\)/);
+	t.notRegex(frame, /1228 used since/, 'not 1228 - 0');
 });
 
 test('a duty-cycled trace: held rates are marked ≈, and kicks and interrupts per request replace the totals', t => {

@@ -49,3 +49,37 @@ test('steps that fit are all shown, with the newest log lines below', t => {
 	t.regex(frame, /newest/);
 	t.notRegex(frame, /more above/);
 });
+
+test('a milestone the host cannot run yet: the pane lists every missing package, wrapped, and the key s', t => {
+	const needs = [
+		'build-essential',
+		'bc',
+		'flex',
+		'bison',
+		'libelf-dev',
+		'libssl-dev',
+		'cpio',
+		'ccache',
+		'linux-source-6.1',
+		'busybox-static',
+		'e2fsprogs',
+		'qemu-system-x86',
+	];
+	const {lastFrame} = render(
+		<StepLog title="Boot" steps={steps(4, 0)} log={[]} blocked={{milestone: 'boot', needs}} width={50} height={12} />,
+	);
+	const frame = lastFrame()!;
+	const text = frame
+		.split('\n')
+		.map(row => row.replace(/^│/, '').replace(/│$/, '').trim())
+		.join(' ');
+	for (const pkg of needs) t.true(text.includes(pkg), `${pkg} is listed`);
+	t.regex(text, /boot cannot run yet/);
+	t.regex(text, /Press s to set up the host/);
+	t.notRegex(frame, /Step number 1/, 'the blocked message, not steps that cannot run');
+	t.true(
+		frame.split('\n').every(row => row.length <= 50),
+		'wrapped to the pane, never cut',
+	);
+	t.notRegex(frame, /…/, 'nothing was cut');
+});

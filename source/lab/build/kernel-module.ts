@@ -5,7 +5,7 @@ import {writeFileAtomic} from '../atomic-file.js';
 import {LabError} from '../lab-error.js';
 import {runLogged} from '../host/run-logged.js';
 import {projectRoot} from '../paths.js';
-import {formatCompilerError, parseCompilerErrors} from './compiler-errors.js';
+import {formatCompilerError, parseCompilerErrors, type CompilerError} from './compiler-errors.js';
 import {directoryContents, hashInputs} from './content-hash.js';
 import type {KernelBuild} from './kernel.js';
 import {ensureCacheEntry} from './cache-entry.js';
@@ -83,8 +83,7 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 				if (!path.relative(projectRoot, file).startsWith('..'))
 					copy(file, path.join(scratch, path.relative(projectRoot, file)));
 			}
-			// Messages name the learner's files, not the copies make compiled.
-			const toSource = (line: string) => line.split(buildDir).join(srcDir).split(`${scratch}/`).join(`${projectRoot}/`);
+			const toSource = (line: string) => toSourcePath(line, {buildDir, srcDir, scratch});
 			let firstError: string | undefined;
 			let errorCount = 0;
 			const build = runLogged(
@@ -108,7 +107,9 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 					signal: options.signal,
 					onLine: line => options.onLine?.(toSource(line)),
 					pickErrorLines: lines => {
-						const errors = parseCompilerErrors(lines.map(toSource), projectRoot);
+						// Each error at the line of the module's own source that leads to it, not in the
+						// kernel header or macro where gcc found it.
+						const errors = moduleCompilerErrors(lines, {buildDir, srcDir, scratch});
 						firstError = errors[0] && formatCompilerError(errors[0])[0];
 						errorCount = errors.length;
 						return errors.length > 0
@@ -122,7 +123,11 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 				},
 			);
 			try {
-				await build;
+				// Warnings too are shown at the module's own lines, after make's output.
+				const warnings = moduleCompilerErrors(await build, {buildDir, srcDir, scratch}, {warnings: true}).filter(
+					warning => !path.relative(srcDir, path.resolve(projectRoot, warning.file)).startsWith('..'),
+				);
+				for (const line of warnings.flatMap(formatCompilerError)) options.onLine?.(line);
 			} catch (error) {
 				// The first compile error is the one to fix (the others often follow from it): it
 				// heads the failure as file:line: message, where a short step log still shows it.
@@ -146,6 +151,35 @@ export async function buildKernelModule(options: ModuleBuildOptions): Promise<Mo
 		rebuilt: entry.built,
 		logPath: path.join(entryDir, 'build.log'),
 	};
+}
+
+/** Where make compiled a module's copy (`buildDir`, inside the cache entry's `scratch`), and whence. */
+export interface ModuleCopy {
+	buildDir: string;
+	srcDir: string;
+	scratch: string;
+}
+
+/** A line of make's output with the copies' paths turned back into the files they were copied from. */
+export function toSourcePath(line: string, copy: ModuleCopy): string {
+	return line.split(copy.buildDir).join(copy.srcDir).split(`${copy.scratch}/`).join(`${projectRoot}/`);
+}
+
+/**
+ * gcc's diagnostics in make's output, each named by the module's own file and line (the source
+ * folder's, not the copy's): an error gcc finds in a kernel header or inside a macro's definition
+ * is shown at the line of the module that uses the macro or includes the header.
+ */
+export function moduleCompilerErrors(
+	lines: string[],
+	copy: ModuleCopy,
+	options: {warnings?: boolean} = {},
+): CompilerError[] {
+	return parseCompilerErrors(
+		lines.map(line => toSourcePath(line, copy)),
+		projectRoot,
+		{ownDir: copy.srcDir, ...options},
+	);
 }
 
 /** The modules a Kbuild file declares with obj-m. */

@@ -632,6 +632,7 @@ export class VirtioSampler {
 			lastAvailIdx: q['last-avail-idx'] ?? 0,
 			usedIdx: q['used-idx'],
 			signalledUsed: q['signalled-used'],
+			signalledUsedValid: q['signalled-used-valid'],
 			inFlight: q.inuse,
 			rates,
 			totals: {...track.totals},

@@ -11,7 +11,14 @@ export interface QueueView {
 	/** last-avail-idx: the next avail entry the device will pop. */
 	lastAvailIdx: number;
 	usedIdx: number;
+	/**
+	 * signalled-used: the used index when QEMU last decided whether to interrupt the guest. QEMU
+	 * keeps it only on a queue with VIRTIO_RING_F_EVENT_IDX (hw/virtio/virtio.c:
+	 * virtio_split_should_notify); without it the flag alone decides and this stays 0.
+	 */
 	signalledUsed: number;
+	/** signalled-used-valid: QEMU has made that decision since the last reset (EVENT_IDX only). */
+	signalledUsedValid?: boolean;
 	/** Requests popped but not yet pushed back (QEMU's inuse). */
 	inFlight: number;
 	/**

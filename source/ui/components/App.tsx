@@ -108,6 +108,8 @@ export function App({
 		if (!id) return;
 		if (isRunning(current)) return notice('a milestone is already running (c cancels it)');
 		const needs = workbench.hostNeeds(id);
+		// The header's line is cut at the terminal's width; the steps pane lists them all.
+		dispatch({type: 'ui/blocked', blocked: needs.length > 0 ? {milestone: id, needs} : undefined});
 		if (needs.length > 0)
 			return notice(`${id} needs ${needs.join(', ')}: press s to set up the host here (apt-get, asks first)`);
 		dispatch({type: 'ui/notice', text: undefined});

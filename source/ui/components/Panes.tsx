@@ -60,9 +60,12 @@ export function Panes({layout, state, milestones, lesson, consoleFocused}: Panes
 			height={layout.middleHeight}
 		/>
 	);
+	// The milestone Enter refused for want of host packages, while it is still the one selected.
+	const blocked = state.blocked && state.order[state.selected] === state.blocked.milestone ? state.blocked : undefined;
 	const stepLog = (height: number) => (
 		<StepLog
-			title={active?.title}
+			title={blocked ? milestones.find(m => m.id === blocked.milestone)?.title : active?.title}
+			blocked={blocked}
 			steps={state.steps}
 			progress={state.progress}
 			waiting={state.waiting}

@@ -1,6 +1,7 @@
 import {Box, Text} from 'ink';
-import type {ProgressState, StepState, WaitingState} from '../state.js';
+import type {BlockedView, ProgressState, StepState, WaitingState} from '../state.js';
 import {clip, formatMs, progressBar} from '../format.js';
+import {wrapWords} from '../lesson-text.js';
 
 export interface StepLogProps {
 	title?: string;
@@ -8,6 +9,8 @@ export interface StepLogProps {
 	progress?: ProgressState;
 	waiting?: WaitingState;
 	log: readonly string[];
+	/** A milestone the host cannot run yet: the pane says what it lacks instead of its steps. */
+	blocked?: BlockedView;
 	width: number;
 	height: number;
 }
@@ -94,8 +97,20 @@ export function stepLogRows(
 	return [{text: `⋮ ${start} more above`, dim: true}, ...lines.slice(start, start + room - 1)];
 }
 
+/**
+ * Why a milestone did not start: every package it lacks, wrapped to the pane (however many), and
+ * the key that sets the host up.
+ */
+export function blockedLines(blocked: BlockedView, width: number): Line[] {
+	const wrap = (text: string, color?: string) => wrapWords(text, width).map(line => ({text: line, color}));
+	return [
+		...wrap(`${blocked.milestone} cannot run yet: the host lacks ${blocked.needs.join(', ')}.`, 'yellow'),
+		...wrap('Press s to set up the host here (apt-get; it asks before it changes anything).'),
+	];
+}
+
 /** Steps with ticks and times, the live progress and waiting lines, then the log's tail. */
-export function StepLog({title, steps, progress, waiting, log, width, height}: StepLogProps) {
+export function StepLog({title, steps, progress, waiting, log, blocked, width, height}: StepLogProps) {
 	const inner = width - 2;
 	const live: Line[] = [];
 	if (progress) {
@@ -113,7 +128,7 @@ export function StepLog({title, steps, progress, waiting, log, width, height}: S
 		});
 	}
 
-	const rows = stepLogRows(steps, live, log, height - 3);
+	const rows = blocked ? blockedLines(blocked, inner).slice(0, height - 3) : stepLogRows(steps, live, log, height - 3);
 
 	return (
 		<Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="gray" overflow="hidden">

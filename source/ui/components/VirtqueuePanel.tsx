@@ -26,7 +26,7 @@ function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] 
 	const lines = [
 		`q${q.index}${q.name ? ` ${q.name}` : ''}  size ${q.size}`,
 		` avail ${q.availIdx}  last ${q.lastAvailIdx}  used ${q.usedIdx}`,
-		` in-flight ${q.inFlight}  signalled ${q.signalledUsed}`,
+		` in-flight ${q.inFlight}  signalled ${q.signalledUsedValid === false ? '–' : q.signalledUsed}`,
 		` req/s ${formatRate(q.rates.requests)} kick/s ${sampled}${formatRate(q.rates.kicks)} irq/s ${sampled}${formatRate(q.rates.interrupts)}`,
 		` ${sparkline(q.history, inner - 1)}`,
 	];
@@ -36,7 +36,11 @@ function queueLines(q: QueueView, lookInside: boolean, inner: number): string[] 
 		lines.push(
 			` ${ringDistance(q.lastAvailIdx, q.availIdx)} posted, not yet popped`,
 			` ${ringDistance(q.usedIdx, q.lastAvailIdx)} popped, not yet used`,
-			` ${ringDistance(q.signalledUsed, q.usedIdx)} used, guest not yet told`,
+			// QEMU keeps signalled-used only under EVENT_IDX (virtio_split_should_notify): without
+			// it the NO_INTERRUPT flag alone decides, and there is no index to count from.
+			q.signalledUsedValid === false
+				? ' used since the last interrupt check: – (no EVENT_IDX)'
+				: ` ${ringDistance(q.signalledUsed, q.usedIdx)} used since the last interrupt check`,
 		);
 		// With the trace duty-cycled there is no total of every kick; what its windows tell
 		// exactly is how many kicks and interrupts a request costs.

@@ -3,22 +3,33 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {GdbSession, typedBreak} from '../../../source/lab/debug/gdb-session.js';
+import {helloAbiHeader, helloDriverDir} from '../../../source/expedition/virtio-hello.js';
+import {buildKernelModule} from '../../../source/lab/build/kernel-module.js';
 import {cacheRoot} from '../../../source/lab/paths.js';
+import {Session} from '../../../source/lab/session.js';
 import {isAlive, waitUntil} from '../../helpers/processes.js';
 
 // The session's bookkeeping against a real gdb on a real (small) process: `gdb -p` on a sleep.
 // The VM tests (gdb-session.test.ts) do the same against the guest kernel and QEMU.
 
-/** A virtio_hello.ko from the build cache, if one was built. */
-function findKo(): string | undefined {
-	const modules = path.join(cacheRoot(), 'modules');
+/**
+ * virtio_hello.ko, built for the tests' kernel through kernelcraft's own cache (a build that is
+ * there already is reused): the tests below need its debug info, whatever ran before them.
+ */
+async function helloKo(): Promise<string> {
+	const session = new Session({cacheDir: cacheRoot(), panel: false}, () => {});
 	try {
-		for (const key of fs.readdirSync(modules)) {
-			const file = path.join(modules, key, 'drivers', 'virtio-hello', 'virtio_hello.ko');
-			if (fs.existsSync(file)) return file;
-		}
-	} catch {}
-	return undefined;
+		const kernel = await session.buildKernel('kernel', new AbortController().signal);
+		const build = await buildKernelModule({
+			srcDir: helloDriverDir,
+			kernel,
+			cacheDir: session.cacheDir,
+			extraInputs: [helloAbiHeader],
+		});
+		return build.modules.virtio_hello!;
+	} finally {
+		await session.dispose();
+	}
 }
 
 function sleeper(t: ExecutionContext): number {
@@ -61,8 +72,7 @@ test.serial('break on a function that exists nowhere says so, sets nothing, and 
 test.serial("break on a module's function before it is loaded: pending, and it says which module and when", async t => {
 	// A folder with a real virtio_hello.ko (built for the tests' kernel); gdb on a process that
 	// has no such function stands in for a kernel without the module yet.
-	const ko = findKo();
-	if (!ko) return t.pass('no virtio_hello.ko built yet on this machine');
+	const ko = await helloKo();
 	const pid = sleeper(t);
 	const gdb = new GdbSession({argv: ['gdb', '-q', '-p', String(pid)], modulePaths: [path.dirname(ko)]});
 	t.teardown(() => gdb.dispose());
@@ -135,8 +145,7 @@ test.serial('a typed `break` of a name that exists nowhere is refused with a mes
 test.serial(
 	"a typed `break` of a module's function not loaded yet is left pending (gdb alone sets nothing)",
 	async t => {
-		const ko = findKo();
-		if (!ko) return t.pass('no virtio_hello.ko built yet on this machine');
+		const ko = await helloKo();
 		const pid = sleeper(t);
 		const notes: string[] = [];
 		const gdb = new GdbSession({

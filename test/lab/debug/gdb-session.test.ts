@@ -24,7 +24,7 @@ import {
 import {GdbSession, moduleDefining} from '../../../source/lab/debug/gdb-session.js';
 import {cacheRoot} from '../../../source/lab/paths.js';
 import type {QemuVm} from '../../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../../source/runner/session.js';
+import {Session} from '../../../source/lab/session.js';
 import {isAlive, waitUntil} from '../../helpers/processes.js';
 
 // One request followed with two real gdbs in ptys: the guest kernel's (gdbstub, debug kernel,

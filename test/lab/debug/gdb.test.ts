@@ -19,7 +19,7 @@ import {
 } from '../../../source/lab/debug/gdb.js';
 import {cacheRoot, configsDir} from '../../../source/lab/paths.js';
 import type {QemuVm} from '../../../source/lab/vm/qemu-vm.js';
-import {Session} from '../../../source/runner/session.js';
+import {Session} from '../../../source/lab/session.js';
 import {cliPath} from '../../helpers/cli.js';
 import {isAlive, waitUntil} from '../../helpers/processes.js';
 import {tempDir} from '../../helpers/temp.js';

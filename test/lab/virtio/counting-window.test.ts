@@ -16,7 +16,7 @@ import {
 	setCountingEvents,
 } from '../../../source/lab/virtio/trace-counter.js';
 import {idxDelta} from '../../../source/lab/virtio/wrap.js';
-import {Session} from '../../../source/runner/session.js';
+import {Session} from '../../../source/lab/session.js';
 import {bootDiskVm} from '../../helpers/disk-vm.js';
 import {startQemu, virtioDevices} from '../../helpers/qemu.js';
 

@@ -5,7 +5,7 @@ import test from 'ava';
 import {cacheRoot} from '../../../source/lab/paths.js';
 import type {QueueView} from '../../../source/lab/virtio/views.js';
 import {idxDelta} from '../../../source/lab/virtio/wrap.js';
-import {Session} from '../../../source/runner/session.js';
+import {Session} from '../../../source/lab/session.js';
 import {bootDiskVm} from '../../helpers/disk-vm.js';
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {paneLine} from '../../source/runner/guest-debugger.js';
+import {paneLine} from '../../../source/lab/debug/guest-debugger.js';
 
 test("gdb's lines for the pane: tabs expanded to the next stop, control characters dropped", t => {
 	t.is(paneLine('52\t}'), '52      }');

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import {exercisesOf, type ExerciseTodo} from '../expedition/exercises.js';
+import {exercisesOf, type ExerciseTodo} from './exercises.js';
 import {openTodos} from '../lab/exercise/workspace.js';
 import type {Failure} from '../lab/lab-error.js';
 

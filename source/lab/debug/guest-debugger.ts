@@ -1,9 +1,9 @@
 import path from 'node:path';
-import {kernelGdbCommand, type GdbKernel} from '../lab/debug/gdb.js';
-import {GdbSession} from '../lab/debug/gdb-session.js';
-import {LabError} from '../lab/lab-error.js';
-import type {Emit} from './events.js';
-import type {Session} from './session.js';
+import {kernelGdbCommand, type GdbKernel} from './gdb.js';
+import {GdbSession} from './gdb-session.js';
+import {LabError} from '../lab-error.js';
+import type {Emit} from '../lab-events.js';
+import type {Session} from '../session.js';
 
 /** Lines of gdb's output the pane is sent (it shows as many as fit). */
 const keptLines = 200;

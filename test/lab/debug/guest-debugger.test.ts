@@ -1,12 +1,12 @@
 import test from 'ava';
-import {shellPrompt} from '../../source/expedition/shell.js';
-import {resolveKernelSource} from '../../source/lab/build/kernel-source.js';
-import {ensureGdbKernel} from '../../source/lab/debug/gdb.js';
-import {cacheRoot} from '../../source/lab/paths.js';
-import type {RunEvent} from '../../source/runner/events.js';
-import {GuestDebugger} from '../../source/runner/guest-debugger.js';
-import {Session} from '../../source/runner/session.js';
-import {isAlive, waitUntil} from '../helpers/processes.js';
+import {shellPrompt} from '../../../source/expedition/shell.js';
+import {resolveKernelSource} from '../../../source/lab/build/kernel-source.js';
+import {ensureGdbKernel} from '../../../source/lab/debug/gdb.js';
+import {cacheRoot} from '../../../source/lab/paths.js';
+import type {RunEvent} from '../../../source/runner/events.js';
+import {GuestDebugger} from '../../../source/lab/debug/guest-debugger.js';
+import {Session} from '../../../source/lab/session.js';
+import {isAlive, waitUntil} from '../../helpers/processes.js';
 
 // The gdb pane's host side on a real --debug VM: gdb stops the guest, and the rest of kernelcraft
 // knows (the VM's pause, a guest-paused event); a check that waits on the stopped guest does not

@@ -1,18 +1,17 @@
-import {pruneRuns} from '../lab/cache-inventory.js';
+import {pruneRuns} from './cache-inventory.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import type {KernelBuild} from '../lab/build/kernel.js';
-import {ensureKernel, listFragments} from '../lab/build/kernel.js';
-import {chooseGdbSocket, ensureGdbKernel, gdbKernelAppend} from '../lab/debug/gdb.js';
-import {resolveKernelSource} from '../lab/build/kernel-source.js';
-import {ensureRootfs, type GuestFile, type Rootfs} from '../lab/build/rootfs.js';
-import {chooseAccel} from '../lab/host/accel.js';
-import {configsDir} from '../lab/paths.js';
-import {QemuVm, type VmSpec} from '../lab/vm/qemu-vm.js';
-import {PanelFeed} from '../lab/virtio/panel-feed.js';
-import {deviceTraceEvents, qemuTraceArgs} from '../lab/virtio/trace-counter.js';
-import type {AccelChoice, Emit} from './events.js';
-import type {GuestDebugger} from './guest-debugger.js';
+import type {KernelBuild} from './build/kernel.js';
+import {ensureKernel, listFragments} from './build/kernel.js';
+import {chooseGdbSocket, ensureGdbKernel, gdbKernelAppend} from './debug/gdb.js';
+import {resolveKernelSource} from './build/kernel-source.js';
+import {ensureRootfs, type GuestFile, type Rootfs} from './build/rootfs.js';
+import {chooseAccel, type AccelChoice} from './host/accel.js';
+import {configsDir} from './paths.js';
+import {QemuVm, type VmSpec} from './vm/qemu-vm.js';
+import {PanelFeed} from './virtio/panel-feed.js';
+import {deviceTraceEvents, qemuTraceArgs} from './virtio/trace-counter.js';
+import type {Emit} from './lab-events.js';
 
 export interface SessionOptions {
 	cacheDir: string;
@@ -84,8 +83,6 @@ export class Session {
 	private runDirectory: string | undefined;
 	/** The gdbstub's socket of the running VM (--debug). */
 	gdbSocket: string | undefined;
-	/** The TUI's gdb pane (--debug): a step that uses gdb uses the learner's, so it shows there. */
-	guestDebugger: GuestDebugger | undefined;
 
 	constructor(
 		readonly options: SessionOptions,
