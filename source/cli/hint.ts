@@ -3,7 +3,8 @@ import {nextHint, stepForHint} from '../runner/hints.js';
 import type {ProgressStore} from '../runner/progress-store.js';
 import {UsageError} from './args.js';
 
-function milestoneOrUsage(id: string, command: string) {
+/** The milestone named on the command line, or a usage error that lists them. */
+export function milestoneOrUsage(id: string, command: string) {
 	const milestone = findMilestone(id);
 	if (!milestone)
 		throw new UsageError(
@@ -33,12 +34,5 @@ export async function hintCommand(
 	const shown = (await nextHint(store, milestone, step))!;
 	const label = shown.solution ? 'solution' : `hint ${shown.index} of ${shown.of - 1}`;
 	out.write(`${milestone.id} › ${step.title} — ${label}:\n  ${shown.text}\n`);
-	return 0;
-}
-
-export async function resetCommand(store: ProgressStore, id: string, out: NodeJS.WritableStream): Promise<number> {
-	const milestone = milestoneOrUsage(id, 'reset');
-	await store.reset(milestone.id);
-	out.write(`${milestone.id}: started over (its tick, steps, hints and predictions are gone).\n`);
 	return 0;
 }

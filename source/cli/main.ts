@@ -75,7 +75,7 @@ async function command(argv: string[]): Promise<number> {
 				return await hintCommand(new ProgressStore(stateFile()), parsed.positionals[0], process.stdout);
 			}
 			case 'reset': {
-				const {resetCommand} = await import('./hint.js');
+				const {resetCommand} = await import('./reset.js');
 				return await resetCommand(new ProgressStore(stateFile()), parsed.positionals[0]!, process.stdout);
 			}
 			case 'exercise': {
@@ -137,11 +137,12 @@ async function command(argv: string[]): Promise<number> {
 /**
  * Owns the workbench for the command's lifetime: Ctrl-C, SIGTERM, SIGHUP, a closed terminal or
  * pipe and crashes all end in dispose(), which stops QEMU (see ExitGuard); the child reaper is
- * the last line behind it.
+ * the last line behind it. `onScreen`: the command is the TUI, the learner's screen (its VM stays
+ * up, its steps are guided, its exercises watched, its panel shown), not a headless run.
  */
 async function withWorkbench(
 	parsed: Parsed,
-	keepVm: boolean,
+	onScreen: boolean,
 	body: (workbench: Workbench) => Promise<number>,
 ): Promise<number> {
 	const workbench = new Workbench({
@@ -158,15 +159,16 @@ async function withWorkbench(
 			: parsed.options.has('--seconds')
 				? Number(parsed.options.get('--seconds'))
 				: undefined,
-		keepVm,
+		// The screen's VM stays up between milestones for the learner's console.
+		keepVm: onScreen,
 		// The screen is guided unless asked otherwise; headless commands run every step themselves.
-		guided: keepVm && !parsed.flags.has('--demo'),
-		// The TUI (keepVm) builds the learner's exercise copies and re-runs on each save; `run`
+		guided: onScreen && !parsed.flags.has('--demo'),
+		// The screen builds the learner's exercise copies and re-runs on each save; `run`
 		// builds the reference unless asked for the exercise.
-		exerciseWorkspace: keepVm || parsed.flags.has('--exercise') ? workspaceRoot() : undefined,
-		watchExercises: keepVm,
+		exerciseWorkspace: onScreen || parsed.flags.has('--exercise') ? workspaceRoot() : undefined,
+		watchExercises: onScreen,
 		// The VM kept for the learner is the TUI's, whose panel is on screen: counters live.
-		panelShown: keepVm,
+		panelShown: onScreen,
 		debug: parsed.flags.has('--debug'),
 	});
 	if (parsed.flags.has('--exercise') && parsed.options.has('--module-src'))

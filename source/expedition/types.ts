@@ -68,7 +68,7 @@ export interface Step {
 	title: string;
 	/** Shown while the step runs: what is happening, why, which file to open. */
 	lesson: string;
-	/** Does the work and verifies it. Resolves with a one-line proof; throws StepError on failure. */
+	/** Does the work and verifies it. Resolves with a one-line proof; throws a LabError (lab/lab-error.ts) on failure. */
 	run(ctx: StepContext): Promise<string>;
 	/** Guided mode: the learner does this step; `run` is what demo mode (and `run`) does instead. */
 	task?: Task;

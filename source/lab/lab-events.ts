@@ -23,4 +23,4 @@ export type LabEvent =
 	/** A debugger holds the guest stopped (or lets it go): the header says so, the panel freezes. */
 	| {type: 'guest-paused'; paused: boolean; by: string};
 
-export type Emit = (event: LabEvent) => void;
+export type LabEmit = (event: LabEvent) => void;

@@ -11,7 +11,7 @@ import {configsDir} from './paths.js';
 import {QemuVm, type VmSpec} from './vm/qemu-vm.js';
 import {PanelFeed} from './virtio/panel-feed.js';
 import {deviceTraceEvents, qemuTraceArgs} from './virtio/trace-counter.js';
-import type {Emit} from './lab-events.js';
+import type {LabEmit} from './lab-events.js';
 
 export interface SessionOptions {
 	cacheDir: string;
@@ -86,7 +86,7 @@ export class Session {
 
 	constructor(
 		readonly options: SessionOptions,
-		readonly emit: Emit,
+		readonly emit: LabEmit,
 	) {}
 
 	get cacheDir(): string {

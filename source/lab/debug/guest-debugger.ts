@@ -2,7 +2,7 @@ import path from 'node:path';
 import {kernelGdbCommand, type GdbKernel} from './gdb.js';
 import {GdbSession} from './gdb-session.js';
 import {LabError} from '../lab-error.js';
-import type {Emit} from '../lab-events.js';
+import type {LabEmit} from '../lab-events.js';
 import type {Session} from '../session.js';
 
 /** Lines of gdb's output the pane is sent (it shows as many as fit). */
@@ -25,7 +25,7 @@ export class GuestDebugger {
 
 	constructor(
 		private readonly session: Session,
-		private readonly emit: Emit,
+		private readonly emit: LabEmit,
 	) {}
 
 	get active(): boolean {

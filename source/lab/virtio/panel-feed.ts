@@ -1,6 +1,6 @@
 import {stat} from 'node:fs/promises';
 import net from 'node:net';
-import type {Emit} from '../lab-events.js';
+import type {LabEmit} from '../lab-events.js';
 import type {DeviceView, GuestView} from './views.js';
 import {QmpClient} from '../vm/qmp.js';
 import {GuestFrameReader} from './guest-stats.js';
@@ -14,7 +14,7 @@ export interface PanelFeedOptions {
 	traceLog: string;
 	sideSocket: string;
 	intervalMs: number;
-	emit: Emit;
+	emit: LabEmit;
 	signal: AbortSignal;
 	/**
 	 * Someone watches the kick and interrupt counters live: the TUI, whose panel is on screen

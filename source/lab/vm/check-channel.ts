@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type {Emit} from '../lab-events.js';
+import type {LabEmit} from '../lab-events.js';
 import {LabError} from '../lab-error.js';
 import {CheckStream, type RunOptions} from './check-stream.js';
 import type {GuestPause} from './guest-pause.js';
@@ -18,7 +18,7 @@ export class CheckChannel {
 	constructor(
 		private readonly socketPath: string,
 		private readonly transcriptPath: string,
-		private readonly emit: Emit,
+		private readonly emit: LabEmit,
 		private readonly pause?: GuestPause,
 	) {}
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import stripAnsi from 'strip-ansi';
-import type {Emit} from '../lab-events.js';
+import type {LabEmit} from '../lab-events.js';
 import {LabError} from '../lab-error.js';
 import {abortError} from '../host/run-logged.js';
 import {guestTimeout, type GuestPause} from './guest-pause.js';
@@ -59,7 +59,7 @@ export class GuestTextStream {
 	pause: GuestPause | undefined;
 
 	constructor(
-		private readonly emit: Emit,
+		private readonly emit: LabEmit,
 		readonly transcriptPath: string,
 		private readonly write: (data: string) => void,
 		/** Called with each complete line (ANSI stripped). */

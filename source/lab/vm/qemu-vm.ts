@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pty from 'node-pty';
 import type {AccelChoice} from '../host/accel.js';
-import type {Emit} from '../lab-events.js';
+import type {LabEmit} from '../lab-events.js';
 import {ownChild} from '../host/child-reaper.js';
 import {gdbstubArgs} from '../debug/gdb.js';
 import {LabError} from '../lab-error.js';
@@ -132,7 +132,7 @@ export class QemuVm {
 	private exitInfo: VmExit | undefined;
 	private stopping = false;
 
-	private constructor(spec: VmSpec, emit: Emit) {
+	private constructor(spec: VmSpec, emit: LabEmit) {
 		fs.mkdirSync(spec.runDir, {recursive: true, mode: 0o700});
 		fs.chmodSync(spec.runDir, 0o700);
 		for (const file of [spec.kernel, spec.initrd]) {
@@ -197,7 +197,7 @@ export class QemuVm {
 		emit({type: 'vm-started', pid: this.pid, runDir: spec.runDir, accel: spec.accel.accel});
 	}
 
-	static start(spec: VmSpec, emit: Emit): QemuVm {
+	static start(spec: VmSpec, emit: LabEmit): QemuVm {
 		return new QemuVm(spec, emit);
 	}
 

@@ -1,5 +1,5 @@
 import xterm from '@xterm/headless';
-import type {Emit} from '../lab-events.js';
+import type {LabEmit} from '../lab-events.js';
 import {initMarker, type BootMarks} from './boot-phases.js';
 import {GuestTextStream} from './guest-text-stream.js';
 
@@ -21,7 +21,7 @@ export class SerialConsole extends GuestTextStream {
 	private markTail = '';
 
 	constructor(
-		private readonly emitEvent: Emit,
+		private readonly emitEvent: LabEmit,
 		transcriptPath: string,
 		write: (data: string) => void,
 		cols = 80,

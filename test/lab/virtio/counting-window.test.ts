@@ -8,13 +8,13 @@ import {cacheRoot} from '../../../source/lab/paths.js';
 import {QmpClient, type QmpLike} from '../../../source/lab/vm/qmp.js';
 import {parseGuestFrame} from '../../../source/lab/virtio/guest-stats.js';
 import {VirtioSampler} from '../../../source/lab/virtio/sampler.js';
+import {TraceCounter} from '../../../source/lab/virtio/trace-counter.js';
 import {
-	TraceCounter,
 	countingTraceEvents,
 	mappingTraceEvents,
 	qemuTraceArgs,
 	setCountingEvents,
-} from '../../../source/lab/virtio/trace-counter.js';
+} from '../../../source/lab/virtio/trace-events.js';
 import {idxDelta} from '../../../source/lab/virtio/wrap.js';
 import {Session} from '../../../source/lab/session.js';
 import {bootDiskVm} from '../../helpers/disk-vm.js';

@@ -10,7 +10,8 @@ import {ensureRootfs} from '../../../source/lab/build/rootfs.js';
 import {cacheRoot, configsDir, projectRoot} from '../../../source/lab/paths.js';
 import {QmpClient} from '../../../source/lab/vm/qmp.js';
 import {VirtioSampler} from '../../../source/lab/virtio/sampler.js';
-import {TraceCounter, qemuTraceArgs} from '../../../source/lab/virtio/trace-counter.js';
+import {TraceCounter} from '../../../source/lab/virtio/trace-counter.js';
+import {qemuTraceArgs} from '../../../source/lab/virtio/trace-events.js';
 import {tempDir} from '../../helpers/temp.js';
 import {startQemu} from '../../helpers/qemu.js';
 

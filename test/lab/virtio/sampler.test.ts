@@ -2,17 +2,9 @@ import test from 'ava';
 import type {DeviceView} from '../../../source/runner/events.js';
 import {QmpClient, QmpClosedError, QmpError, type QmpLike} from '../../../source/lab/vm/qmp.js';
 import type {VirtioQueueElement, VirtioStatus, VirtQueueStatus} from '../../../source/lab/vm/qmp-types.js';
-import {
-	VirtioSampler,
-	decodeFeatures,
-	decodeStatus,
-	queueStep,
-	parseXp,
-	ringElementView,
-	safeRingPosition,
-	walkChain,
-	type QueueTraceSource,
-} from '../../../source/lab/virtio/sampler.js';
+import {VirtioSampler, queueStep, type QueueTraceSource} from '../../../source/lab/virtio/sampler.js';
+import {decodeFeatures, decodeStatus} from '../../../source/lab/virtio/decoders.js';
+import {parseXp, ringElementView, safeRingPosition, walkChain} from '../../../source/lab/virtio/ring-walk.js';
 import {startQemu} from '../../helpers/qemu.js';
 
 // ---------- pure parts ----------

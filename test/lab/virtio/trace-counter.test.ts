@@ -4,12 +4,8 @@ import path from 'node:path';
 import test from 'ava';
 import {projectRoot} from '../../../source/lab/paths.js';
 import {QmpClient} from '../../../source/lab/vm/qmp.js';
-import {
-	TraceCounter,
-	enableTraceEventsViaQmp,
-	qemuTraceArgs,
-	traceEvents,
-} from '../../../source/lab/virtio/trace-counter.js';
+import {TraceCounter} from '../../../source/lab/virtio/trace-counter.js';
+import {enableTraceEventsViaQmp, qemuTraceArgs, traceEvents} from '../../../source/lab/virtio/trace-events.js';
 import {startQemu, virtioDevices} from '../../helpers/qemu.js';
 
 // Both fixtures are real QEMU 7.2 logs (-trace 'virtio_*' -trace 'virtqueue_*') of Debian's 6.1
