@@ -9,6 +9,8 @@ export class Guide {
 	private mode: RunMode;
 	private question: {step: string; answer: (value: number | undefined) => void} | undefined;
 	private readonly demoWaiters = new Set<() => void>();
+	/** Steps of this run the learner did in the run a save replaced: kernelcraft does them again. */
+	private replayed: ReadonlySet<string> = new Set();
 
 	constructor(mode: RunMode = 'guided') {
 		this.mode = mode;
@@ -27,9 +29,23 @@ export class Guide {
 		this.demoWaiters.clear();
 	}
 
-	/** A new run starts guided again: demo is for the run it was pressed in. */
-	reset(mode: RunMode = 'guided'): void {
+	/**
+	 * A new run starts guided again: demo is for the run it was pressed in. `replay`: steps the
+	 * learner already did before a save re-ran the milestone; they are done for them this time.
+	 */
+	reset(mode: RunMode = 'guided', replay: Iterable<string> = []): void {
 		this.mode = mode;
+		this.replayed = new Set(replay);
+	}
+
+	/** Whether the learner does `step` in this run (guided, and not one done before the save). */
+	learnerDoes(step: string): boolean {
+		return this.mode === 'guided' && !this.replayed.has(step);
+	}
+
+	/** Whether kernelcraft does `step` again because the learner did it before the save. */
+	replays(step: string): boolean {
+		return this.replayed.has(step);
 	}
 
 	/** The step asking for a prediction now, if any. */

@@ -126,13 +126,17 @@ export async function runMilestone(
 		const started = Date.now();
 		try {
 			if (signal.aborted) throw Object.assign(new Error('Cancelled.'), {name: 'AbortError'});
-			// The learner does the step unless the run was handed over (d): asked anew at each use.
-			const guided = () => guide?.current === 'guided';
+			// The learner does the step unless the run was handed over (d), or they did it before the
+			// save that started this run: asked anew at each use.
+			const guided = () => guide?.learnerDoes(step.id) ?? false;
 			const ctx: RunContext = {emit, signal, session, step: step.id, figures, guided, debugger: debuggerPane};
-			const {detail, byLearner} = await runStep(step, ctx, guide);
+			const {detail: proof, byLearner} = await runStep(step, ctx, guide);
+			// A step done again for the learner stays theirs: they did it, before the save.
+			const replayed = guide?.replays(step.id) ?? false;
+			const detail = replayed ? `done again for you (you did it before your save): ${proof}` : proof;
 			const ms = Date.now() - started;
 			steps.push({name: step.id, title: step.title, ok: true, ms, detail});
-			emit({type: 'verified', step: step.id, detail, ms, ...(byLearner ? {byLearner} : {})});
+			emit({type: 'verified', step: step.id, detail, ms, ...(byLearner || replayed ? {byLearner: true} : {})});
 		} catch (error) {
 			const ms = Date.now() - started;
 			const failure = withTodoPointer(milestone.id, step.id, toFailure(error), session.options.exerciseDirs);

@@ -50,10 +50,15 @@ export class Workbench implements WorkbenchApi {
 	/** Progress records written in event order; dispose waits for the last. */
 	private recording: Promise<void> = Promise.resolve();
 	private readonly exercises: ExerciseWorkspaces | undefined;
+	/**
+	 * Per milestone, the steps the learner did (or had done again for them) in its last run: a run
+	 * a save starts does those again itself, and the learner resumes where that run stopped.
+	 */
+	private readonly learnerDid = new Map<string, string[]>();
 	private readonly reruns = new RerunOnSave({
 		runningMilestone: () => this.running?.milestone,
 		cancel: () => this.cancel(),
-		run: milestone => this.run(milestone),
+		run: milestone => this.run(milestone, {afterSave: true}),
 		stopped: () => this.disposed,
 	});
 
@@ -114,7 +119,12 @@ export class Workbench implements WorkbenchApi {
 		await this.background?.stop();
 	}
 
-	async run(id: string): Promise<MilestoneSummary> {
+	/**
+	 * Runs a milestone. `afterSave`: the learner saved their exercise copy; the steps they had
+	 * done in the run it replaces are done for them (the save changed the code, not what they
+	 * showed they can do), and guided mode resumes at the step that run stopped at.
+	 */
+	async run(id: string, options: {afterSave?: boolean} = {}): Promise<MilestoneSummary> {
 		const milestone = this.milestone(id);
 		if (!milestone) throw new LabError({what: `There is no milestone "${id}".`});
 		if (this.running) throw new LabError({what: 'A milestone is already running: wait for it or cancel it first.'});
@@ -130,15 +140,20 @@ export class Workbench implements WorkbenchApi {
 		const controller = new AbortController();
 		const started = Date.now();
 		if (this.guide) {
-			this.guide.reset('guided');
+			this.guide.reset('guided', options.afterSave ? (this.learnerDid.get(id) ?? []) : []);
 			this.broadcast({type: 'mode', mode: 'guided'});
 		}
+		const did: string[] = [];
+		this.learnerDid.set(id, did);
 		// The pane is the TUI's (keepVm); a headless run's gdb step uses a gdb of its own.
 		const pane = this.options.keepVm ? this.debugger : undefined;
 		const done = runMilestone(
 			milestone,
 			this.session,
-			event => this.broadcast(event),
+			event => {
+				if (event.type === 'verified' && event.byLearner) did.push(event.step);
+				this.broadcast(event);
+			},
 			controller.signal,
 			this.guide,
 			pane,
