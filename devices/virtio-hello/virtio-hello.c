@@ -179,6 +179,31 @@ static uint8_t virtio_hello_read_req(VirtIOHello *s, VirtQueueElement *elem,
 }
 
 /*
+ * A chain may not have more descriptors than the queue has entries, through
+ * an indirect table or not (virtio 1.2, 2.7.5.3.1: "A driver MUST NOT
+ * create a descriptor chain longer than the Queue Size of the device").
+ * virtqueue_pop() bounds a direct chain by the ring, but it takes an
+ * indirect table of up to VIRTQUEUE_MAX_SIZE entries whatever the queue
+ * size.  The element holds one iovec per descriptor (more only for a
+ * buffer that spans two memory regions), so their count is checked.  Such
+ * a chain is malformed but harmless: BADREQ, the device stays usable.
+ */
+static uint8_t virtio_hello_check_segs(VirtIOHello *s, VirtQueueElement *elem)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    unsigned int segs = elem->out_num + elem->in_num;
+    unsigned int num = virtio_queue_get_num(vdev, VIRTIO_HELLO_VQ_REQUEST);
+
+    if (segs > num) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "virtio-hello: chain %u: %u descriptors, the queue "
+                      "has %u\n", elem->index, segs, num);
+        return VIRTIO_HELLO_S_BADREQ;
+    }
+    return VIRTIO_HELLO_S_OK;
+}
+
+/*
  * Handle one chain and fill its used element at offset @idx from the used
  * index; the caller publishes it with virtqueue_flush().  Returns false when
  * the device had to be marked broken (the element is then detached, not
@@ -220,6 +245,9 @@ static bool virtio_hello_handle_one(VirtIOHello *s, VirtQueueElement *elem,
     }
 
     status = virtio_hello_read_req(s, elem, out_size, in_size, &req, &room);
+    if (status == VIRTIO_HELLO_S_OK) {
+        status = virtio_hello_check_segs(s, elem);
+    }
     op = le32_to_cpu(req.op);
     len = le32_to_cpu(req.len);
     resp.id = req.id;
@@ -473,7 +501,7 @@ static void virtio_hello_get_config(VirtIODevice *vdev, uint8_t *config)
     struct virtio_hello_config cfg = { 0 };
 
     stl_le_p(&cfg.max_buf_size, s->max_buf_size);
-    stl_le_p(&cfg.max_segs, VIRTQUEUE_MAX_SIZE);
+    stl_le_p(&cfg.max_segs, s->max_segs);
     stw_le_p(&cfg.max_name_len, VIRTIO_HELLO_MAX_NAME_LEN);
     stw_le_p(&cfg.max_greeting_len, VIRTIO_HELLO_MAX_GREETING_LEN);
     memcpy(config, &cfg, sizeof(cfg));
@@ -572,6 +600,13 @@ static void virtio_hello_device_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "'burst' must be 1..%d", VIRTIO_HELLO_MAX_BURST);
         return;
     }
+    /*
+     * No chain may be longer than the queue (virtio 1.2, 2.7.5.3.1), so
+     * that is the most descriptors one request can have: virtio-blk's
+     * seg_max is queue_size - 2 for the same reason (it counts only the
+     * data segments, max_segs counts them all).
+     */
+    s->max_segs = s->queue_size;
 
     virtio_init(vdev, VIRTIO_ID_HELLO, sizeof(struct virtio_hello_config));
     s->vq = virtio_add_queue(vdev, s->queue_size, virtio_hello_handle_request);

@@ -43,6 +43,9 @@ struct VirtIOHello {
     uint16_t queue_size;
     uint64_t dev_features;      /* VIRTIO_HELLO_F_* offered */
 
+    /* config max_segs: set at realize from queue-size */
+    uint32_t max_segs;
+
     /* answer from a bottom half instead of inside the kick (property) */
     bool defer;
     /* most chains one drain pass answers; the bottom half does the rest */

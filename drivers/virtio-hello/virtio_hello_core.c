@@ -59,8 +59,11 @@ MODULE_PARM_DESC(allow_raw, "Allow hostile chains and fault knobs (tests only)")
 
 /*
  * A chain that cannot go in while nothing is in flight will not go in
- * after a completion either: its indirect table could not be allocated.
- * Try again a few times after a pause (as blk-mq does), then give up.
+ * after a completion either.  It cannot happen while chains are bounded by
+ * the ring (vh_set_limits()): an empty ring takes any of them as direct
+ * descriptors when its indirect table cannot be allocated.  Should it
+ * happen anyway, try again a few times after a pause (as blk-mq does),
+ * then give up.
  */
 #define VH_ALLOC_RETRIES	5
 #define VH_ALLOC_DELAY_MS	3
@@ -437,6 +440,41 @@ static int vh_init_vq(struct virtio_hello *vh)
 	return 0;
 }
 
+/*
+ * How many descriptors one chain may have, and so how much payload one
+ * request carries.  Never more than the ring has entries, with indirect
+ * descriptors too: "A driver MUST NOT create a descriptor chain longer
+ * than the Queue Size of the device" (virtio 1.2, 2.7.5.3.1, Indirect
+ * Descriptors).  A table only makes a chain take one ring entry instead of
+ * one per descriptor.  And a chain that fits the ring can always go in
+ * without its table, as direct descriptors, once enough of the ring is
+ * free (at worst: all of it), so a failed GFP_ATOMIC table allocation
+ * means a wait, never a failure.
+ * max_segs is the device's word and bounded by the ring like the rest: a
+ * device that announces more is clamped, not believed.
+ *
+ * Called at probe and after a reset, when the ring was allocated again:
+ * the core may have made it smaller, and then the limits shrink with it.
+ * A ring too small for one page each way is refused.
+ */
+static int vh_set_limits(struct virtio_hello *vh)
+{
+	u32 ring = virtqueue_get_vring_size(vh->vq);
+	u32 seg_limit = min(vh->max_segs, ring);
+	u32 data_segs;
+
+	if (seg_limit < VH_FIXED_SEGS + 2) {
+		dev_err(&vh->vdev->dev, "a ring of %u entries is too small\n",
+			ring);
+		return -ENOSPC;
+	}
+	data_segs = (seg_limit - VH_FIXED_SEGS) / 2;
+	vh->seg_limit = seg_limit;
+	vh->max_data = min3(vh->max_buf_size, VH_MAX_DATA,
+			    (u32)(data_segs * PAGE_SIZE));
+	return 0;
+}
+
 /* The device-reset recovery: what virtio_device_restore() does, in short. */
 static int vh_reinit(struct virtio_hello *vh)
 {
@@ -452,6 +490,9 @@ static int vh_reinit(struct virtio_hello *vh)
 	if (!(vdev->config->get_status(vdev) & VIRTIO_CONFIG_S_FEATURES_OK))
 		return -ENODEV;
 	err = vh_init_vq(vh);
+	if (err)
+		return err;
+	err = vh_set_limits(vh);
 	if (err)
 		return err;
 	virtio_device_ready(vdev);
@@ -551,7 +592,6 @@ static int vh_read_config(struct virtio_hello *vh)
 static int vh_probe(struct virtio_device *vdev)
 {
 	struct virtio_hello *vh;
-	u32 data_segs;
 	int err;
 
 	vh = kzalloc(sizeof(*vh), GFP_KERNEL);
@@ -573,18 +613,9 @@ static int vh_probe(struct virtio_device *vdev)
 	if (err)
 		goto err_free;
 
-	/*
-	 * Without indirect descriptors a chain must fit in the ring.  With
-	 * them it may be longer than the ring, as long as its indirect table
-	 * can be allocated (vh_queue() gives up when it cannot).
-	 */
-	vh->seg_limit = vh->max_segs;
-	if (!virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC))
-		vh->seg_limit = min(vh->seg_limit,
-				    virtqueue_get_vring_size(vh->vq));
-	data_segs = (vh->seg_limit - VH_FIXED_SEGS) / 2;
-	vh->max_data = min3(vh->max_buf_size, VH_MAX_DATA,
-			    (u32)(data_segs * PAGE_SIZE));
+	err = vh_set_limits(vh);
+	if (err)
+		goto err_vqs;
 
 	err = ida_alloc(&vh_ida, GFP_KERNEL);
 	if (err < 0)

@@ -8,9 +8,9 @@
  * a negative errno when it could not: -ENODEV (device removed), -EIO (device
  * needed a reset, its ring broke, or it answered inconsistently), -EINTR
  * (fatal signal; the request is abandoned, the driver frees it when the
- * device returns it or at reset/remove), -ENOMEM (a chain longer than the
- * ring whose indirect descriptor table could not be allocated), -E2BIG
- * (beyond the driver's per-request limit, see INFO), -EINVAL.
+ * device returns it or at reset/remove), -ENOMEM (no memory for the
+ * request), -E2BIG (beyond the driver's per-request limit, max_data in
+ * INFO: a chain is never longer than the ring), -EINVAL.
  */
 #ifndef _VIRTIO_HELLO_IOCTL_H
 #define _VIRTIO_HELLO_IOCTL_H
@@ -20,7 +20,12 @@
 
 #define VIRTIO_HELLO_IOC_MAGIC	0xb7
 
-/* What the driver negotiated and how big a request may be */
+/*
+ * What the driver negotiated and how big a request may be.  max_data is at
+ * most (min(max_segs, ring_size) - 3) / 2 pages: no chain is longer than
+ * the ring, and one request needs its header, the response header and the
+ * status besides a page per descriptor each way.
+ */
 struct virtio_hello_ioc_info {
 	__u64 features;		/* negotiated feature bits (device + transport) */
 	__u32 max_data;		/* payload limit per request, each direction */

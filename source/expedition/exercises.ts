@@ -78,7 +78,7 @@ const exerciseCode: ExerciseCode[] = [
 		todos: [
 			{
 				n: 1,
-				verifiedBy: ['greet:not-popped', 'greet:not-pushed'],
+				verifiedBy: ['greet:not-popped', 'greet:not-pushed', 'integrity:stalled-unkicked', 'drain'],
 			},
 			{
 				n: 2,

@@ -49,7 +49,8 @@ export async function requestCounts(ctx: StepContext): Promise<RequestCounts> {
 
 const kicksSaid = (n: number) => (n === 1 ? ' once' : n > 1 ? ` ${n} times` : '');
 
-function describe(before: RequestCounts, after: RequestCounts): string[] {
+/** The driver's and the device's counts before and after, as lines for a failure's last-seen. */
+export function describeCounts(before: RequestCounts, after: RequestCounts): string[] {
 	const lines: string[] = [];
 	const [b, a] = [before.driver, after.driver];
 	if (b && a)
@@ -76,14 +77,15 @@ export async function greetingFailure(
 	command: string,
 	before: RequestCounts,
 	result: {output: string; status: number},
+	timeoutS = greetingTimeoutS,
 ): Promise<LabError> {
 	const after = await requestCounts(ctx);
 	const dmesg = (await guest(ctx, 'dmesg | tail -n 6')).output.split('\n');
 	const timedOut = result.status === killedStatus;
 	const how = timedOut
-		? `\`${command}\` got no answer within ${greetingTimeoutS} s`
+		? `\`${command}\` got no answer within ${timeoutS} s`
 		: `\`${command}\` failed (status ${result.status}: ${result.output.trim() || 'no output'})`;
-	const lastSeen = [...describe(before, after), '--- dmesg:', ...dmesg];
+	const lastSeen = [...describeCounts(before, after), '--- dmesg:', ...dmesg];
 	const fail = (why: string, symptom?: string) => new LabError({what: `${how}: ${why}`, lastSeen, symptom});
 	const [b, a] = [before.driver, after.driver];
 	if (!b || !a) return fail('the driver has no statistics in sysfs (is virtio_hello bound?).');
@@ -164,4 +166,40 @@ export async function stuckGreeting(ctx: StepContext): Promise<string | undefine
 		{what: `${stuck.what}.`, symptom: stuck.symptom},
 		ctx.session.options.exerciseDirs,
 	).what;
+}
+
+/**
+ * A run of many requests that stopped part-way (`command` was killed after `timeoutS`). The case a
+ * single greeting cannot show: the device answered every request it popped, nothing is in its
+ * hands, and the driver queued more that the device never popped, because no kick came for them.
+ * The driver kicked for the first ones, so its kick works: the device asked for no more kicks
+ * while it drained (VRING_USED_F_NO_NOTIFY, or under EVENT_IDX an avail_event left behind: QEMU
+ * moves it on only while notifications are on, hw/virtio/virtio.c: vring_set_avail_event) and
+ * never asked again. Anything else is told as a greeting's failure is.
+ */
+export async function stalledRun(
+	ctx: StepContext,
+	command: string,
+	before: RequestCounts,
+	result: {output: string; status: number},
+	timeoutS: number,
+): Promise<LabError> {
+	const after = await requestCounts(ctx);
+	const [b, a, bd, ad] = [before.driver, after.driver, before.device, after.device];
+	const queue = (await helloDevices(ctx))[0]?.queues[0];
+	if (result.status === killedStatus && b && a && bd && ad && queue?.inFlight === 0) {
+		const answered = idxDelta(bd.usedIdx, ad.usedIdx);
+		const popped = idxDelta(bd.lastAvailIdx, ad.lastAvailIdx);
+		const queued = a.requests - b.requests;
+		if (answered > 0 && popped === answered && queued > answered)
+			return new LabError({
+				what:
+					`\`${command}\` stopped part-way and was killed after ${timeoutS} s: the device answered all ${answered} request${answered === 1 ? '' : 's'} it popped, ` +
+					`and the driver queued ${queued - answered} more that the device never popped, with no kick for them. ` +
+					'The driver kicked for the first ones, so the device asked for no more kicks while it drained and never asked again: a drain loop turns notifications back on, and looks at the ring once more, before it stops.',
+				lastSeen: describeCounts(before, after),
+				symptom: 'stalled-unkicked',
+			});
+	}
+	return greetingFailure(ctx, command, before, result, timeoutS);
 }

@@ -7,7 +7,14 @@ import {LabError} from '../lab/lab-error.js';
 import {devicesDir, driversDir, projectRoot} from '../lab/paths.js';
 import {idxDelta} from '../lab/virtio/wrap.js';
 import {bootStepWith, kernelStep, rootfsStep} from './boot.js';
-import {greetingFailure, greetingTimeoutS, requestCounts, stuckGreeting} from './greeting-diagnosis.js';
+import {
+	describeCounts,
+	greetingFailure,
+	greetingTimeoutS,
+	requestCounts,
+	stalledRun,
+	stuckGreeting,
+} from './greeting-diagnosis.js';
 import {helloDevices} from './hello-devices.js';
 import {describePci, pciIdentityOf} from './pci-identity.js';
 import {check, guest} from './shell.js';
@@ -50,6 +57,59 @@ export const refusedChains = ['short', 'wrongdir', 'mismatch', 'oversized', 'nos
  */
 async function allowRawChains(ctx: StepContext): Promise<void> {
 	await check(ctx, `rmmod virtio_hello && insmod ${guestDriverPath(ctx)} allow_raw=1 && test -c /dev/virtio-hello0`);
+}
+
+/** Seconds the integrity step's echo may take; on TCG it takes a fraction of one. */
+const integrityTimeoutS = 60;
+
+/**
+ * Runs `work` with the driver reloaded with `params`, then loads it again as the milestone had it,
+ * whatever `work` did: the steps after this one find the driver they expect.
+ */
+async function withDriverLoaded<T>(ctx: StepContext, params: string, work: () => Promise<T>): Promise<T> {
+	const reload = (args: string) =>
+		check(ctx, `rmmod virtio_hello && insmod ${guestDriverPath(ctx)} ${args} && test -c /dev/virtio-hello0`);
+	await reload(params);
+	try {
+		return await work();
+	} finally {
+		if (ctx.session.vm?.running && !ctx.signal.aborted) await reload('').catch(() => undefined);
+	}
+}
+
+/**
+ * The same device with VIRTIO_RING_F_EVENT_IDX left out by the driver (its event_idx=0): kick
+ * suppression is then the VRING_USED_F_NO_NOTIFY flag the device sets while it drains, a path the
+ * steps before (under EVENT_IDX, with avail_event) never took. A drain loop that leaves
+ * notifications off stops requests here as it does there: the flag stays set.
+ */
+async function drainWithoutEventIdx(ctx: StepContext): Promise<string> {
+	const [device] = await helloDevices(ctx);
+	if (device?.features.includes('VIRTIO_RING_F_EVENT_IDX'))
+		throw new LabError({
+			what: `The driver was loaded with event_idx=0, but the device still lists VIRTIO_RING_F_EVENT_IDX as negotiated: ${device.features.join(' ')}.`,
+		});
+	const before = await requestCounts(ctx);
+	const command = 'hello-client nop 200 && hello-client batch 16 5';
+	const result = await guest(ctx, `timeout -s KILL ${greetingTimeoutS * 2} sh -c '${command}'`, 60_000);
+	if (result.status === 0) {
+		const after = await requestCounts(ctx);
+		const requests = (after.driver?.requests ?? 0) - (before.driver?.requests ?? 0);
+		const [b, a] = [before.device?.kicks, after.device?.kicks];
+		const kicks = b !== undefined && a !== undefined ? `, ${a - b} kicks` : '';
+		return `without EVENT_IDX: ${requests} requests answered (200 one at a time, 5 batches of 16)${kicks}, kicks suppressed by the NO_NOTIFY flag alone`;
+	}
+	const after = await requestCounts(ctx);
+	const [b, a] = [before.device, after.device];
+	const kicks = b && a && b.kicks !== undefined && a.kicks !== undefined ? a.kicks - b.kicks : undefined;
+	throw new LabError({
+		what:
+			`Without EVENT_IDX the requests stopped: \`${command}\` did not finish within ${greetingTimeoutS * 2} s` +
+			(kicks !== undefined ? ` (the device counted ${kicks} kick${kicks === 1 ? '' : 's'})` : '') +
+			': the driver kicks only while the device has notifications on (VRING_USED_F_NO_NOTIFY clear), and a drain loop that turns them off must turn them back on before it stops.',
+		lastSeen: [...result.output.trim().split('\n'), ...describeCounts(before, after)],
+		symptom: 'stuck-without-event-idx',
+	});
 }
 
 /** The device's own count of requests it answered with a status other than OK (QOM, over QMP). */
@@ -235,7 +295,16 @@ export const virtioHelloMilestone: MilestoneLogic = {
 			id: 'integrity',
 			async run(ctx) {
 				const [before] = await helloDevices(ctx);
-				const result = await check(ctx, 'hello-client echo 1M 5', 120_000);
+				const counts = await requestCounts(ctx);
+				const command = 'hello-client echo 1M 5';
+				// 5 MiB each way takes well under a second; a run that stalls is killed and told apart.
+				const ran = await guest(
+					ctx,
+					`timeout -s KILL ${integrityTimeoutS} ${command}`,
+					(integrityTimeoutS + 30) * 1000,
+				);
+				if (ran.status !== 0) throw await stalledRun(ctx, command, counts, ran, integrityTimeoutS);
+				const result = ran.output;
 				const [after] = await helloDevices(ctx);
 				const from = before?.queues[0]?.usedIdx;
 				const to = after?.queues[0]?.usedIdx;
@@ -276,6 +345,12 @@ export const virtioHelloMilestone: MilestoneLogic = {
 				async then(ctx, done) {
 					return `${done}; ${await verifyRefusals(ctx)}`;
 				},
+			},
+		},
+		{
+			id: 'drain',
+			async run(ctx) {
+				return withDriverLoaded(ctx, 'event_idx=0', () => drainWithoutEventIdx(ctx));
 			},
 		},
 		{

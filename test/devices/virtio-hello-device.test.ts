@@ -173,6 +173,32 @@ test.serial('the element query on stale and malformed chains reports them, break
 });
 
 test.serial(
+	'a chain longer than the queue through an indirect table: BADREQ, the device stays usable; max_segs is queue-size',
+	async t => {
+		const guest = await bootRawVm(t, ['-d', 'guest_errors', '-device', 'virtio-hello-pci,id=hello0,queue-size=64']);
+		const out = await raw(guest, guest.pci[0]!, 'long', '^ready$\\|^rc ');
+		alive(t, guest);
+		// The config announces the queue-size property; vh-raw then sets up a smaller ring (16), as a
+		// driver may, and the limit is the ring it set up.
+		t.regex(out, /^config max_segs 64, queue size at most 64, set to 16$/m);
+		// QEMU's virtqueue_pop takes an indirect table of up to 1024 descriptors whatever the ring:
+		// 16 is as long as a chain may be, 17 is one too many, and the device refuses it itself.
+		t.regex(out, /^indirect chain of 16 descriptors answered status 0 len 17 id echoed$/m);
+		t.regex(out, /^indirect chain of 17 descriptors answered status 1 len 17 id echoed$/m, 'BADREQ, id still echoed');
+		t.regex(
+			out,
+			/device_status 0x0f needs_reset 0\nnop answered status 0 len 17\ndevice_status 0x0f needs_reset 0/,
+			'not broken: the next request is answered',
+		);
+		await qemuSaid(guest.vm, /virtio-hello: chain 5: 17 descriptors, the queue has 16/, 'QEMU naming the chain');
+		t.deepEqual(await deviceStatus(guest.qmp, 'hello0'), {broken: false, needsReset: false});
+		t.is(await guest.qmp.execute<number>('qom-get', {path: 'hello0', property: 'requests'}), 3);
+		t.is(await guest.qmp.execute<number>('qom-get', {path: 'hello0', property: 'errors'}), 1);
+		t.regex(await release(guest), /^rc 0$/m);
+	},
+);
+
+test.serial(
 	'burst limit: a pass answers at most `burst` chains, the bottom half the rest; trace events name each device',
 	async t => {
 		const log = path.join(tempDir(t), 'trace.log');

@@ -1,8 +1,13 @@
+import {readFile} from 'node:fs/promises';
+import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
+import type {VirtQueueStatus} from '../../source/lab/vm/qmp-types.js';
 import {assertKernelClean, bootDriverVm, type DriverVm} from '../helpers/hello-driver-vm.js';
+import {tempDir} from '../helpers/temp.js';
 
 // The virtio-hello driver's rare paths, made to happen: a submitter killed with requests in
-// flight, a ring that breaks, an indirect table that cannot be allocated. Each test boots its
+// flight, a ring that breaks, an indirect table that cannot be allocated; and the chain length
+// rule that keeps the last one harmless (no chain longer than the ring). Each test boots its
 // own VM (on the debug kernel unless KERNELCRAFT_DRIVER_KERNEL=normal) and ends with a kernel
 // log free of complaints and, where the kernel has kmemleak, no leak.
 
@@ -136,48 +141,197 @@ test.serial(
 	},
 );
 
-test.serial('an indirect table that cannot be allocated: ENOMEM in a moment, not a sleep until SIGKILL', async t => {
-	const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
-	const {sh} = vm;
-	t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
-	const dev = await virtioName(vm);
-	t.regex((await sh('hello-client info')).output, /indirect_desc/);
+/** What `hello-client info` says of a device: the driver's copy of its config and its own limits. */
+async function info(vm: DriverVm, dev: string): Promise<Record<string, number>> {
+	const out = (await vm.sh(`hello-client -d ${dev} info`)).output;
+	const field = (name: string) => {
+		const match = new RegExp(`^${name}: (\\d+)$`, 'm').exec(out);
+		if (!match) throw new Error(`hello-client info has no ${name}:\n${out}`);
+		return Number(match[1]);
+	};
+	return {
+		ringSize: field('ring size'),
+		maxData: field('max_data'),
+		maxBufSize: field('max_buf_size'),
+		maxSegs: field('max_segs'),
+	};
+}
 
-	// The knob: every chain that needs an indirect table gets none.
-	t.is((await sh(`echo 1000000 > ${knob(dev, 'fail_indirect')}`)).status, 0);
-	// 1 MiB each way is 515 descriptors: more than the 256-entry ring holds without a table.
-	const big = await sh('timeout 30 hello-client echo 1M 1; echo "rc $?"', 60_000);
-	t.regex(big.output, /Cannot allocate memory/);
-	t.regex(big.output, /^rc 1$/m, 'failed, not killed by the timeout');
-	// 64 KiB is 35 descriptors: without a table it goes in as direct descriptors.
-	t.regex((await sh('hello-client echo 64K 3')).output, /echo: 3 x 65536 bytes verified/);
-	t.is((await sh(`echo 0 > ${knob(dev, 'fail_indirect')}`)).status, 0);
-	t.regex((await sh('hello-client echo 1M 2', 120_000)).output, /echo: 2 x 1048576 bytes verified/);
+/** The driver's counters of /dev/virtio-helloN, from sysfs. */
+async function counters(vm: DriverVm, dev: string): Promise<Record<string, number>> {
+	const node = path.basename(dev);
+	const names = ['requests', 'completed', 'errors', 'bytes_out', 'bytes_in', 'kicks', 'interrupts'];
+	const out = (await vm.sh(`cd /sys/class/misc/${node}/device/stats && cat ${names.join(' ')}`)).output;
+	const values = out.trim().split(/\s+/).map(Number);
+	return Object.fromEntries(names.map((name, i) => [name, values[i]!]));
+}
 
-	// The real allocation failing, where the kernel has fault injection: failslab fails this
-	// task's slab allocations that cannot sleep, so the GFP_ATOMIC indirect table (512 KiB:
-	// 259 descriptors, a kmalloc-8k object) is refused.
-	if ((await sh('test -d /sys/kernel/debug/failslab')).status === 0) {
-		const fs = '/sys/kernel/debug/failslab';
-		await sh(
-			`echo Y > ${fs}/task-filter; echo 100 > ${fs}/probability; echo -1 > ${fs}/times; echo 0 > ${fs}/verbose; echo Y > ${fs}/ignore-gfp-wait`,
-		);
-		const failed = await sh(
-			'timeout 30 sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 512K 1"; echo "rc $?"',
-			60_000,
-		);
-		t.regex(failed.output, /Cannot allocate memory/);
-		t.regex(failed.output, /^rc 1$/m);
-		const direct = await sh('sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 64K 2"', 60_000);
-		t.regex(direct.output, /echo: 2 x 65536 bytes verified/, 'without its table a small chain goes in direct');
-		await sh(`echo 0 > ${fs}/probability`);
-		t.log('failslab: the real GFP_ATOMIC failure was exercised');
-	} else {
-		t.log('this kernel has no failslab: only the fail_indirect knob was exercised');
+const delta = (after: Record<string, number>, before: Record<string, number>) =>
+	Object.fromEntries(Object.keys(after).map(key => [key, after[key]! - before[key]!]));
+
+/** Every chain QEMU popped from each virtio-hello device's queue, as in_num + out_num, by QOM id. */
+async function chainLengths(log: string): Promise<Map<string, number[]>> {
+	const text = await readFile(log, 'utf8');
+	const byVq = new Map<string, string>();
+	for (const m of text.matchAll(
+		/^virtio_hello_dev_realize hello 0x[0-9a-f]+ vq (0x[0-9a-f]+) path \/machine\/peripheral\/([^/\s]+)\//gm,
+	))
+		byVq.set(m[1]!, m[2]!);
+	const lengths = new Map<string, number[]>();
+	for (const m of text.matchAll(/^virtqueue_pop vq (0x[0-9a-f]+) elem 0x[0-9a-f]+ in_num (\d+) out_num (\d+)$/gm)) {
+		const id = byVq.get(m[1]!);
+		if (id === undefined) continue;
+		lengths.set(id, [...(lengths.get(id) ?? []), Number(m[2]) + Number(m[3])]);
 	}
-	t.is((await sh('rmmod virtio_hello')).status, 0);
-	await assertKernelClean(t, vm);
-});
+	return lengths;
+}
+
+const mib = 1024 * 1024;
+
+test.serial(
+	'max_segs is the queue size; a 1 MiB echo is ceil(1 MiB / max_data) requests, no chain longer than the ring',
+	async t => {
+		const log = path.join(tempDir(t), 'trace.log');
+		const vm = await bootDriverVm(t, [
+			'-D',
+			log,
+			'-trace',
+			'virtio_hello_dev_realize',
+			'-trace',
+			'virtqueue_pop',
+			'-device',
+			'virtio-hello-pci,id=hello0',
+			'-device',
+			'virtio-hello-pci,id=hello1,queue-size=64',
+		]);
+		const {sh, qmp} = vm;
+		t.is((await sh(`insmod ${vm.driver}`)).status, 0);
+		t.regex(
+			(await sh('hello-client info')).output,
+			/indirect_desc/,
+			'INDIRECT_DESC negotiated: the rule holds with it',
+		);
+
+		const devices: Record<string, {dev: string; queue: number}> = {};
+		for (const dev of ['/dev/virtio-hello0', '/dev/virtio-hello1']) {
+			const i = await info(vm, dev);
+			devices[i.ringSize === 64 ? 'hello1' : 'hello0'] = {dev, queue: i.ringSize};
+		}
+		t.deepEqual(Object.keys(devices).sort(), ['hello0', 'hello1']);
+
+		for (const [id, queueSize] of [
+			['hello0', 256],
+			['hello1', 64],
+		] as const) {
+			const {dev} = devices[id]!;
+			const backend = `/machine/peripheral/${id}/virtio-backend`;
+			const queue = () => qmp.execute<VirtQueueStatus>('x-query-virtio-queue-status', {path: backend, queue: 0});
+			const before = await queue();
+			t.is(before['vring-num-default'], queueSize, `${id}: the queue-size property`);
+			t.is(before['vring-num'], queueSize, `${id}: the ring the driver set up`);
+
+			// The device's config says max_segs = its queue size; the driver computes max_data from it.
+			const i = await info(vm, dev);
+			t.is(i.maxSegs, queueSize, `${id}: config max_segs is the queue size`);
+			t.is(i.ringSize, queueSize);
+			const maxData = Math.min(i.maxBufSize, Math.floor((queueSize - 3) / 2) * 4096);
+			t.is(i.maxData, maxData, `${id}: max_data = (ring - 3) / 2 pages`);
+			const perEcho = Math.ceil(mib / maxData);
+
+			const stats = await counters(vm, dev);
+			const pops = (await chainLengths(log)).get(id)?.length ?? 0;
+			const echo = await sh(`hello-client -d ${dev} echo 1M 2`, 120_000);
+			t.is(echo.status, 0, echo.output);
+			t.regex(
+				echo.output,
+				new RegExp(
+					`^echo: 2 x ${mib} bytes verified, [\\d.]+ MB/s \\(${2 * perEcho} requests of at most ${maxData} bytes`,
+					'm',
+				),
+			);
+			const moved = delta(await counters(vm, dev), stats);
+			t.like(moved, {
+				requests: 2 * perEcho,
+				completed: 2 * perEcho,
+				errors: 0,
+				bytes_out: 2 * mib,
+				bytes_in: 2 * mib,
+			});
+			const after = await queue();
+			t.is((after['used-idx'] - before['used-idx'] + 0x10000) % 0x10000, 2 * perEcho, `${id}: the used index`);
+
+			// QEMU's own count of each chain's buffers: none is longer than the queue.
+			let lengths: number[] = [];
+			for (let tries = 0; tries < 50; tries++) {
+				lengths = ((await chainLengths(log)).get(id) ?? []).slice(pops);
+				if (lengths.length >= 2 * perEcho) break;
+				await new Promise(resolve => setTimeout(resolve, 100));
+			}
+			t.is(lengths.length, 2 * perEcho, `${id}: one pop per request`);
+			const longest = Math.max(...lengths);
+			t.true(longest <= queueSize, `${id}: the longest chain has ${longest} descriptors, the queue ${queueSize}`);
+			// A full request: the request header, max_data / 4 KiB pages each way, the response header, the status.
+			t.is(longest, 3 + 2 * (maxData / 4096), `${id}: a full request fills the ring but one entry at most`);
+			t.log(
+				`${id}: queue ${queueSize}, max_segs ${i.maxSegs}, max_data ${maxData}; echo 1M 2: ${echo.output.trim()}; ` +
+					`driver: ${JSON.stringify(moved)}; chains ${lengths.join(' ')}`,
+			);
+		}
+		t.is((await sh('rmmod virtio_hello')).status, 0);
+		await assertKernelClean(t, vm);
+	},
+);
+
+test.serial(
+	'an indirect table that cannot be allocated: the chain goes in direct, since none is longer than the ring',
+	async t => {
+		const vm = await bootDriverVm(t, ['-device', 'virtio-hello-pci,id=hello0']);
+		const {sh} = vm;
+		t.is((await sh(`insmod ${vm.driver} allow_raw=1`)).status, 0);
+		const dev = await virtioName(vm);
+		t.regex((await sh('hello-client info')).output, /indirect_desc/);
+
+		// The knob: every chain that needs an indirect table behaves as if it got none. 1 MiB is 3
+		// requests of at most 126 pages each way (255 descriptors): each fits the empty 256-entry ring
+		// without its table, so none fails (before the limit, 515 descriptors: ENOMEM).
+		t.is((await sh(`echo 1000000 > ${knob(dev, 'fail_indirect')}`)).status, 0);
+		const big = await sh('timeout 30 hello-client echo 1M 1; echo "rc $?"', 60_000);
+		t.regex(big.output, /echo: 1 x 1048576 bytes verified, [\d.]+ MB\/s \(3 requests of at most 516096 bytes/);
+		t.regex(big.output, /^rc 0$/m);
+		t.is(
+			(await sh(`cat ${knob(dev, 'fail_indirect')}`)).output.trim(),
+			'999997',
+			'the knob saw all 3: each fit what was free',
+		);
+		t.regex((await sh('hello-client echo 64K 3')).output, /echo: 3 x 65536 bytes verified/);
+		t.is((await sh(`echo 0 > ${knob(dev, 'fail_indirect')}`)).status, 0);
+		t.regex((await sh('hello-client echo 1M 2', 120_000)).output, /echo: 2 x 1048576 bytes verified/);
+
+		// The real allocation failing, where the kernel has fault injection: failslab fails this
+		// task's slab allocations that cannot sleep, so every GFP_ATOMIC indirect table (up to 255
+		// descriptors, a kmalloc-4k object) is refused, and each chain goes in as direct descriptors.
+		if ((await sh('test -d /sys/kernel/debug/failslab')).status === 0) {
+			const fs = '/sys/kernel/debug/failslab';
+			await sh(
+				`echo Y > ${fs}/task-filter; echo 100 > ${fs}/probability; echo -1 > ${fs}/times; echo 0 > ${fs}/verbose; echo Y > ${fs}/ignore-gfp-wait`,
+			);
+			const failed = await sh(
+				'timeout 30 sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 1M 1"; echo "rc $?"',
+				60_000,
+			);
+			t.regex(failed.output, /echo: 1 x 1048576 bytes verified/, 'without their tables the chains go in direct');
+			t.regex(failed.output, /^rc 0$/m);
+			const direct = await sh('sh -c "echo 1 > /proc/self/make-it-fail; exec hello-client echo 64K 2"', 60_000);
+			t.regex(direct.output, /echo: 2 x 65536 bytes verified/, 'without its table a small chain goes in direct');
+			await sh(`echo 0 > ${fs}/probability`);
+			t.log('failslab: the real GFP_ATOMIC failure was exercised');
+		} else {
+			t.log('this kernel has no failslab: only the fail_indirect knob was exercised');
+		}
+		t.is((await sh('rmmod virtio_hello')).status, 0);
+		await assertKernelClean(t, vm);
+	},
+);
 
 test.serial(
 	'hostile chains, hot-unplug under traffic and 20 load/unload cycles: the kernel reports nothing',

@@ -17,7 +17,7 @@ test.serial('run virtio-hello --json: probe, greeting, 1 MiB integrity, and the 
 	t.true(summary.ok);
 	t.deepEqual(
 		summary.steps.map((step: {name: string}) => step.name),
-		['kernel', 'qemu', 'driver', 'rootfs', 'boot', 'probe', 'greet', 'integrity', 'hostile', 'panel'],
+		['kernel', 'qemu', 'driver', 'rootfs', 'boot', 'probe', 'greet', 'integrity', 'hostile', 'drain', 'panel'],
 	);
 	t.true(summary.echoMBps > 0);
 	// 5 echoes of 1 MiB, each 3 requests of at most max_data = 126 pages (no chain longer than the ring)

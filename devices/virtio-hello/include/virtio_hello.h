@@ -35,9 +35,10 @@
 #endif
 
 /*
- * Device ID.  The virtio spec (v1.4) assigns 1-13, 16-49; crosvm uses
- * private IDs counting down from 63 (61-63).  56 sits in the unassigned
- * gap, below 64 so the modern PCI device ID 0x1040 + 56 = 0x1078 exists.
+ * Device ID.  The virtio spec assigns 1-13, 16-36 and 38-47 (v1.4 adds 48
+ * and 49; Linux uses 37); crosvm uses private IDs counting down from 63
+ * (61-63).  56 sits in the unassigned gap, below 64 so the modern PCI
+ * device ID 0x1040 + 56 = 0x1078 exists.
  * It is NOT reserved with OASIS: fine for a lab, never ship it.
  */
 #define VIRTIO_ID_HELLO			56
@@ -54,7 +55,12 @@
 struct virtio_hello_config {
 	/* max payload bytes per request, either direction */
 	__vh_le32 max_buf_size;
-	/* max descriptors in one chain (readable + writable) */
+	/*
+	 * max descriptors in one chain (readable + writable), indirect or
+	 * not: the request queue's size, as no chain may be longer than the
+	 * queue (virtio 1.2, 2.7.5.3.1).  Drivers still bound their chains
+	 * by the ring size they set up, which may be smaller.
+	 */
 	__vh_le32 max_segs;
 	/* max NAME bytes in VIRTIO_HELLO_OP_GREET */
 	__vh_le16 max_name_len;
@@ -77,10 +83,10 @@ struct virtio_hello_config {
  *                     payload, then ONE status byte: the status is always
  *                     the LAST byte of the writable part, so the driver can
  *                     find it even when nothing else was written.
- * used.len = sizeof(struct virtio_hello_resp) + resp.len when the response
- * header was written, else 0 (a lower bound of what was written, as the spec
- * requires); the status byte is written in both cases whenever the chain has
- * at least one writable byte.
+ * The device writes every writable byte: the response header when it fits,
+ * the payload, zeros up to the status byte, and the status byte.  So
+ * used.len is the size of the whole writable part, status byte included, as
+ * virtio-blk's is; resp.len says how much of the room is the answer.
  */
 struct virtio_hello_req {
 	__vh_le32 op;		/* VIRTIO_HELLO_OP_* */
@@ -96,7 +102,11 @@ struct virtio_hello_resp {
 
 /* Status byte values */
 #define VIRTIO_HELLO_S_OK		0
-#define VIRTIO_HELLO_S_BADREQ		1 /* malformed: short header, len mismatch, bad NAME */
+/*
+ * BADREQ: malformed: a short header, a len mismatch, a bad NAME, or more
+ * descriptors in the chain than the queue has entries
+ */
+#define VIRTIO_HELLO_S_BADREQ		1
 #define VIRTIO_HELLO_S_UNSUPP		2 /* unknown op, or op's feature not negotiated */
 #define VIRTIO_HELLO_S_TOOBIG		3 /* req.len > max_buf_size */
 #define VIRTIO_HELLO_S_NOSPACE		4 /* writable part too small for the response */

@@ -27,6 +27,10 @@
  *           look (next = 0xffff), avail[1] names head 0xffff and avail[2]
  *           an indirect table of 8 bytes, none of them published; after
  *           GO_FILE appears, one NOP through the real avail[1]
+ *   long    the config's max_segs; then a NOP through an indirect table of
+ *           QSIZE descriptors (its 17 writable bytes cut in QSIZE - 1
+ *           pieces), then one of QSIZE + 1, longer than the queue (the
+ *           driver must not do this); then one plain NOP
  *
  * Each step prints one line ("nop answered status 0 len 17",
  * "device_status 0x4f", ...).  Then it prints "ready", waits until GO_FILE
@@ -102,6 +106,7 @@ struct ring {
 
 static volatile uint8_t *common, *notify, *devcfg;
 static uint64_t common_pa;		/* guest-physical address of common */
+static unsigned int queue_max;		/* queue 0's size before we set it */
 static int verbose_fd = 1;
 
 static void die(const char *what)
@@ -264,6 +269,7 @@ static void init_device(struct ring *r, uint64_t *features)
 	*features = want;
 
 	w16(C_Q_SELECT, 0);
+	queue_max = r16(C_Q_SIZE);
 	w16(C_Q_SIZE, QSIZE);
 	w32(C_Q_DESCLO, (uint32_t)r->pa);
 	w32(C_Q_DESCHI, (uint32_t)(r->pa >> 32));
@@ -309,8 +315,11 @@ static void publish(struct ring *r, unsigned int head, uint32_t mult)
 	kick(mult);
 }
 
-/* Waits up to 2 s for the used index to move; prints what came back. */
-static int wait_used(struct ring *r, unsigned int d)
+/*
+ * Waits up to 2 s for the used index to move past what was seen; returns
+ * the used element (id, len) it moved over, or NULL.
+ */
+static volatile uint32_t *next_used(struct ring *r)
 {
 	struct timespec t0, t;
 
@@ -322,19 +331,79 @@ static int wait_used(struct ring *r, unsigned int d)
 				&r->used[2 + 4 * (r->used_seen % QSIZE)];
 
 			r->used_seen++;
-			say("nop answered status %lu len %lu",
-			    r->buf[(d + 1) * 64 + 16], elem[1]);
-			return 1;
+			return elem;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((t.tv_sec - t0.tv_sec) * 1000 +
 		    (t.tv_nsec - t0.tv_nsec) / 1000000 > 2000)
-			break;
+			return NULL;
 		usleep(1000);
+	}
+}
+
+/* Waits up to 2 s for the used index to move; prints what came back. */
+static int wait_used(struct ring *r, unsigned int d)
+{
+	volatile uint32_t *elem = next_used(r);
+
+	if (elem) {
+		say("nop answered status %lu len %lu",
+		    r->buf[(d + 1) * 64 + 16], elem[1]);
+		return 1;
 	}
 	say("nop unanswered (used idx %lu, avail idx %lu)", r->used[1],
 	    r->avail_idx);
 	return 0;
+}
+
+/*
+ * A NOP through an indirect table of @n descriptors (3..18), made
+ * available at ring descriptor @d: the header, then the 17 writable bytes
+ * (response header, status) cut into n - 1 pieces, all but the last one
+ * byte long.  Prints what came back.
+ */
+static void indirect_nop(struct ring *r, unsigned int d, unsigned int n,
+			 uint32_t mult)
+{
+	uint8_t *req = r->buf + 1024, *resp = r->buf + 1088;
+	volatile struct desc *tbl = (volatile struct desc *)(r->buf + 2048);
+	uint64_t req_pa = r->buf_pa + 1024, resp_pa = r->buf_pa + 1088;
+	uint64_t id = 0x1000 + n, got_id;
+	uint32_t op = 4;
+	volatile uint32_t *elem;
+	unsigned int i, off = 0;
+
+	memset(req, 0, 16);
+	memcpy(req, &op, 4);
+	memcpy(req + 8, &id, 8);
+	memset(resp, 0xff, 17);
+	tbl[0].addr = req_pa;
+	tbl[0].len = 16;
+	tbl[0].flags = D_NEXT;
+	tbl[0].next = 1;
+	for (i = 1; i < n; i++) {
+		uint32_t len = i + 1 < n ? 1 : 17 - off;
+
+		tbl[i].addr = resp_pa + off;
+		tbl[i].len = len;
+		tbl[i].flags = D_WRITE | (i + 1 < n ? D_NEXT : 0);
+		tbl[i].next = i + 1 < n ? i + 1 : 0;
+		off += len;
+	}
+	r->desc[d].addr = r->buf_pa + 2048;
+	r->desc[d].len = n * 16;
+	r->desc[d].flags = D_INDIRECT;
+	r->desc[d].next = 0;
+	publish(r, d, mult);
+
+	elem = next_used(r);
+	if (!elem) {
+		dprintf(verbose_fd, "indirect chain of %u descriptors unanswered\n", n);
+		return;
+	}
+	memcpy(&got_id, resp, 8);
+	dprintf(verbose_fd, "indirect chain of %u descriptors answered status %u len %u id %s\n",
+		n, resp[16], elem[1], got_id == id ? "echoed" : "wrong");
 }
 
 static void show_status(void)
@@ -355,11 +424,12 @@ static void show_status(void)
  * one of:
  *
  *   valid   GREET, ECHO, CRC32 or NOP, split at random across readable and
- *           writable descriptors, direct or indirect (an indirect table may
- *           be longer than the ring): the device must answer it, and every
- *           writable byte is compared with what the contract says
- *           (docs/virtio-hello.md: response header, payload, zeroed gap,
- *           status as the last byte; used.len = writable bytes);
+ *           writable descriptors, direct or indirect: the device must
+ *           answer it, and every writable byte is compared with what the
+ *           contract says (docs/virtio-hello.md: response header, payload,
+ *           zeroed gap, status as the last byte; used.len = writable
+ *           bytes).  An indirect table may be longer than the ring, which
+ *           the driver must not do: the contract's answer is then BADREQ;
  *   hdr     a well-formed chain with a random header (op, len, id), a short
  *           header, a payload that disagrees with len, too little room, a
  *           bad GREET name: the same byte-for-byte check, against the error
@@ -626,11 +696,13 @@ static int fz_printable(const uint8_t *p, uint32_t n)
 
 /*
  * The contract (docs/virtio-hello.md), written out independently of the
- * device: the @in_size writable bytes a well-formed chain gets back for
- * @out_size readable bytes @rd.  Only called for 1 <= in_size <= limit.
+ * device: the @in_size writable bytes a well-formed chain of @ndesc
+ * descriptors gets back for @out_size readable bytes @rd.  Only called for
+ * 1 <= in_size <= limit.
  */
 static void fz_model(const struct fz_state *st, const uint8_t *rd,
-		     uint32_t out_size, uint32_t in_size, uint8_t *exp)
+		     uint32_t out_size, uint32_t in_size, unsigned int ndesc,
+		     uint8_t *exp)
 {
 	uint32_t op, len, out_len = 0, crc = 0, room;
 	uint8_t status, resp[FZ_HDR] = { 0 };
@@ -656,6 +728,10 @@ static void fz_model(const struct fz_state *st, const uint8_t *rd,
 	}
 	if (in_size < FZ_HDR + 1) {
 		status = 4;			/* NOSPACE */
+		goto done;
+	}
+	if (ndesc > st->qsize) {
+		status = 1;			/* longer than the queue */
 		goto done;
 	}
 	room = in_size - FZ_HDR - 1;
@@ -874,7 +950,9 @@ static int fz_chain(struct fz_state *st, struct fz_rng *r, struct fz_chain *c)
 		c->expect = fz_scratch(st, in_size);
 		if (!c->expect)
 			return 0;
-		fz_model(st, rd, out_size, in_size, c->expect);
+		fz_model(st, rd, out_size, in_size, n, c->expect);
+		if (n > st->qsize && c->kind == FZ_VALID)
+			c->what = "longer-than-queue";
 	} else if (c->kind == FZ_FATAL) {
 		switch (variant) {
 		case 0:
@@ -1557,7 +1635,7 @@ int main(int argc, char **argv)
 	uint8_t *page;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: vh-raw PCIDIR nop|batch|selfdma|qsize|early|stale [GO_FILE]\n"
+		fprintf(stderr, "usage: vh-raw PCIDIR nop|batch|selfdma|qsize|early|stale|long [GO_FILE]\n"
 				"       vh-raw PCIDIR fuzz SEED BATCHES\n");
 		return 2;
 	}
@@ -1662,6 +1740,18 @@ int main(int argc, char **argv)
 		nop_chain(&r, 2, 1);
 		publish(&r, 2, mult);
 		wait_used(&r, 2);
+		show_status();
+	} else if (!strcmp(scenario, "long")) {
+		dprintf(verbose_fd, "config max_segs %u, queue size at most %u, set to %u\n",
+			devcfg ? *(volatile uint32_t *)(devcfg + 4) : 0,
+			queue_max, QSIZE);
+		w8(C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+		indirect_nop(&r, 4, QSIZE, mult);
+		indirect_nop(&r, 5, QSIZE + 1, mult);
+		show_status();
+		nop_chain(&r, 6, 1);
+		publish(&r, 6, mult);
+		wait_used(&r, 6);
 		show_status();
 	} else {
 		fprintf(stderr, "vh-raw: unknown scenario %s\n", scenario);

@@ -34,6 +34,7 @@ export class SerialConsole extends GuestTextStream {
 	}
 
 	override feed(data: string): void {
+		if (this.closed) return;
 		const now = Date.now();
 		this.marks.firstByteAt ??= now;
 		if (this.marks.initAt === undefined) {
@@ -47,6 +48,7 @@ export class SerialConsole extends GuestTextStream {
 	}
 
 	resize(cols: number, rows: number): void {
+		if (this.closed) return;
 		this.terminal.resize(cols, rows);
 		this.scheduleScreen();
 	}
@@ -61,8 +63,12 @@ export class SerialConsole extends GuestTextStream {
 	}
 
 	override close(reason: string): void {
+		if (this.closed) return;
 		if (this.screenTimer) clearTimeout(this.screenTimer);
-		this.emitScreen();
+		this.screenTimer = undefined;
+		// xterm parses writes on a later tick: the last frame waits for the parser to reach the end, so
+		// it shows the last chunk QEMU printed (a panic, its last words), and no frame comes after it.
+		this.terminal.write('', () => this.emitScreen());
 		super.close(reason);
 	}
 
