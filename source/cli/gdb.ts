@@ -199,7 +199,7 @@ export async function gdbCommand(options: GdbCommandOptions, out: NodeJS.WriteSt
 			[
 				'',
 				`The VM is running: QEMU pid ${vm.pid}, gdbstub on ${socket}`,
-				`  its console (as it prints): tail -f ${path.join(path.dirname(vm.qmpSocket), 'console.log')}`,
+				`  its console (as it prints): tail -f ${path.join(vm.runDir, 'console.log')}`,
 				'gdb on the guest kernel (this exact line works from another terminal or an IDE while the VM runs):',
 				`  ${shellLine(kernelGdb)}`,
 				...(options.qemu

@@ -1,3 +1,4 @@
+import {qemuOptionValue, socketDirFor} from '../lab/vm/socket-dir.js';
 import path from 'node:path';
 import {qemuBuildPackages} from './host-packages.js';
 import {LabError} from '../lab/lab-error.js';
@@ -63,7 +64,7 @@ export const tuneDeviceArgs = [
 const counters = new WeakMap<Session, {socket: string; client?: QmpClient}>();
 
 function countersSocket(ctx: StepContext): string {
-	const socket = path.join(ctx.session.runDir(), 'tune-qmp.sock');
+	const socket = path.join(socketDirFor(ctx.session.runDir()), 'tune-qmp.sock');
 	counters.set(ctx.session, {socket});
 	return socket;
 }
@@ -317,7 +318,7 @@ export const tuneMilestone: MilestoneLogic = {
 			qemu: ctx.session.customQemu,
 			// Kernel messages stay in dmesg: none lands on the serial console mid-prompt or mid-run.
 			append: 'loglevel=4',
-			extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${countersSocket(ctx)},server=on,wait=off`],
+			extraArgs: [...tuneDeviceArgs, '-qmp', `unix:${qemuOptionValue(countersSocket(ctx))},server=on,wait=off`],
 		})),
 		{
 			id: 'probe',

@@ -1,3 +1,4 @@
+import {qemuOptionValue} from '../lab/vm/socket-dir.js';
 import path from 'node:path';
 import {makeDiskImage} from '../lab/build/disk-image.js';
 import {LabError} from '../lab/lab-error.js';
@@ -108,7 +109,7 @@ export const virtioBlkMilestone: MilestoneLogic = {
 		bootStepWith(ctx => ({
 			extraArgs: [
 				'-drive',
-				`file=${ctx.session.disk},format=raw,if=none,id=disk0,cache=writeback`,
+				`file=${qemuOptionValue(ctx.session.disk ?? '')},format=raw,if=none,id=disk0,cache=writeback`,
 				// ioeventfd=off: every guest kick goes through QEMU's notify handler, so the panel
 				// counts kicks exactly (with it on they are batched by QEMU's main loop).
 				// indirect_desc=off: each chain sits in the main descriptor table, where "look inside

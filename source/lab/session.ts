@@ -1,3 +1,4 @@
+import {releaseSocketDir} from './vm/socket-dir.js';
 import {pruneRuns} from './cache-inventory.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -252,5 +253,7 @@ export class Session {
 	async dispose(): Promise<void> {
 		this.panelAbort.abort();
 		await this.stopVm();
+		// The run folder's own sockets (tune's second QMP), when they had to live elsewhere.
+		if (this.runDirectory) releaseSocketDir(this.runDirectory);
 	}
 }

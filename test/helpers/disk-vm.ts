@@ -59,6 +59,6 @@ export async function bootDiskVm(t: ExecutionContext, session: Session, runName:
 			if (status !== 0) throw new Error(`${command}: ${output}`);
 			return output;
 		},
-		traceLog: path.join(path.dirname(vm.qmpSocket), 'virtio-trace.log'),
+		traceLog: path.join(vm.runDir, 'virtio-trace.log'),
 	};
 }

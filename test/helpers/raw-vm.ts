@@ -64,7 +64,7 @@ export async function bootRawVm(t: ExecutionContext, extraArgs: string[]): Promi
 		.trim()
 		.split('\n')
 		.filter(Boolean);
-	const transcriptPath = path.join(path.dirname(vm.qmpSocket), 'console.log');
+	const transcriptPath = path.join(vm.runDir, 'console.log');
 	return {
 		vm,
 		qmp,

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import {ensureKernel, listFragments, type KernelBuild} from '../build/kernel.js';
 import type {KernelSource} from '../build/kernel-source.js';
 import {LabError} from '../lab-error.js';
 import {configsDir} from '../paths.js';
+import {qemuOptionValue, socketDirFor} from '../vm/socket-dir.js';
 
 /**
  * gdb on the expedition's VM: a kernel flavour with DWARF and the kernel's gdb scripts
@@ -89,23 +89,16 @@ export function compiledIn(buildDir: string, logPath: string): string | undefine
 
 /** QEMU's gdbstub on a unix socket: a chardev server, never a TCP port. */
 export function gdbstubArgs(socket: string): string[] {
-	return ['-chardev', `socket,path=${socket},server=on,wait=off,id=gdb0`, '-gdb', 'chardev:gdb0'];
+	return ['-chardev', `socket,path=${qemuOptionValue(socket)},server=on,wait=off,id=gdb0`, '-gdb', 'chardev:gdb0'];
 }
-
-/** sun_path holds 108 bytes with its terminating NUL. */
-const maxSocketPath = 107;
 
 /**
  * A free socket path for the gdbstub in `dir` (the run's 0700 folder): gdb.sock, else gdb-1.sock...
  * when something already listens there. A leftover socket nobody listens on is removed and reused.
- * When `dir` is too deep for a unix socket path, a fresh 0700 folder under the system's temp dir.
+ * The folder is the run's socket folder: `dir`, or a private one when `dir` is too deep (socket-dir.ts).
  */
 export async function chooseGdbSocket(dir: string): Promise<string> {
-	let base = dir;
-	if (path.join(base, 'gdb-99.sock').length > maxSocketPath) {
-		base = fs.mkdtempSync(path.join(os.tmpdir(), 'kernelcraft-gdb-'));
-		fs.chmodSync(base, 0o700);
-	}
+	const base = socketDirFor(dir);
 	for (let index = 0; index < 100; index++) {
 		const candidate = path.join(base, index === 0 ? 'gdb.sock' : `gdb-${index}.sock`);
 		if (!fs.existsSync(candidate)) return candidate;

@@ -1,3 +1,4 @@
+import {qemuOptionValue} from '../vm/socket-dir.js';
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -79,7 +80,7 @@ export function probeKvm(qemu: string, timeoutMs = 5000): Promise<boolean> {
 				'-L',
 				'/usr/share/seabios',
 				'-chardev',
-				`file,id=seabios,path=${debugLog}`,
+				`file,id=seabios,path=${qemuOptionValue(debugLog)}`,
 				'-device',
 				'isa-debugcon,iobase=0x402,chardev=seabios',
 			],

@@ -9,6 +9,7 @@ import {LabError} from '../lab-error.js';
 import {bootPhases, type BootPhases} from './boot-phases.js';
 import {CheckChannel} from './check-channel.js';
 import {GuestPause} from './guest-pause.js';
+import {qemuOptionValue, releaseSocketDir, socketDirFor} from './socket-dir.js';
 import {SerialConsole} from './serial-console.js';
 
 export interface VmSpec {
@@ -54,10 +55,10 @@ export const qbootRom = '/usr/share/qemu/qboot.rom';
  * The base command line: no default devices; serial lines ttyS0 = the console on stdio (the pty),
  * ttyS1 = the guest's statistics for the panel, ttyS2 = the check shell; QMP on a socket.
  */
-export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
+export function qemuArgs(spec: VmSpec, socketDir: string): string[] {
 	const socketLine = (id: string) => [
 		'-chardev',
-		`socket,id=${id},path=${path.join(spec.runDir, `${id}.sock`)},server=on,wait=off`,
+		`socket,id=${id},path=${qemuOptionValue(path.join(socketDir, `${id}.sock`))},server=on,wait=off`,
 		'-serial',
 		`chardev:${id}`,
 	];
@@ -101,7 +102,7 @@ export function qemuArgs(spec: VmSpec, qmpSocket: string): string[] {
 		...socketLine('side'),
 		...socketLine('checks'),
 		'-qmp',
-		`unix:${qmpSocket},server=on,wait=off`,
+		`unix:${qemuOptionValue(path.join(socketDir, 'qmp.sock'))},server=on,wait=off`,
 		'-pidfile',
 		path.join(spec.runDir, 'qemu.pid'),
 		// `reboot -f` in the guest then ends QEMU instead of restarting the machine.
@@ -122,6 +123,10 @@ export class QemuVm {
 	/** The socket of ttyS1, where the guest writes the statistics the panel shows. */
 	readonly sideSocket: string;
 	readonly qmpSocket: string;
+	/** The VM's own folder: its console transcript, command line, logs. */
+	readonly runDir: string;
+	/** Where its sockets are: runDir, unless that is too deep for a unix socket path (socket-dir.ts). */
+	readonly socketDir: string;
 	readonly pid: number;
 	readonly startedAt: number;
 	readonly exited: Promise<VmExit>;
@@ -138,8 +143,10 @@ export class QemuVm {
 		for (const file of [spec.kernel, spec.initrd]) {
 			if (!fs.existsSync(file)) throw new LabError({what: `Cannot boot: ${file} is missing.`});
 		}
-		this.qmpSocket = path.join(spec.runDir, 'qmp.sock');
-		const args = qemuArgs(spec, this.qmpSocket);
+		this.runDir = spec.runDir;
+		this.socketDir = socketDirFor(spec.runDir);
+		this.qmpSocket = path.join(this.socketDir, 'qmp.sock');
+		const args = qemuArgs(spec, this.socketDir);
 		this.commandLine = [spec.qemu, ...args];
 		fs.writeFileSync(
 			path.join(spec.runDir, 'qemu-command.txt'),
@@ -175,15 +182,16 @@ export class QemuVm {
 		this.console.pause = this.pause;
 		this.process.onData(data => this.console.feed(data));
 		this.checks = new CheckChannel(
-			path.join(spec.runDir, 'checks.sock'),
+			path.join(this.socketDir, 'checks.sock'),
 			path.join(spec.runDir, 'checks.log'),
 			emit,
 			this.pause,
 		);
-		this.sideSocket = path.join(spec.runDir, 'side.sock');
+		this.sideSocket = path.join(this.socketDir, 'side.sock');
 		this.exited = new Promise(resolve => {
 			this.process.onExit(({exitCode, signal}) => {
 				disown();
+				releaseSocketDir(spec.runDir);
 				this.exitInfo = {exitCode, signal};
 				const reason = this.stopping
 					? 'QEMU was stopped'
