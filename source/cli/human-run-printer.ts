@@ -54,6 +54,9 @@ export class HumanRunPrinter {
 				if (failure.logPath) this.line(`  log: ${failure.logPath}`);
 				break;
 			}
+			case 'notice':
+				this.line(`  kernelcraft: ${event.text}`);
+				break;
 			case 'vm-started':
 				this.line(`  QEMU started (pid ${event.pid}, ${event.accel.toUpperCase()}); logs in ${event.runDir}`);
 				break;

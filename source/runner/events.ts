@@ -45,6 +45,8 @@ export type RunEvent =
 	| {type: 'prediction-result'; step: string; guess: number; actual: number; unit: string; why: string}
 	/** The next hint for a step (`solution`: the last one, the answer itself). */
 	| {type: 'hint'; milestone: string; step: string; index: number; of: number; text: string; solution: boolean}
+	/** Something the learner should know that is not a step's result (the progress file was set aside). */
+	| {type: 'notice'; text: string}
 	/** The run switched between the learner doing the steps and kernelcraft doing them. */
 	| {type: 'mode'; mode: RunMode}
 	/** A build the TUI runs ahead of time (QEMU for milestones 4 and 5), and how far it is. */

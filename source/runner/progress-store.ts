@@ -30,12 +30,17 @@ export interface ProgressFile {
  * - a tick is a read-merge-write under a lock on the state folder, written atomically, so two
  *   processes ticking at once both keep their tick;
  * - a file that cannot be read is moved aside (never deleted: the learner may want it) and
- *   reported once, and the app goes on with no ticks.
+ *   reported, and the app goes on with no ticks: at start-up (`warning`), and when it turns
+ *   unreadable while the app runs (a newer kernelcraft wrote it, a hand edit went wrong), before
+ *   the next tick would write over it (`onSetAside`).
  */
 export class ProgressStore {
 	readonly warning: string | undefined;
 
-	constructor(private readonly file: string) {
+	constructor(
+		private readonly file: string,
+		private readonly onSetAside: (message: string) => void = () => {},
+	) {
 		this.warning = this.setAsideIfCorrupt();
 	}
 
@@ -83,6 +88,9 @@ export class ProgressStore {
 		const dir = path.dirname(this.file);
 		fs.mkdirSync(dir, {recursive: true});
 		await withLock(dir, {what: 'saving progress', recordOwner: false}, async () => {
+			// Under the lock, as the write: what is set aside is what would have been written over.
+			const aside = this.setAsideIfCorrupt();
+			if (aside) this.onSetAside(aside);
 			const data = this.read();
 			change(data);
 			writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
@@ -93,7 +101,7 @@ export class ProgressStore {
 	private read(): ProgressFile {
 		try {
 			const parsed = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<ProgressFile>;
-			if (parsed.version === 1 && typeof parsed.verified === 'object' && parsed.verified !== null) {
+			if (isProgressFile(parsed)) {
 				const steps = typeof parsed.steps === 'object' && parsed.steps !== null ? parsed.steps : undefined;
 				return {version: 1, verified: parsed.verified, ...(steps ? {steps} : {})};
 			}
@@ -111,13 +119,21 @@ export class ProgressStore {
 		}
 		try {
 			const parsed = JSON.parse(text) as Partial<ProgressFile>;
-			if (parsed.version !== 1 || typeof parsed.verified !== 'object' || parsed.verified === null)
-				throw new Error('unknown format');
+			if (!isProgressFile(parsed))
+				throw new Error(
+					typeof parsed.version === 'number' && parsed.version > 1
+						? `version ${parsed.version}, from a newer kernelcraft`
+						: 'unknown format',
+				);
 			return undefined;
 		} catch (error) {
-			const aside = `${this.file}.corrupt-${Date.now()}`;
+			const aside = `${this.file}.unreadable-${Date.now()}`;
 			fs.renameSync(this.file, aside);
 			return `The progress file ${this.file} was unreadable (${(error as Error).message}); it was moved to ${aside} and progress starts afresh.`;
 		}
 	}
+}
+
+function isProgressFile(parsed: Partial<ProgressFile>): parsed is ProgressFile {
+	return parsed.version === 1 && typeof parsed.verified === 'object' && parsed.verified !== null;
 }

@@ -63,7 +63,7 @@ export class Workbench implements WorkbenchApi {
 	});
 
 	constructor(private readonly options: WorkbenchOptions) {
-		this.progress = new ProgressStore(options.stateFile);
+		this.progress = new ProgressStore(options.stateFile, text => this.broadcast({type: 'notice', text}));
 		this.guide = options.guided ? new Guide('guided') : undefined;
 		this.session = new Session(options, event => this.broadcast(event));
 		this.debugger = new GuestDebugger(this.session, event => this.broadcast(event));

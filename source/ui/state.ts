@@ -347,6 +347,8 @@ function reduceEvent(state: UiState, event: RunEvent): UiState {
 				guestPausedBy: undefined,
 				gdb: state.gdb ? {...state.gdb, state: 'gone', stopped: false} : undefined,
 			};
+		case 'notice':
+			return {...state, notice: event.text};
 		case 'background':
 			return {
 				...state,
