@@ -79,9 +79,14 @@ static int vh_req_fill(struct virtio_hello *vh, struct vh_req *req, u32 op,
 		return -E2BIG;
 	req->hdr.op = cpu_to_le32(op);
 	req->hdr.len = cpu_to_le32(in_len);
-	err = vh_buf_alloc(&req->out, in_len);
+	err = vh_buf_alloc(&req->out, in_len, GFP_KERNEL);
+	/*
+	 * Zeroed: the device writes these pages, and what it says it wrote
+	 * (resp.len) goes to user space.  A device that says more than it
+	 * wrote must not hand out what the pages held before.
+	 */
 	if (!err)
-		err = vh_buf_alloc(&req->in, out_cap);
+		err = vh_buf_alloc(&req->in, out_cap, GFP_KERNEL | __GFP_ZERO);
 	if (!err)
 		err = vh_buf_from_user(&req->out, src);
 	return err;

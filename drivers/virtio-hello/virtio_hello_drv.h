@@ -164,7 +164,7 @@ struct vh_pool *vh_pool_alloc(unsigned int n);
 void vh_req_free(struct vh_req *req);
 void vh_resp_sgs(struct vh_req *req);
 void vh_buf_free(struct vh_buf *b);
-int vh_buf_alloc(struct vh_buf *b, size_t len);
+int vh_buf_alloc(struct vh_buf *b, size_t len, gfp_t gfp);
 int vh_buf_from_user(struct vh_buf *b, const void __user *src);
 int vh_buf_to_user(struct vh_buf *b, void __user *dst, size_t len);
 u32 vh_buf_crc32(struct vh_buf *b, size_t len);

@@ -31,7 +31,7 @@ void vh_buf_free(struct vh_buf *b)
 }
 
 /* A payload buffer of @len bytes, one scatterlist entry per page */
-int vh_buf_alloc(struct vh_buf *b, size_t len)
+int vh_buf_alloc(struct vh_buf *b, size_t len, gfp_t gfp)
 {
 	unsigned int i;
 
@@ -49,7 +49,7 @@ int vh_buf_alloc(struct vh_buf *b, size_t len)
 	for (i = 0; i < DIV_ROUND_UP(len, PAGE_SIZE); i++) {
 		size_t n = min_t(size_t, PAGE_SIZE, len - i * PAGE_SIZE);
 
-		b->pages[i] = alloc_page(GFP_KERNEL);
+		b->pages[i] = alloc_page(gfp);
 		if (!b->pages[i])
 			goto fail;
 		b->npages++;

@@ -1,4 +1,5 @@
-import {cacheKinds, cacheUsage, clearCache, formatBytes, type CacheKind} from '../lab/cache-inventory.js';
+import {clearCache} from '../lab/cache-inventory.js';
+import {cacheKinds, cacheUsage, formatBytes, type CacheKind} from '../lab/cache-usage.js';
 import {UsageError} from './args.js';
 
 /** `kernelcraft cache [--clear KIND]`: what the cache holds and how big it is, or clear one kind. */

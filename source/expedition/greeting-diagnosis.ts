@@ -190,13 +190,17 @@ export async function stalledRun(
 	if (result.status === killedStatus && b && a && bd && ad && queue?.inFlight === 0) {
 		const answered = idxDelta(bd.usedIdx, ad.usedIdx);
 		const popped = idxDelta(bd.lastAvailIdx, ad.lastAvailIdx);
-		const queued = a.requests - b.requests;
-		if (answered > 0 && popped === answered && queued > answered)
+		const waiting = a.requests - b.requests - answered;
+		const kicks =
+			ad.kicks !== undefined && bd.kicks !== undefined ? {now: ad.kicks - bd.kicks, all: ad.kicks} : undefined;
+		// Kicks reached the device before (the greeting's at least): the driver's kick works.
+		if (popped === answered && waiting > 0 && kicks && kicks.all > 0)
 			return new LabError({
 				what:
-					`\`${command}\` stopped part-way and was killed after ${timeoutS} s: the device answered all ${answered} request${answered === 1 ? '' : 's'} it popped, ` +
-					`and the driver queued ${queued - answered} more that the device never popped, with no kick for them. ` +
-					'The driver kicked for the first ones, so the device asked for no more kicks while it drained and never asked again: a drain loop turns notifications back on, and looks at the ring once more, before it stops.',
+					`\`${command}\` stopped and was killed after ${timeoutS} s: the driver queued ${waiting} request${waiting === 1 ? '' : 's'} that the device never popped, ` +
+					`with ${kicks.now === 0 ? 'no kick' : `only ${kicks.now} kick${kicks.now === 1 ? '' : 's'}`} in this run (it answered the ${answered} it popped). ` +
+					`Kicks reached it before (${kicks.all} in all), so the driver kicks: the device asked for no more kicks while it drained and never asked again. ` +
+					'A drain loop turns notifications back on, and looks at the ring once more, before it stops.',
 				lastSeen: describeCounts(before, after),
 				symptom: 'stalled-unkicked',
 			});

@@ -158,10 +158,16 @@ test.serial(
 		t.is(failed?.step, 'integrity', JSON.stringify(failed));
 		// TODO 1's comment is gone (answered, wrongly): the pointer names the file.
 		t.true(
-			failed.failure.what.startsWith(`${copyOf(device)}: TODO 1: \`hello-client echo 1M 5\` stopped part-way`),
+			failed.failure.what.startsWith(
+				`${copyOf(device)}: TODO 1: \`hello-client echo 1M 5\` stopped and was killed after 60 s`,
+			),
 			failed.failure.what,
 		);
-		t.regex(failed.failure.what, /the driver queued \d+ more that the device never popped, with no kick for them/);
+		t.regex(
+			failed.failure.what,
+			/the driver queued \d+ requests? that the device never popped, with no kick in this run/,
+		);
+		t.is(failed.failure.symptom, 'stalled-unkicked');
 	},
 );
 

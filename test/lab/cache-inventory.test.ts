@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import {acquireLock} from '../../source/lab/build/cache-lock.js';
-import {cacheUsage, clearCache, pruneRuns} from '../../source/lab/cache-inventory.js';
+import {clearCache, pruneRuns} from '../../source/lab/cache-inventory.js';
+import {cacheUsage} from '../../source/lab/cache-usage.js';
 import {tempDir} from '../helpers/temp.js';
 
 const old = new Date(Date.now() - 3_600_000);

@@ -147,7 +147,15 @@ async function seedFromNearest(options: KernelBuildOptions, key: string, scratch
 			signal: options.signal,
 		});
 		// Its own records go: this build writes new ones, and .config is made anew from the fragments.
-		for (const name of [stampName, 'build.log', compilerCacheLogName, '.config', 'seed.log', completeStamp])
+		for (const name of [
+			stampName,
+			'build.log',
+			compilerCacheLogName,
+			'.config',
+			configuredStamp,
+			'seed.log',
+			completeStamp,
+		])
 			fs.rmSync(path.join(scratch, name), {force: true});
 		retargetToolCommands(scratch);
 		return true;
@@ -218,9 +226,13 @@ async function buildInto(
 			hint: "The compiler's messages are above; the whole log is at the path shown.",
 		});
 
-	if (!fs.existsSync(path.join(buildDir, '.config'))) {
+	// A .config alone proves nothing: a configure cut short (Ctrl-C, a crash) leaves tinyconfig's,
+	// without the fragments and without the check that they were honoured.
+	if (!fs.existsSync(path.join(buildDir, configuredStamp))) {
 		options.onProgress?.(0, 'configuring: tinyconfig + fragments', false);
+		fs.rmSync(path.join(buildDir, '.config'), {force: true});
 		await configure(options, buildDir, logPath, make);
+		fs.writeFileSync(path.join(buildDir, configuredStamp), `${new Date().toISOString()}\n`);
 	}
 
 	if (seeded) await keepCopiedObjtool(buildDir, make, options.onLine);
@@ -261,6 +273,12 @@ async function buildInto(
 }
 
 type Make = (args: string[], what: string) => Promise<string[]>;
+
+/**
+ * Written once configure has finished and its result passed the check: the build folder's .config
+ * is the fragments' (the folder's key is their hash), so later runs build it without configuring.
+ */
+const configuredStamp = '.kernelcraft-configured';
 
 async function configure(options: KernelBuildOptions, buildDir: string, logPath: string, make: Make): Promise<void> {
 	const requests: ConfigRequest[] = [];

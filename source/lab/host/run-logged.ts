@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import {isNoSpace, noSpaceError} from '../disk-full.js';
 import {LabError} from '../lab-error.js';
 import type {JobControl} from './job-control.js';
 
@@ -35,6 +36,13 @@ const keptLines = 400;
 export async function runLogged(command: string, args: string[], options: RunLoggedOptions): Promise<string[]> {
 	fs.mkdirSync(path.dirname(options.logPath), {recursive: true});
 	const log = fs.createWriteStream(options.logPath, {flags: 'a'});
+	// A log that cannot be written (a full disk) ends the job: it would fail on the same disk.
+	let logError: NodeJS.ErrnoException | undefined;
+	let stopForLog = () => {};
+	log.on('error', error => {
+		logError ??= error;
+		stopForLog();
+	});
 	log.write(`$ ${[command, ...args].join(' ')}\n`);
 	const recent: string[] = [];
 	return new Promise((resolve, reject) => {
@@ -70,11 +78,13 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			}
 		};
 		options.signal?.addEventListener('abort', onAbort, {once: true});
+		stopForLog = onAbort;
+		if (logError) onAbort();
 		const detach = child.pid && options.control ? options.control.attach(child.pid) : undefined;
 		const callOffWatchdog = child.pid ? watchGroup(child.pid) : undefined;
 		const pending = {stdout: '', stderr: ''};
 		const take = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
-			log.write(chunk);
+			if (!logError) log.write(chunk);
 			const text = pending[stream] + chunk.toString('utf8');
 			const parts = text.split('\n');
 			pending[stream] = parts.pop() ?? '';
@@ -103,8 +113,14 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			detach?.();
 			callOffWatchdog?.();
 			for (const rest of [pending.stdout, pending.stderr]) if (rest) emitLine(rest);
-			log.end(`\n[exit ${code ?? signal}]\n`);
-			if (options.signal?.aborted) {
+			if (!logError) log.end(`\n[exit ${code ?? signal}]\n`);
+			if (logError) {
+				reject(
+					isNoSpace(logError)
+						? noSpaceError(options.logPath)
+						: new LabError({what: `Could not write ${options.what}'s log ${options.logPath}: ${logError.message}`}),
+				);
+			} else if (options.signal?.aborted) {
 				reject(abortError());
 			} else if (code === 0) {
 				resolve(recent);

@@ -26,22 +26,44 @@ export function parseGuestFrame(lines: string[]): GuestView {
 	return {interrupts, inflight};
 }
 
+/**
+ * A frame is a few dozen short lines (one per interrupt line and queue). The guest is not to be
+ * trusted with memory: a longer line or frame is dropped whole, and reading starts again at the
+ * next `kc-side begin`.
+ */
+export const maxFrameLines = 512;
+export const maxFrameLineChars = 4096;
+
 /** Splits the side channel's stream into frames; incomplete frames wait for more data. */
 export class GuestFrameReader {
 	private pending = '';
 	private frame: string[] | undefined;
+	/** Frames and lines thrown away for their size (a guest that never ends one). */
+	dropped = 0;
 
 	constructor(private readonly onFrame: (view: GuestView) => void) {}
 
 	push(data: string): void {
 		const lines = (this.pending + data.replace(/\r/g, '')).split('\n');
 		this.pending = lines.pop() ?? '';
+		if (this.pending.length > maxFrameLineChars) {
+			this.pending = '';
+			this.drop();
+		}
 		for (const line of lines) {
 			if (line === 'kc-side begin') this.frame = [];
 			else if (line === 'kc-side end' && this.frame) {
 				this.onFrame(parseGuestFrame(this.frame));
 				this.frame = undefined;
-			} else this.frame?.push(line);
+			} else if (this.frame) {
+				if (line.length > maxFrameLineChars || this.frame.length >= maxFrameLines) this.drop();
+				else this.frame.push(line);
+			}
 		}
+	}
+
+	private drop(): void {
+		this.dropped++;
+		this.frame = undefined;
 	}
 }

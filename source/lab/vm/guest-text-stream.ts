@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import stripAnsi from 'strip-ansi';
 import type {LabEmit} from '../lab-events.js';
+import {isNoSpace, noSpaceError} from '../disk-full.js';
 import {LabError} from '../lab-error.js';
 import {abortError} from '../host/run-logged.js';
 import {guestTimeout, type GuestPause} from './guest-pause.js';
@@ -22,6 +23,12 @@ interface Waiter {
 }
 
 const keptText = 512 * 1024;
+
+/**
+ * A line the guest never ends (a program printing without newlines) is handed on in pieces of
+ * this many characters: what is kept of it, and the work each chunk costs, stay bounded.
+ */
+export const maxLineChars = 16 * 1024;
 
 /**
  * QEMU's own error lines among the console's last lines: QEMU prints them on the pty it shares
@@ -55,6 +62,8 @@ export class GuestTextStream {
 	private escapeTail = '';
 	private readonly waiters = new Set<Waiter>();
 	private closedBecause: string | undefined;
+	/** Set when the transcript could not be written: what waits then fail with. */
+	private writeFailure: LabError | undefined;
 	/** The VM's pause: time the guest is held stopped (gdb) does not count against a wait. */
 	pause: GuestPause | undefined;
 
@@ -76,7 +85,19 @@ export class GuestTextStream {
 	}
 
 	feed(data: string): void {
-		fs.appendFileSync(this.transcriptPath, data);
+		if (this.closedBecause) return;
+		try {
+			fs.appendFileSync(this.transcriptPath, data);
+		} catch (error) {
+			// A transcript that cannot be written (a full disk) is the end of this line: every wait
+			// fails saying why, instead of an exception out of the pty's data callback.
+			const failure = isNoSpace(error)
+				? noSpaceError(this.transcriptPath)
+				: new LabError({what: `Could not write the transcript ${this.transcriptPath}: ${(error as Error).message}`});
+			this.writeFailure = failure;
+			this.close(failure.message);
+			return;
+		}
 		data = this.escapeTail + data;
 		// eslint-disable-next-line no-control-regex -- ESC is exactly the byte this looks for.
 		const cut = /\x1b(\[[0-?]*[ -/]*)?$/.exec(data);
@@ -89,8 +110,20 @@ export class GuestTextStream {
 			this.text = this.text.slice(cut);
 			this.dropped += cut;
 		}
-		const lines = (this.partialLine + plain).split('\n');
-		this.partialLine = lines.pop() ?? '';
+		// Only the new text is split: the line in progress is joined to its first piece, so a long
+		// line costs its length once, not once per chunk.
+		const pieces = plain.split('\n');
+		pieces[0] = this.partialLine + pieces[0];
+		let rest = pieces.pop() ?? '';
+		const lines: string[] = [];
+		for (const piece of pieces)
+			for (let at = 0; at === 0 || at < piece.length; at += maxLineChars)
+				lines.push(piece.slice(at, at + maxLineChars));
+		while (rest.length > maxLineChars) {
+			lines.push(rest.slice(0, maxLineChars));
+			rest = rest.slice(maxLineChars);
+		}
+		this.partialLine = rest;
 		if (this.onLine) for (const line of lines) this.onLine(line);
 		for (const waiter of [...this.waiters]) waiter.check();
 	}
@@ -147,6 +180,11 @@ export class GuestTextStream {
 					if (match) {
 						done();
 						resolve(match);
+						return true;
+					}
+					if (this.writeFailure) {
+						done();
+						reject(this.writeFailure);
 						return true;
 					}
 					if (this.closedBecause) {
