@@ -1,5 +1,4 @@
-import {spawnSync} from 'node:child_process';
-import fs from 'node:fs';
+import {editorArgs, pickEditor, runEditor} from '../lab/host/editor.js';
 import type {Workbench} from '../runner/workbench.js';
 import {setupCommand} from './setup.js';
 
@@ -41,9 +40,15 @@ export async function startTui(workbench: Workbench): Promise<number> {
 		if (!target) return 0;
 		await workbench.cancel();
 		const editor = pickEditor();
-		const result = spawnSync(editor, editorArgs(target), {stdio: 'inherit'});
-		if (result.error)
-			process.stderr.write(`Could not start the editor "${editor}": ${result.error.message}. Set $EDITOR.\n`);
+		const result = await runEditor(editor, editorArgs(editor, target));
+		if (result.error || result.code === 127) {
+			process.stderr.write(
+				`Could not start the editor "${editor}"${result.error ? `: ${result.error.message}` : ' (not found)'}. Set $EDITOR (for example EDITOR=nano). Press Enter to go back to kernelcraft.\n`,
+			);
+			process.stdin.ref();
+			process.stdin.resume();
+			await new Promise<void>(resolve => process.stdin.once('data', () => resolve()));
+		}
 		// In watch mode the save itself re-runs the milestone (once the screen is back); a run
 		// started here as well would collide with it.
 		autoRun = workbench.watchMode ? undefined : editRequest;
@@ -67,21 +72,4 @@ async function setupInTerminal(workbench: Workbench, milestone: string): Promise
 	);
 	await new Promise<void>(resolve => process.stdin.once('data', () => resolve()));
 	return false;
-}
-
-/**
- * The editor's arguments: `+LINE file` opens at the first unsolved TODO. vi, vim, nano and emacs
- * (and Debian's `editor` alternative, one of them) all take +LINE before the file.
- */
-export function editorArgs(target: {file: string; line?: number}): string[] {
-	return target.line === undefined ? [target.file] : [`+${target.line}`, target.file];
-}
-
-/** $VISUAL, $EDITOR, then Debian's `editor` alternative, nano and vi, whichever exists first. */
-export function pickEditor(env: NodeJS.ProcessEnv = process.env): string {
-	const chosen = env.VISUAL || env.EDITOR;
-	if (chosen) return chosen;
-	return (
-		['/usr/bin/editor', '/usr/bin/nano', '/usr/bin/vi', '/bin/vi'].find(candidate => fs.existsSync(candidate)) ?? 'vi'
-	);
 }

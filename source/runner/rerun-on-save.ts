@@ -4,8 +4,10 @@ export interface RerunHost {
 	runningMilestone(): string | undefined;
 	/** Stops the run in progress (if any) and its VM, and waits for it to end. */
 	cancel(): Promise<void>;
-	/** Runs a milestone to its end; a rejection means it never started. */
+	/** Runs a milestone to its end; a rejection means it never started, or its tick was not saved. */
 	run(milestone: string): Promise<unknown>;
+	/** A re-run's rejection: nobody awaits a re-run, so this is where it is told. */
+	failed(milestone: string, error: unknown): void;
 	stopped(): boolean;
 }
 
@@ -33,7 +35,7 @@ export class RerunOnSave {
 			while (current.again && !this.host.stopped()) {
 				current.again = false;
 				await this.host.cancel();
-				await this.host.run(milestone).catch(() => undefined);
+				await this.host.run(milestone).catch(error => this.host.failed(milestone, error));
 			}
 		} finally {
 			this.current = undefined;

@@ -2,7 +2,7 @@ import {withTodoPointer} from '../expedition/exercise-failure.js';
 import type {Milestone, Step, StepContext} from '../expedition/types.js';
 import type {GuestDebugger} from '../lab/debug/guest-debugger.js';
 import {packageStates, requirementsFor} from '../lab/host/requirements.js';
-import {toFailure} from '../lab/lab-error.js';
+import {toFailure, type Failure} from '../lab/lab-error.js';
 import type {Session} from '../lab/session.js';
 import type {Emit, MilestoneSummary, StepSummary} from './events.js';
 import type {Guide} from './guide.js';
@@ -95,31 +95,30 @@ export async function runMilestone(
 		title: milestone.title,
 		steps: milestone.steps.map(step => ({name: step.id, title: step.title})),
 	});
-	session.startRun(milestone.id);
 	const figures: Record<string, unknown> = {};
 	const steps: StepSummary[] = [];
 	let ok = true;
-	const missing = packageStates(requirementsFor(milestone)).filter(state => !state.installed);
+	let missing: ReturnType<typeof packageStates>;
+	try {
+		session.startRun(milestone.id);
+		missing = packageStates(requirementsFor(milestone)).filter(state => !state.installed);
+	} catch (error) {
+		// The run folder could not be made (a full disk, a cache not ours): the milestone that was
+		// said to start is said to end, with why.
+		return endedBeforeSteps(milestone, emit, {name: 'set-up', title: 'Set up the run'}, toFailure(error));
+	}
 	if (missing.length > 0) {
 		const what = `Missing host packages for ${milestone.id}: ${missing.map(state => state.pkg).join(' ')}.`;
-		emit({
-			type: 'failed',
-			step: milestone.steps[0]?.id ?? 'host',
-			failure: {
+		return endedBeforeSteps(
+			milestone,
+			emit,
+			{name: 'host', title: 'Host packages'},
+			{
 				what,
 				hint: 'Run `npx kernelcraft setup` (apt-get, asks first), then run the milestone again.',
 				lastSeen: missing.map(state => `${state.pkg}: ${state.why}`),
 			},
-			ms: 0,
-		});
-		const summary: MilestoneSummary = {
-			milestone: milestone.id,
-			ok: false,
-			accel: undefined,
-			steps: [{name: 'host', title: 'Host packages', ok: false, ms: 0, detail: what}],
-		};
-		emit({type: 'milestone-finished', summary});
-		return summary;
+		);
 	}
 	for (const step of milestone.steps) {
 		emit({type: 'step-started', step: step.id, title: step.title});
@@ -150,6 +149,24 @@ export async function runMilestone(
 		}
 	}
 	const summary: MilestoneSummary = {milestone: milestone.id, ok, accel: session.chosenAccel?.accel, steps, ...figures};
+	emit({type: 'milestone-finished', summary});
+	return summary;
+}
+
+/** A run that ended before its first step: the failure, then the milestone's end, as events. */
+function endedBeforeSteps(
+	milestone: Milestone,
+	emit: Emit,
+	what: {name: string; title: string},
+	failure: Failure,
+): MilestoneSummary {
+	emit({type: 'failed', step: milestone.steps[0]?.id ?? what.name, failure, ms: 0});
+	const summary: MilestoneSummary = {
+		milestone: milestone.id,
+		ok: false,
+		accel: undefined,
+		steps: [{name: what.name, title: what.title, ok: false, ms: 0, detail: failure.what}],
+	};
 	emit({type: 'milestone-finished', summary});
 	return summary;
 }

@@ -59,6 +59,11 @@ export class Workbench implements WorkbenchApi {
 		runningMilestone: () => this.running?.milestone,
 		cancel: () => this.cancel(),
 		run: milestone => this.run(milestone, {afterSave: true}),
+		failed: (milestone, error) =>
+			this.broadcast({
+				type: 'notice',
+				text: `re-running ${milestone} after your save: ${error instanceof Error ? error.message : String(error)}`,
+			}),
 		stopped: () => this.disposed,
 	});
 
@@ -163,7 +168,12 @@ export class Workbench implements WorkbenchApi {
 		try {
 			const summary = await done;
 			this.exercises?.noteRun(summary);
-			if (summary.ok) await this.progress.markVerified(id, Date.now() - started);
+			if (summary.ok)
+				await this.progress.markVerified(id, Date.now() - started).catch((error: Error) => {
+					throw new LabError({
+						what: `${id} passed, but its tick could not be saved in ${this.options.stateFile}: ${error.message}`,
+					});
+				});
 			if (!this.options.keepVm) await this.powerOff();
 			return summary;
 		} finally {

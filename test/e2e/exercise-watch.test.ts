@@ -108,17 +108,20 @@ test.serial(
 test.serial('TUI: e opens $EDITOR at the first open TODO; saving the fix there ticks hello-module', async t => {
 	const dir = tempDir(t);
 	const record = path.join(dir, 'editor-args');
-	const editor = path.join(dir, 'editor.sh');
+	fs.mkdirSync(path.join(dir, 'my tools'));
+	const editor = path.join(dir, 'my tools', 'editor.sh');
 	// An "editor" that notes its arguments and the line it was asked to open, then saves the fix.
+	// $EDITOR is a shell command, as git takes it: a quoted path with a space, and an argument.
 	fs.writeFileSync(
 		editor,
-		`#!/bin/sh\n{ printf '%s\\n' "$@"; sed -n "\${1#+}p" "$2"; } > '${record}'\ncp '${reference}' "$2"\n`,
+		`#!/bin/sh\n{ printf '%s\\n' "$@"; sed -n "\${2#+}p" "$3"; } > '${record}'\ncp '${reference}' "$3"\n`,
 		{mode: 0o755},
 	);
-	const {app, mark, copy} = await learnerTui(t, {EDITOR: editor, VISUAL: ''});
+	const {app, mark, copy} = await learnerTui(t, {EDITOR: `'${editor}' --wait`, VISUAL: ''});
 	app.write('e');
 	t.true(await waitUntil(() => fs.existsSync(record), 20_000), 'the editor ran');
-	const [line, file, text] = fs.readFileSync(record, 'utf8').split('\n');
+	const [wait, line, file, text] = fs.readFileSync(record, 'utf8').split('\n');
+	t.is(wait, '--wait');
 	t.regex(line!, /^\+\d+$/);
 	t.is(file, copy);
 	t.regex(text!, /^ \* TODO 1: /, 'the line it opens at is TODO 1');

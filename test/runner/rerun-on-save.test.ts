@@ -25,6 +25,7 @@ function fakeHost() {
 				};
 			}),
 		stopped: () => stopped,
+		failed: (milestone, error) => log.push(`failed ${milestone}: ${(error as Error).message}`),
 	};
 	return {host, log, finish: () => running?.end(), stop: () => (stopped = true), running: () => running};
 }
@@ -57,4 +58,17 @@ test('a save after the workbench stopped runs nothing', async t => {
 	fake.stop();
 	await new RerunOnSave(fake.host).saved('hello-module');
 	t.deepEqual(fake.log, []);
+});
+
+test('a re-run that rejects (its tick could not be saved) is told, not dropped', async t => {
+	const fake = fakeHost();
+	fake.host.run = async milestone => {
+		fake.log.push(`run ${milestone}`);
+		throw new Error('hello-module passed, but its tick could not be saved');
+	};
+	await new RerunOnSave(fake.host).saved('hello-module');
+	t.deepEqual(fake.log, [
+		'run hello-module',
+		'failed hello-module: hello-module passed, but its tick could not be saved',
+	]);
 });

@@ -49,3 +49,34 @@ test('one workbench (a TUI session) gives each milestone run its own run folder,
 	t.is(fs.readFileSync(path.join(dirs[1]!, 'step.log'), 'utf8'), 'second', "each run's logs stay in its folder");
 	t.is(fs.readFileSync(path.join(dirs[0]!, 'step.log'), 'utf8'), 'first');
 });
+
+test('a run whose folder cannot be made ends as it started: failed, then finished, with why', async t => {
+	const cacheDir = tempDir(t);
+	// runs/ is a file: the run folder cannot be made (as on a disk that refuses it).
+	fs.writeFileSync(path.join(cacheDir, 'runs'), 'not a folder');
+	const workbench = new Workbench({
+		milestones: [recordsRunDir('first')],
+		cacheDir,
+		stateFile: path.join(cacheDir, 'progress.json'),
+		keepVm: false,
+	});
+	t.teardown(() => workbench.dispose());
+	const events: string[] = [];
+	workbench.subscribe(event => events.push(event.type));
+	const summary = await workbench.run('first');
+	t.false(summary.ok);
+	t.is(summary.steps[0]?.name, 'set-up');
+	t.regex(summary.steps[0]?.detail ?? '', /runs/);
+	const ends = events.filter(type => ['milestone-started', 'failed', 'milestone-finished'].includes(type));
+	t.deepEqual(ends, ['milestone-started', 'failed', 'milestone-finished']);
+});
+
+test('a run that passes but whose tick cannot be saved says so, naming the file', async t => {
+	const cacheDir = tempDir(t);
+	fs.writeFileSync(path.join(cacheDir, 'state'), 'a file where the state folder should be');
+	const stateFile = path.join(cacheDir, 'state', 'progress.json');
+	const workbench = new Workbench({milestones: [recordsRunDir('first')], cacheDir, stateFile, keepVm: false});
+	t.teardown(() => workbench.dispose());
+	const error = await t.throwsAsync(workbench.run('first'));
+	t.regex(error!.message, /^first passed, but its tick could not be saved in .*state\/progress\.json: /);
+});
