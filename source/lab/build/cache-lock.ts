@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -119,4 +119,13 @@ function readOwner(lockFile: string): LockOwner | undefined {
 /** "another kernelcraft process (pid 123) that is building the kernel", for wait messages. */
 export function describeOwner(owner: LockOwner | undefined): string {
 	return owner ? `another kernelcraft process (pid ${owner.pid}) that is ${owner.what}` : 'another kernelcraft process';
+}
+
+/**
+ * Whether another process holds `lockFile` now (flock -n). A look, not a hold: use it only to
+ * leave alone what someone is using; what is removed must still be removed under withLock.
+ */
+export function lockHeld(lockFile: string): boolean {
+	if (!fs.existsSync(lockFile)) return false;
+	return spawnSync('flock', ['-n', '-x', lockFile, 'true'], {stdio: 'ignore'}).status === 1;
 }

@@ -7,7 +7,7 @@ import {runLogged} from '../host/run-logged.js';
 import type {JobControl} from '../host/job-control.js';
 import {devicesDir} from '../paths.js';
 import {ensureCacheEntry, removeTree} from './cache-entry.js';
-import {describeOwner, withLock} from './cache-lock.js';
+import {describeOwner, lockHeld, withLock} from './cache-lock.js';
 import {ensureQemuSource, fetchedQemuSource} from './qemu-source.js';
 import {compilerErrorLines} from './kernel.js';
 import {formatCompilerError, parseCompilerErrors} from './compiler-errors.js';
@@ -247,14 +247,15 @@ function firstCompilerError(lines: string[]): string | undefined {
 }
 
 /**
- * Every entry of `folder` but `keep`, with its lock files: a learner's earlier builds (10 MB or
- * more each, one per save).
+ * Every entry of `folder` but `keep` and those another process holds now: a learner's earlier
+ * builds (10 MB or more each, one per save). Their lock files stay: a flock lives on the file,
+ * so unlinking one that is held or waited on would let the next process lock a new file beside
+ * the holder (they are empty).
  */
 function removeOtherEntries(folder: string, keep: string): void {
 	for (const name of fs.readdirSync(folder)) {
-		const key = /^([0-9a-f]{16})(?:\.lock(?:\.owner)?)?$/.exec(name)?.[1];
-		if (key === undefined || key === keep) continue;
-		if (name === key) removeTree(path.join(folder, name));
-		else fs.rmSync(path.join(folder, name), {force: true});
+		if (!/^[0-9a-f]{16}$/.test(name) || name === keep) continue;
+		if (lockHeld(path.join(folder, `${name}.lock`))) continue;
+		removeTree(path.join(folder, name));
 	}
 }
