@@ -48,6 +48,8 @@ export async function startTui(workbench: Workbench): Promise<number> {
 			process.stdin.ref();
 			process.stdin.resume();
 			await new Promise<void>(resolve => process.stdin.once('data', () => resolve()));
+			// Back to how the screen expects it (it reads stdin itself).
+			process.stdin.pause();
 		}
 		// In watch mode the save itself re-runs the milestone (once the screen is back); a run
 		// started here as well would collide with it.

@@ -85,7 +85,9 @@ export class GuestTextStream {
 	}
 
 	feed(data: string): void {
-		if (this.closedBecause) return;
+		// After close, what still comes is kept (QEMU's last words can follow its exit): only a
+		// transcript that cannot be written ends the stream for good.
+		if (this.writeFailure) return;
 		try {
 			fs.appendFileSync(this.transcriptPath, data);
 		} catch (error) {

@@ -34,7 +34,12 @@ export class SerialConsole extends GuestTextStream {
 	}
 
 	override feed(data: string): void {
-		if (this.closed) return;
+		if (this.closed) {
+			// QEMU's last words can come after its exit was seen: drawn in a frame of their own.
+			this.terminal.write(data, () => this.emitScreen());
+			super.feed(data);
+			return;
+		}
 		const now = Date.now();
 		this.marks.firstByteAt ??= now;
 		if (this.marks.initAt === undefined) {
