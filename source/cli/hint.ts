@@ -1,5 +1,5 @@
 import {findMilestone, milestones} from '../expedition/milestones.js';
-import {nextHint, stepForHint} from '../runner/hints.js';
+import {hintFor} from '../runner/hints.js';
 import type {ProgressStore} from '../runner/progress-store.js';
 import {UsageError} from './args.js';
 
@@ -24,15 +24,14 @@ export async function hintCommand(
 	const milestone = id
 		? milestoneOrUsage(id, 'hint')
 		: (milestones.find(m => !verified.has(m.id)) ?? milestones.at(-1)!);
-	const step = stepForHint(milestone, store);
-	if (!step) {
+	const shown = await hintFor(store, milestone);
+	if (!shown) {
 		out.write(
 			`${milestone.id}: you have done every step that has hints. \`kernelcraft reset ${milestone.id}\` starts it over.\n`,
 		);
 		return 0;
 	}
-	const shown = (await nextHint(store, milestone, step))!;
 	const label = shown.solution ? 'solution' : `hint ${shown.index} of ${shown.of - 1}`;
-	out.write(`${milestone.id} › ${step.title} — ${label}:\n  ${shown.text}\n`);
+	out.write(`${milestone.id} › ${shown.stepTitle} — ${label}:\n  ${shown.text.split('\n').join('\n  ')}\n`);
 	return 0;
 }

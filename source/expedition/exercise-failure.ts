@@ -35,6 +35,7 @@ export function withTodoPointer(
 			// file:line first, as a compiler says it: editors and terminals jump to it, and a
 			// narrow step log that cuts the line's end still shows where to look.
 			what: `${where}: TODO ${todo.n}: ${failure.what}`,
+			todo: {exercise: exercise.id, n: todo.n},
 			hint: `TODO ${todo.n}: ${todo.text}${failure.hint ? ` (${failure.hint})` : ''}`,
 		};
 	}

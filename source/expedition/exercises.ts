@@ -4,7 +4,8 @@
  * reference marks the regions the learner writes (see source/lab/exercise/markers.ts); the
  * learner's skeleton is made from it, so there is no second copy to keep in step. What the
  * learner reads (the title, each TODO's text) is in the milestone's lesson file, under `# texts`:
- * `exercise-<id>` and `exercise-<id>-todo-<n>`.
+ * `exercise-<id>` and `exercise-<id>-todo-<n>`, and each TODO's hints before that text,
+ * `exercise-<id>-todo-<n>-hint-<k>`, the least direct first.
  */
 import {lessonFileOf, lessons} from './compose.js';
 import {fillText} from './lesson-content.js';
@@ -13,6 +14,11 @@ export interface ExerciseTodo {
 	n: number;
 	/** What the learner writes, shown in the skeleton's comment and in failures. */
 	text: string;
+	/**
+	 * Hints, each more direct than the last: the lesson file's, then the TODO's own text. The
+	 * solution after them is the reference's code for the region (exercise-solution.ts).
+	 */
+	hints: string[];
 	/**
 	 * The milestone steps whose checks fail while this TODO is not done: a step id, or
 	 * "step:symptom" when the step tells its ways of failing apart (LabError's symptom).
@@ -31,7 +37,7 @@ export interface Exercise {
 	todos: ExerciseTodo[];
 }
 
-type ExerciseCode = Omit<Exercise, 'title' | 'todos'> & {todos: Omit<ExerciseTodo, 'text'>[]};
+type ExerciseCode = Omit<Exercise, 'title' | 'todos'> & {todos: Omit<ExerciseTodo, 'text' | 'hints'>[]};
 
 const exerciseCode: ExerciseCode[] = [
 	{
@@ -94,11 +100,20 @@ const exerciseCode: ExerciseCode[] = [
 
 /** Each exercise with its title and TODO texts from its milestone's lesson file. */
 export const exercises: Exercise[] = exerciseCode.map(code => {
-	const text = (name: string) => fillText(lessons(lessonFileOf(code.milestone)), name);
+	const file = lessons(lessonFileOf(code.milestone));
+	const text = (name: string) => fillText(file, name);
+	const hintsOf = (todo: string) => {
+		const hints: string[] = [];
+		for (let k = 1; file.texts.has(`${todo}-hint-${k}`); k++) hints.push(text(`${todo}-hint-${k}`));
+		return [...hints, text(todo)];
+	};
 	return {
 		...code,
 		title: text(`exercise-${code.id}`),
-		todos: code.todos.map(todo => ({...todo, text: text(`exercise-${code.id}-todo-${todo.n}`)})),
+		todos: code.todos.map(todo => {
+			const name = `exercise-${code.id}-todo-${todo.n}`;
+			return {...todo, text: text(name), hints: hintsOf(name)};
+		}),
 	};
 });
 

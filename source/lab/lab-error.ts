@@ -9,6 +9,8 @@ export interface Failure {
 	 * exercise's data maps it to the TODO that causes it.
 	 */
 	symptom?: string;
+	/** The exercise TODO the failure points at (exercise-failure.ts), for its hints. */
+	todo?: {exercise: string; n: number};
 }
 
 /**

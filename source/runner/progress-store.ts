@@ -12,6 +12,8 @@ export interface StepProgress {
 	byLearner?: boolean;
 	/** Hints shown so far (the solution counts as one more than the step has hints). */
 	hints?: number;
+	/** The exercise TODO the step's last failure pointed at; gone once the step is verified. */
+	todo?: {exercise: string; n: number};
 	/** Every prediction answered, oldest first. */
 	predictions?: {guess: number; actual: number; at: string}[];
 }

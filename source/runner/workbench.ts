@@ -10,7 +10,7 @@ import {Session, type SessionOptions} from '../lab/session.js';
 import type {MilestoneSummary, RunEvent} from './events.js';
 import {BackgroundBuild, qemuBuildWork} from './background-build.js';
 import {Guide} from './guide.js';
-import {nextHint, stepForHint, type HintShown} from './hints.js';
+import {hintFor, type HintShown} from './hints.js';
 import {ProgressStore, type StepProgress} from './progress-store.js';
 import {runMilestone} from './run-milestone.js';
 import type {GdbAction, WorkbenchApi} from './workbench-api.js';
@@ -208,8 +208,9 @@ export class Workbench implements WorkbenchApi {
 		const milestone = this.milestone(milestoneId);
 		if (!milestone) throw new LabError({what: `There is no milestone "${milestoneId}".`});
 		const running = this.current?.milestone === milestoneId && this.running ? this.current.step : undefined;
-		const step = stepForHint(milestone, this.progress, running);
-		const shown = step ? await nextHint(this.progress, milestone, step) : undefined;
+		// The step records this run's events are still writing (a failure's TODO) come first.
+		await this.recording;
+		const shown = await hintFor(this.progress, milestone, running);
 		if (shown) this.broadcast({type: 'hint', ...shown});
 		return shown;
 	}
@@ -348,7 +349,17 @@ export class Workbench implements WorkbenchApi {
 		let step = '';
 		if (event.type === 'verified') {
 			step = event.step;
-			change = record => ({...record, doneAt: new Date().toISOString(), ms: event.ms, byLearner: !!event.byLearner});
+			change = ({todo: _done, ...record}) => ({
+				...record,
+				doneAt: new Date().toISOString(),
+				ms: event.ms,
+				byLearner: !!event.byLearner,
+			});
+		} else if (event.type === 'failed' && event.failure.todo) {
+			// Hints then go to that TODO (hints.ts), in the TUI and in `kernelcraft hint` alike.
+			step = event.step;
+			const todo = event.failure.todo;
+			change = record => ({...record, todo});
 		} else if (event.type === 'prediction-result') {
 			step = event.step;
 			const prediction = {guess: event.guess, actual: event.actual, at: new Date().toISOString()};

@@ -35,7 +35,10 @@ function lessonTexts(): Array<{where: string; text: string}> {
 			if (!name.startsWith('exercise-')) add(`texts/${name}`, text);
 	}
 	for (const exercise of exercises)
-		for (const todo of exercise.todos) texts.push({where: `${exercise.id} TODO ${todo.n}`, text: todo.text});
+		for (const todo of exercise.todos) {
+			texts.push({where: `${exercise.id} TODO ${todo.n}`, text: todo.text});
+			todo.hints.forEach((hint, i) => texts.push({where: `${exercise.id} TODO ${todo.n} hint ${i + 1}`, text: hint}));
+		}
 	// The device's contract is read as a lesson too (the virtio-hello milestone points at it).
 	const contract = fs.readFileSync(path.join(projectRoot, 'docs', 'virtio-hello.md'), 'utf8');
 	contract.split('\n').forEach((line, i) => texts.push({where: `docs/virtio-hello.md:${i + 1}`, text: line}));
