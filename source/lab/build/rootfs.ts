@@ -1,5 +1,6 @@
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
 import {LabError} from '../lab-error.js';
@@ -91,12 +92,48 @@ export function ensureRootfs(options: RootfsOptions): Rootfs {
 			what: `${generator} is missing: the kernel build should have made it.`,
 			hint: 'Check that CONFIG_BLK_DEV_INITRD=y is in configs/kernel/, then build the kernel again.',
 		});
-	const list = cpioList(busybox, init, [...builtIn, ...extras]);
-	const listFile = path.join(options.cacheDir, 'rootfs', `${key}.list`);
-	writeFileAtomic(listFile, list);
-	const packed = execFileSync(generator, ['-t', '0', listFile], {maxBuffer: 512 * 1024 * 1024});
-	writeFileAtomic(archive, packed);
+	const staging = new SpaceFreePaths();
+	try {
+		const list = cpioList(
+			staging.of(busybox),
+			staging.of(init),
+			[...builtIn, ...extras].map(file => ({...file, hostPath: staging.of(file.hostPath)})),
+		);
+		const listFile = path.join(options.cacheDir, 'rootfs', `${key}.list`);
+		writeFileAtomic(listFile, list);
+		const packed = execFileSync(generator, ['-t', '0', listFile], {maxBuffer: 512 * 1024 * 1024});
+		writeFileAtomic(archive, packed);
+	} finally {
+		staging.dispose();
+	}
 	return {path: archive, key, rebuilt: true};
+}
+
+/**
+ * gen_init_cpio reads its list with sscanf("%s"): a host path with a space in it (a home folder
+ * named "Jane Doe", a clone in "My Projects") would be cut there. Such a path is given as a
+ * symlink of a space-free name in a private temp folder, which gen_init_cpio follows.
+ */
+class SpaceFreePaths {
+	private dir: string | undefined;
+	private count = 0;
+
+	of(hostPath: string): string {
+		if (!/\s/.test(hostPath)) return hostPath;
+		this.dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'kernelcraft-cpio-'));
+		if (/\s/.test(this.dir))
+			throw new LabError({
+				what: `Cannot pack ${hostPath} into the guest: its path has a space, and so does the temp folder ${this.dir}.`,
+				hint: 'Set TMPDIR to a folder without spaces (for example /tmp).',
+			});
+		const link = path.join(this.dir, `${this.count++}-${path.basename(hostPath).replace(/\s/g, '_')}`);
+		fs.symlinkSync(path.resolve(hostPath), link);
+		return link;
+	}
+
+	dispose(): void {
+		if (this.dir) fs.rmSync(this.dir, {recursive: true, force: true});
+	}
 }
 
 /** gen_init_cpio's list format: one entry per line, parents before children. */
