@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {findExercise} from '../../source/expedition/exercises.js';
+import {helloBuildSteps} from '../../source/expedition/virtio-hello.js';
+import {shellPrompt} from '../../source/expedition/shell.js';
 import {findRegions} from '../../source/lab/exercise/markers.js';
-import {projectRoot} from '../../source/lab/paths.js';
+import {ensureWorkspace} from '../../source/lab/exercise/workspace.js';
+import {Session} from '../../source/lab/session.js';
+import {cacheRoot, projectRoot} from '../../source/lab/paths.js';
 import type {RunEvent} from '../../source/runner/events.js';
 import {startCli} from '../helpers/cli.js';
 import {withAnswer, withOpen as withOpenIn} from '../helpers/exercise-copies.js';
@@ -168,6 +172,42 @@ test.serial(
 			/the driver queued \d+ requests? that the device never popped, with no kick in this run/,
 		);
 		t.is(failed.failure.symptom, 'stalled-unkicked');
+	},
+);
+
+test.serial(
+	'a device that says it echoed and wrote nothing: in a guest whose free memory is dirty, the learner sees zeros, never old kernel memory',
+	async t => {
+		// The reference with ECHO's copy into the writable part left out: resp.len still says len.
+		const reference = fs.readFileSync(path.join(projectRoot, device.exercise.reference, device.file), 'utf8');
+		const copy = `        iov_from_buf(elem->in_sg, elem->in_num,
+                     sizeof(struct virtio_hello_resp) + off, s->bounce, n);
+`;
+		t.true(reference.includes(copy), "the reference's echo copies the payload back");
+		const deviceDir = ensureWorkspace(device.exercise, path.join(root, 'ws-lying'));
+		fs.writeFileSync(path.join(deviceDir, device.file), reference.replace(copy, ''));
+		// The driver is the reference's; only the device is the lying copy.
+		const session = new Session(
+			{cacheDir: cacheRoot(), panel: false, exerciseDirs: {'virtio-device': deviceDir}},
+			() => {},
+		);
+		t.teardown(() => session.dispose());
+		const signal = new AbortController().signal;
+		for (const step of helloBuildSteps) await step.run({emit: () => {}, signal, session, step: step.id, figures: {}});
+		const vm = await session.boot({qemu: session.customQemu, extraArgs: ['-device', 'virtio-hello-pci,id=hello0']});
+		await vm.console.expect(shellPrompt, {what: 'the shell prompt', timeoutMs: 120_000, since: 0});
+		const sh = (command: string) => vm.checks.run(command, {timeoutMs: 120_000});
+		// Free pages full of old data, as in a guest that has been up a while: 64 MB of random
+		// bytes in the initramfs's memory, then freed.
+		t.is((await sh('dd if=/dev/urandom of=/dirt bs=1M count=64 2>/dev/null && rm /dirt')).status, 0);
+		t.is((await sh(`insmod /lib/modules/${session.kernel!.release}/extra/virtio_hello.ko`)).status, 0);
+		const echo = await sh('hello-client echo 256K 4 2>&1');
+		t.not(echo.status, 0, echo.output);
+		// The driver's pages for the answer are zeroed: what the device did not write is zeros.
+		t.regex(
+			echo.output,
+			/data mismatch at byte \d+ of \d+ \(sent 0x[0-9a-f]{2}, got 0x00\); the bytes that came back are all zero/,
+		);
 	},
 );
 

@@ -196,6 +196,30 @@ static size_t max_data(int fd)
 }
 
 /*
+ * Says where an echo's answer differs from what was sent, and whether what
+ * came back is all zero: bytes the device said it wrote but did not.  The
+ * driver hands out zeroed pages, so those are zeros, never old kernel data.
+ */
+static void mismatch(unsigned long n, unsigned long req, const uint8_t *sent,
+		     const uint8_t *got, size_t len)
+{
+	size_t i, first = len, nonzero = 0;
+
+	for (i = 0; i < len; i++) {
+		if (got[i])
+			nonzero++;
+		if (first == len && got[i] != sent[i])
+			first = i;
+	}
+	fprintf(stderr, "hello-client: echo %lu: request %lu: data mismatch at byte %zu of %zu (sent 0x%02x, got 0x%02x); ",
+		n, req, first, len, sent[first], got[first]);
+	if (nonzero)
+		fprintf(stderr, "%zu of the bytes that came back are not zero\n", nonzero);
+	else
+		fprintf(stderr, "the bytes that came back are all zero\n");
+}
+
+/*
  * ECHO @size bytes from @in to @out, in requests of at most @chunk bytes
  * (one request if @chunk is 0), each checked by length and by the device's
  * CRC-32 of its own part.  Returns the number of requests, 0 on failure.
@@ -227,12 +251,12 @@ static unsigned long echo_verify(int fd, const uint8_t *in, uint8_t *out,
 				n, reqs, r.crc32, crc32_ieee(in + off, len));
 			return 0;
 		}
+		if (memcmp(in + off, out + off, len)) {
+			mismatch(n, reqs, in + off, out + off, len);
+			return 0;
+		}
 		off += len;
 	} while (off < size);
-	if (memcmp(in, out, size)) {
-		fprintf(stderr, "hello-client: echo %lu: data mismatch\n", n);
-		return 0;
-	}
 	return reqs;
 }
 
