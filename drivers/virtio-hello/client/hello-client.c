@@ -200,8 +200,9 @@ static size_t max_data(int fd)
  * came back is all zero: bytes the device said it wrote but did not.  The
  * driver hands out zeroed pages, so those are zeros, never old kernel data.
  */
-static void mismatch(unsigned long n, unsigned long req, const uint8_t *sent,
-		     const uint8_t *got, size_t len)
+static void report_difference(unsigned long n, unsigned long req,
+			      const uint8_t *sent, const uint8_t *got,
+			      size_t len)
 {
 	size_t i, first = len, nonzero = 0;
 
@@ -252,7 +253,7 @@ static unsigned long echo_verify(int fd, const uint8_t *in, uint8_t *out,
 			return 0;
 		}
 		if (memcmp(in + off, out + off, len)) {
-			mismatch(n, reqs, in + off, out + off, len);
+			report_difference(n, reqs, in + off, out + off, len);
 			return 0;
 		}
 		off += len;
