@@ -102,6 +102,9 @@ test.serial(
 		app.write('\x1b');
 		await app.waitForScreen(/q quit/, 10_000, 'back at the list');
 		app.write('15\r');
+		// The hostile step is the learner's too: one chain that lies, refused by their device.
+		await waitForLesson(app, /Your turn: Send the device a chain that lies/, 180_000, "hostile's task");
+		await typeInGuest(app, 'hello-client bad short');
 		await app.waitForScreen(() => markOf(app, hello) === '✔', 180_000, 'virtio-hello ticked');
 		const walk = progress().steps?.['virtio-hello']?.walk;
 		t.is(walk?.byLearner, true);

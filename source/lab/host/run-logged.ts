@@ -78,7 +78,12 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			}
 		};
 		options.signal?.addEventListener('abort', onAbort, {once: true});
-		stopForLog = onAbort;
+		let exited: {code: number | null; signal: NodeJS.Signals | null} | undefined;
+		stopForLog = () => {
+			onAbort();
+			// The log failed after the job ended (its last line): end() will not call back.
+			if (exited) settle(exited.code, exited.signal);
+		};
 		if (logError) onAbort();
 		const detach = child.pid && options.control ? options.control.attach(child.pid) : undefined;
 		const callOffWatchdog = child.pid ? watchGroup(child.pid) : undefined;
@@ -113,7 +118,17 @@ export async function runLogged(command: string, args: string[], options: RunLog
 			detach?.();
 			callOffWatchdog?.();
 			for (const rest of [pending.stdout, pending.stderr]) if (rest) emitLine(rest);
-			if (!logError) log.end(`\n[exit ${code ?? signal}]\n`);
+			exited = {code, signal};
+			if (logError) {
+				log.destroy();
+				settle(code, signal);
+			} else {
+				// Settled once the log is on disk: a failure names the log, and whoever reads it at
+				// once (the learner, a test) must find every line the job printed.
+				log.end(`\n[exit ${code ?? signal}]\n`, () => settle(code, signal));
+			}
+		});
+		const settle = (code: number | null, signal: NodeJS.Signals | null) => {
 			if (logError) {
 				reject(
 					isNoSpace(logError)
@@ -135,7 +150,7 @@ export async function runLogged(command: string, args: string[], options: RunLog
 					}),
 				);
 			}
-		});
+		};
 	});
 }
 

@@ -129,8 +129,11 @@ export class QmpClient implements QmpLike {
 				return client;
 			} catch (error) {
 				if (error instanceof QmpConnectError) throw error;
-				lastError = error as NodeJS.ErrnoException;
-				if (!isRetryable(lastError)) {
+				const seen = error as NodeJS.ErrnoException;
+				// Our own per-attempt timer (a last attempt given a millisecond, a loaded host) says less
+				// than what an attempt before it saw (ENOENT: the socket is not there).
+				if (!(seen.code === 'ETIMEDOUT' && lastError)) lastError = seen;
+				if (!isRetryable(seen)) {
 					throw new QmpConnectError(
 						`cannot connect to QMP at ${socketPath}: ${errorMessage(error)}`,
 						socketPath,

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import {runLogged} from '../../../source/lab/host/run-logged.js';
+import {LabError} from '../../../source/lab/lab-error.js';
 import {projectRoot} from '../../../source/lab/paths.js';
 import {isAlive, until} from '../../helpers/processes.js';
 import {tempDir} from '../../helpers/temp.js';
@@ -61,3 +62,18 @@ function watchdogs(): number {
 			return read(pid, 'environ')?.split('\0').includes(mark) ?? false;
 		}).length;
 }
+
+test('a failed job is told once its log is on disk: every line it printed, and its exit', async t => {
+	const dir = tempDir(t);
+	const logPath = path.join(dir, 'job.log');
+	// Far more than one write's worth, the last line printed just before the exit.
+	const script =
+		'i=0; while [ $i -lt 20000 ]; do echo "line $i of the job" >&2; i=$((i+1)); done; echo last-words >&2; exit 3';
+	const error = await t.throwsAsync(runLogged('sh', ['-c', script], {logPath, what: 'a loud job'}), {
+		instanceOf: LabError,
+	});
+	t.regex(error!.message, /A loud job failed \(exit 3\)/);
+	const log = fs.readFileSync(logPath, 'utf8');
+	t.regex(log, /line 19999 of the job\nlast-words\n/);
+	t.regex(log, /\[exit 3\]\n$/);
+});
