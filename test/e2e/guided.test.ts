@@ -1,5 +1,5 @@
 import test from 'ava';
-import {loadAndGreet, markOf, startLearner, typeInGuest, waitForLesson} from '../helpers/learner.js';
+import {loadAndGreet, markOf, selectMilestone, startLearner, typeInGuest, waitForLesson} from '../helpers/learner.js';
 
 // A scripted learner in a real pseudo-terminal, against a real VM: the TUI in its default, guided
 // mode. The learner types into the guest's console, answers predictions and asks for hints; the
@@ -41,8 +41,7 @@ test.serial('guided virtio-blk: one prediction wrong, one right, and the learner
 	const {app, progress} = await startLearner(t);
 	const blk = /virtio-blk/i;
 	// boot, hello-module, virtio-blk: the third milestone.
-	app.write('jj');
-	await app.waitForScreen(() => app.milestoneLine(blk)?.charAt(0) === '›', 5000, 'virtio-blk selected');
+	await selectMilestone(app, blk);
 	app.write('\r');
 
 	await waitForLesson(app, /Predict: `dd if=\/dev\/vda bs=4096 count=32/, 300_000, 'the first prediction');
@@ -83,8 +82,7 @@ test.serial('guided virtio-blk: one prediction wrong, one right, and the learner
 
 test.serial('d hands a guided run to kernelcraft: the waiting task is done for the learner', async t => {
 	const {app, progress} = await startLearner(t, ['hello']);
-	app.write('j');
-	await app.waitForScreen(() => app.milestoneLine(/hello-module/i)?.charAt(0) === '›', 5000, 'hello-module selected');
+	await selectMilestone(app, /hello-module/i);
 	app.write('\r');
 	await waitForLesson(app, /Your turn: Load the module yourself/, 300_000, "insmod's task");
 	app.write('d');

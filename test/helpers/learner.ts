@@ -91,14 +91,30 @@ export async function typeInGuest(app: TuiPty, line: string): Promise<void> {
 }
 
 /**
+ * Moves the checklist's selection to a milestone with j/k, as a learner would. A key sent before
+ * the screen listens for keys (it is drawn first) is lost, so a key the selection did not follow
+ * within a second is sent again.
+ */
+export async function selectMilestone(app: TuiPty, name: RegExp): Promise<void> {
+	const lines = () => app.checklist();
+	const selected = () => lines().findIndex(line => line.charAt(0) === '›');
+	const target = () => lines().findIndex(line => name.test(line));
+	await app.waitForScreen(() => target() >= 0 && selected() >= 0, 20_000, 'the checklist with a selection');
+	for (let tries = 0; selected() !== target() && tries < 20; tries++) {
+		const from = selected();
+		app.write(from < target() ? 'j' : 'k');
+		await app.waitForScreen(() => selected() !== from, 1000, 'the selection moving').catch(() => undefined);
+	}
+	await app.waitForScreen(() => app.milestoneLine(name)?.charAt(0) === '›', 5000, `${String(name)} selected`);
+}
+
+/**
  * Runs virtio-hello as the learner: selects it (fourth in the list), starts it, loads the driver
  * and greets the device from the console, each when its task asks. `buildMs`: how long the
  * builds before the first task may take (cold: the kernel, QEMU, the learner's copies).
  */
 export async function loadAndGreet(app: TuiPty, buildMs: number): Promise<void> {
-	const hello = /virtio-hello/i;
-	app.write('jjj');
-	await app.waitForScreen(() => app.milestoneLine(hello)?.charAt(0) === '›', 5000, 'virtio-hello selected');
+	await selectMilestone(app, /virtio-hello/i);
 	app.write('\r');
 	await waitForLesson(app, /Your turn: Load the driver yourself/, buildMs, "probe's task");
 	await typeInGuest(app, 'insmod /lib/modules/$(uname -r)/extra/virtio_hello.ko');
